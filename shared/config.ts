@@ -1,0 +1,72 @@
+// Configuration, read once at start-up from the environment, typed, with every default in one
+// place. A missing or malformed value fails fast with the variable's name. The README lists each.
+import { z } from 'zod';
+
+const int = (def: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(def);
+
+const schema = z.object({
+  /** Physical shard tables per entity. A power of two from 16 to 4096, so that every physical
+   *  table lies inside one region's logical range (see shared/regions.ts). */
+  FEED_SHARDS: int(32, 16, 4096).refine((n) => (n & (n - 1)) === 0, 'must be a power of two'),
+  /** Prefix of every DynamoDB table name (stage-specific in AWS). */
+  FEED_TABLE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]*$/).default('feedscale-'),
+  /** Posts of a followee copied into a new follower's feed. */
+  FEED_FOLLOW_BACKFILL: int(100, 0, 800),
+  /** Follower counts from which an author is a celebrity / mega-celebrity (fan-out tiers). */
+  FEED_CELEBRITY_THRESHOLD: int(100_000, 1, 1e12),
+  FEED_MEGA_THRESHOLD: int(10_000_000, 1, 1e12),
+  /** Set by the local stack only: enables POST /v1/dev/token and local defaults for secrets. */
+  FEED_LOCAL: z.enum(['0', '1']).default('0'),
+  /** HS256 secret of tokens minted by the local stack's /v1/dev/token. */
+  FEED_DEV_JWT_SECRET: z.string().min(16).optional(),
+  /** JWT issuer and audience: checked by API Gateway in AWS and by the local server. */
+  FEED_JWT_ISSUER: z.string().min(1).default('feedscale-local'),
+  FEED_JWT_AUDIENCE: z.string().min(1).default('feedscale'),
+  /** HMAC key for pagination cursors; required outside the local stack. */
+  FEED_CURSOR_SECRET: z.string().min(16).optional(),
+  /** DynamoDB endpoint override (DynamoDB Local, or any compatible endpoint). */
+  DYNAMODB_ENDPOINT: z.string().url().optional(),
+  /** SQS queue URLs in AWS, one per declared queue (FEED_QUEUE_URL_<NAME>); unused locally. */
+  AWS_REGION: z.string().default('us-east-1'),
+});
+
+export type Config = z.infer<typeof schema> & {
+  isLocal: boolean;
+  devJwtSecret: string;
+  cursorSecret: string;
+};
+
+const LOCAL_DEV_SECRET = 'feedscale-local-development-secret';
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const c = parsed.data;
+  if (c.FEED_MEGA_THRESHOLD < c.FEED_CELEBRITY_THRESHOLD) {
+    throw new Error('invalid configuration: FEED_MEGA_THRESHOLD must be at least FEED_CELEBRITY_THRESHOLD');
+  }
+  const isLocal = c.FEED_LOCAL === '1';
+  const cursorSecret = c.FEED_CURSOR_SECRET ?? (isLocal ? LOCAL_DEV_SECRET : undefined);
+  if (!cursorSecret) throw new Error('invalid configuration: FEED_CURSOR_SECRET is required');
+  return Object.freeze({
+    ...c,
+    isLocal,
+    devJwtSecret: c.FEED_DEV_JWT_SECRET ?? LOCAL_DEV_SECRET,
+    cursorSecret,
+  });
+}
+
+let current: Config | undefined;
+/** The process-wide configuration, read on first use. */
+export function config(): Config {
+  current ??= loadConfig();
+  return current;
+}
+/** Re-reads the environment (the local stack and tests set variables before first use). */
+export function resetConfig(): void {
+  current = undefined;
+}

@@ -1,0 +1,37 @@
+// Every product limit, named once, with the reason for its value. The README's Limits section
+// mirrors this module.
+
+/** Newest entries kept in a precomputed feed (the design card's cap); older history is pulled. */
+export const FEED_MAX_ENTRIES = 800;
+/** Feed entries expire 30 days after the post (DynamoDB TTL attribute `expiresAt`). */
+export const FEED_ENTRY_TTL_SECONDS = 30 * 24 * 3600;
+/** Page size of list endpoints: 1..100, default 20. 100 is BatchGetItem's key limit, so one
+ *  page hydrates in one call. */
+export const PAGE_LIMIT_MIN = 1;
+export const PAGE_LIMIT_MAX = 100;
+export const PAGE_LIMIT_DEFAULT = 20;
+/** Post content length in characters (Unicode code points). */
+export const POST_CONTENT_MAX = 2000;
+/** Request bodies larger than this are refused with 413 before parsing. */
+export const BODY_MAX_BYTES = 64 * 1024;
+/** Handles: 3..30 of [a-z0-9_], compared case-insensitively. */
+export const HANDLE_PATTERN = /^[A-Za-z0-9_]{3,30}$/;
+export const DISPLAY_NAME_MAX = 64;
+/** Idempotency-Key: at most 255 printable ASCII characters, remembered for 24 hours. */
+export const IDEMPOTENCY_KEY_MAX = 255;
+export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
+/** Follower ids per fan-out job message: 500 ids of 13 characters stay far below SQS's 256 KiB
+ *  message limit and make one job 20 BatchWriteItem calls, a few hundred ms of work. */
+export const FANOUT_JOB_FOLLOWERS = 500;
+/** SQS SendMessageBatch takes at most 10 entries. */
+export const SQS_BATCH_MAX = 10;
+/** DynamoDB BatchWriteItem takes at most 25 requests; BatchGetItem at most 100 keys. */
+export const DYNAMO_BATCH_WRITE_MAX = 25;
+export const DYNAMO_BATCH_GET_MAX = 100;
+/** Retries of UnprocessedItems / UnprocessedKeys, with exponential backoff from 25 ms. */
+export const DYNAMO_BATCH_RETRIES = 8;
+/** A fan-out worker trims a feed back to FEED_MAX_ENTRIES on about 1 write in 32, so the cap
+ *  costs one extra Query per 32 entries instead of one per entry; reads never show more. */
+export const FEED_TRIM_ONE_IN = 32;
+/** Dev tokens minted by the local stack live one day. */
+export const DEV_TOKEN_TTL_SECONDS = 24 * 3600;
