@@ -1,0 +1,28 @@
+// POST /v1/posts — publishes a post; an Idempotency-Key header makes retries create it once.
+// Fan-out to followers starts from the posts stream (functions/post-router.ts).
+import { z } from 'zod';
+import { BadRequestError } from '../shared/errors.js';
+import { api } from '../shared/http.js';
+import { IDEMPOTENCY_KEY_MAX, POST_CONTENT_MAX } from '../shared/limits.js';
+import { createPost } from '../shared/posts.js';
+import { requireProfile } from '../shared/users.js';
+
+export const CreatePostBody = z.strictObject({
+  content: z
+    .string()
+    .refine((s) => s.trim().length > 0, 'must not be empty')
+    .refine((s) => [...s].length <= POST_CONTENT_MAX, `must be at most ${POST_CONTENT_MAX} characters`),
+});
+
+const IDEMPOTENCY_KEY = new RegExp(`^[\\x21-\\x7e]{1,${IDEMPOTENCY_KEY_MAX}}$`);
+
+export async function createPostWork({ sub, body, headers }: { sub: string; body: z.infer<typeof CreatePostBody>; headers: Record<string, string> }) {
+  const key = headers['idempotency-key'];
+  if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
+    throw new BadRequestError(`Idempotency-Key must be 1 to ${IDEMPOTENCY_KEY_MAX} printable ASCII characters`, 'invalid_request');
+  }
+  const author = await requireProfile(sub);
+  return { status: 201, body: await createPost(author, body.content, key) };
+}
+
+export const handler = api({ auth: true, body: CreatePostBody }, createPostWork);

@@ -1,0 +1,12 @@
+// DELETE /v1/posts/{postId} — author only. Readers stop seeing it at once (feeds hydrate from
+// the posts tables); its feed entries are removed through the posts stream.
+import { api } from '../shared/http.js';
+import { deletePost } from '../shared/posts.js';
+import { requireProfile } from '../shared/users.js';
+
+export async function deletePostWork({ sub, params }: { sub: string; params: Record<string, string> }) {
+  await deletePost(await requireProfile(sub), params.postId ?? '');
+  return { status: 204 };
+}
+
+export const handler = api({ auth: true }, deletePostWork);

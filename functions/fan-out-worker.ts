@@ -1,0 +1,14 @@
+// Fan-out queue → feed entries: one job (a page of followers of one post) per message, written
+// with BatchWriteItem; a failed message is reported alone and redelivered.
+import type { SQSRecord } from 'aws-lambda';
+import { sqsConsumer } from '../shared/batch.js';
+import { FanoutJob, runFanoutJob } from '../shared/fan-out.js';
+import { logger } from '../shared/observability.js';
+
+export async function runFanoutRecord(record: SQSRecord): Promise<void> {
+  const job = FanoutJob.parse(JSON.parse(record.body));
+  const written = await runFanoutJob(job);
+  logger.info('fan-out job done', { postId: job.post.postId, kind: job.kind, followers: job.followers.length, written });
+}
+
+export const handler = sqsConsumer(runFanoutRecord);

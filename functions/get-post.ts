@@ -1,0 +1,9 @@
+// GET /v1/posts/{postId}
+import { api } from '../shared/http.js';
+import { getPost } from '../shared/posts.js';
+
+export async function getPostWork({ params }: { params: Record<string, string> }) {
+  return { status: 200, body: await getPost(params.postId ?? '') };
+}
+
+export const handler = api({ auth: true }, getPostWork);

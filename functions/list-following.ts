@@ -1,0 +1,9 @@
+// GET /v1/users/{userId}/following — paged, in followee-id order.
+import { listEdges } from '../shared/follows.js';
+import { api, PageQuery, type Page } from '../shared/http.js';
+
+export async function listFollowingWork({ params, query }: { params: Record<string, string>; query: Page }) {
+  return { status: 200, body: await listEdges(params.userId ?? '', 'following', query.limit, query.cursor) };
+}
+
+export const handler = api({ auth: true, query: PageQuery }, listFollowingWork);

@@ -1,0 +1,49 @@
+// Queue and stream consumers: records are processed one by one (in order, so each record's log
+// lines carry its own correlation id) and failures are reported per record, so only the failed
+// messages are redelivered (SQS) or retried from the failed record (streams).
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import middy from '@middy/core';
+import type { Context, DynamoDBRecord, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { logger, logging } from './observability.js';
+
+type Middy<E> = middy.MiddyfiedHandler<E, SQSBatchResponse, Error, Context>;
+
+function consumer<E extends { Records: R[] }, R>(
+  type: (typeof EventType)[keyof typeof EventType],
+  correlationOf: (record: R) => string | undefined,
+  work: (record: R) => Promise<unknown>,
+): Middy<E> {
+  const processor = new BatchProcessor(type);
+  const perRecord = async (record: R) => {
+    logger.setCorrelationId(correlationOf(record));
+    try {
+      return await work(record);
+    } catch (err) {
+      logger.error('record failed', err as Error);
+      throw err;
+    }
+  };
+  return middy<E, SQSBatchResponse, Error, Context>()
+    .use(logging() as middy.MiddlewareObj<E, SQSBatchResponse>)
+    .handler(async (event, context) =>
+      processPartialResponse(event as never, perRecord as never, processor, {
+        context,
+        processInParallel: false,
+      }),
+    );
+}
+
+/** An SQS consumer; the sender's correlation id travels as the `correlationId` attribute. */
+export function sqsConsumer(work: (record: SQSRecord) => Promise<unknown>): Middy<SQSEvent> {
+  return consumer<SQSEvent, SQSRecord>(EventType.SQS, (r) => r.messageAttributes?.correlationId?.stringValue, work);
+}
+
+/** A DynamoDB Streams consumer; the writer's correlation id travels as the item's
+ *  `correlationId` attribute (new image, or old image for removals). */
+export function streamConsumer(work: (record: DynamoDBRecord) => Promise<unknown>): Middy<DynamoDBStreamEvent> {
+  return consumer<DynamoDBStreamEvent, DynamoDBRecord>(
+    EventType.DynamoDBStreams,
+    (r) => (r.dynamodb?.NewImage ?? r.dynamodb?.OldImage)?.correlationId?.S,
+    work,
+  );
+}

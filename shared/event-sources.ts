@@ -1,0 +1,43 @@
+// Queues and event-source mappings: which stream or queue feeds which function, with batch sizes,
+// retries and dead-letter queues. stacks/ creates the queues and Lambda mappings from this; the
+// local stack polls the same streams and delivers queue messages with the same settings.
+import type { FunctionName } from './functions.js';
+import type { Entity } from './tables.js';
+
+export interface QueueSpec {
+  /** Longer than the consumer's timeout × 2, as AWS recommends for Lambda consumers. */
+  visibilityTimeoutSeconds: number;
+  /** Receives before a message moves to the queue's dead-letter queue `<name>-dlq`. */
+  maxReceiveCount: number;
+  retentionSeconds: number;
+}
+
+export const QUEUES = {
+  /** Fan-out jobs: one page of followers of one post each. */
+  fanout: { visibilityTimeoutSeconds: 180, maxReceiveCount: 5, retentionSeconds: 4 * 24 * 3600 },
+} satisfies Record<string, QueueSpec>;
+export type QueueName = keyof typeof QUEUES;
+export const dlqName = (queue: string) => `${queue}-dlq`;
+
+/** Where stream records go after their retries are spent (a queue nobody consumes, alarmed). */
+export const STREAM_FAILURE_QUEUE = 'stream-failures';
+
+export type Mapping =
+  | {
+      kind: 'stream';
+      entity: Entity;
+      fn: FunctionName;
+      batchSize: number;
+      maxRetries: number;
+      bisectOnError: boolean;
+      startingPosition: 'TRIM_HORIZON' | 'LATEST';
+    }
+  | { kind: 'queue'; queue: QueueName; fn: FunctionName; batchSize: number; maxBatchingWindowSeconds: number };
+
+export const MAPPINGS: readonly Mapping[] = [
+  // A stream batch is retried from the failed record; bisecting isolates a poison record and
+  // after 10 retries it goes to STREAM_FAILURE_QUEUE instead of blocking its shard.
+  { kind: 'stream', entity: 'posts', fn: 'post-router', batchSize: 100, maxRetries: 10, bisectOnError: true, startingPosition: 'TRIM_HORIZON' },
+  // 10 jobs × 500 followers = 5,000 entries, ~200 BatchWriteItem calls: well inside 60 s.
+  { kind: 'queue', queue: 'fanout', fn: 'fan-out-worker', batchSize: 10, maxBatchingWindowSeconds: 0 },
+];

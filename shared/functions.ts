@@ -1,0 +1,37 @@
+// Every Lambda function of the product: its source file (export `handler`) and its sizing. The
+// routes and event-source mappings name functions from here; stacks/ creates one Lambda each and
+// the local stack imports the same files.
+export interface FunctionSpec {
+  /** Path from the project root; the module exports `handler`. */
+  file: string;
+  memoryMB: number;
+  timeoutSeconds: number;
+  /** Deployed to AWS? (false for the local stack's dev-token helper) */
+  deployed: boolean;
+}
+
+const http = (file: string, memoryMB = 512): FunctionSpec => ({ file, memoryMB, timeoutSeconds: 10, deployed: true });
+
+export const FUNCTIONS = {
+  health: http('functions/health.ts', 128),
+  'dev-token': { ...http('functions/dev-token.ts', 128), deployed: false },
+  openapi: http('functions/openapi.ts', 128),
+  'create-user': http('functions/create-user.ts'),
+  'get-me': http('functions/get-me.ts'),
+  'get-user': http('functions/get-user.ts'),
+  'follow-user': http('functions/follow-user.ts'),
+  'unfollow-user': http('functions/unfollow-user.ts'),
+  'list-followers': http('functions/list-followers.ts'),
+  'list-following': http('functions/list-following.ts'),
+  'create-post': http('functions/create-post.ts'),
+  'get-post': http('functions/get-post.ts'),
+  'delete-post': http('functions/delete-post.ts'),
+  'list-user-posts': http('functions/list-user-posts.ts'),
+  'get-feed': http('functions/get-feed.ts', 1024),
+  /** Reads the posts stream and plans fan-out: pages of followers become queue jobs. */
+  'post-router': { file: 'functions/post-router.ts', memoryMB: 512, timeoutSeconds: 300, deployed: true },
+  /** Writes feed entries for one job (≤ FANOUT_JOB_FOLLOWERS followers) per message. */
+  'fan-out-worker': { file: 'functions/fan-out-worker.ts', memoryMB: 512, timeoutSeconds: 60, deployed: true },
+} satisfies Record<string, FunctionSpec>;
+
+export type FunctionName = keyof typeof FUNCTIONS;

@@ -1,0 +1,59 @@
+// Invoking a handler as Lambda would: a fresh Context per invocation with the function's name,
+// memory and deadline. Handlers are imported from the files shared/functions.ts names.
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { InvokeStore, InvokeStoreBase } from '@aws/lambda-invoke-store';
+import type { Context } from 'aws-lambda';
+import { FUNCTIONS, type FunctionName } from '../functions.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+type AnyHandler = (event: unknown, context: Context) => Promise<unknown>;
+const loaded = new Map<FunctionName, Promise<AnyHandler>>();
+
+export function loadHandler(fn: FunctionName): Promise<AnyHandler> {
+  let h = loaded.get(fn);
+  if (!h) {
+    h = import(path.join(ROOT, FUNCTIONS[fn].file)).then((m: { handler?: AnyHandler }) => {
+      if (typeof m.handler !== 'function') throw new Error(`${FUNCTIONS[fn].file} has no handler export`);
+      return m.handler;
+    });
+    loaded.set(fn, h);
+  }
+  return h;
+}
+
+export function lambdaContext(fn: FunctionName): Context {
+  const spec = FUNCTIONS[fn];
+  const deadline = Date.now() + spec.timeoutSeconds * 1000;
+  const noop = () => {};
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: `feedscale-local-${fn}`,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:feedscale-local-${fn}`,
+    memoryLimitInMB: String(spec.memoryMB),
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/feedscale-local-${fn}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: noop,
+    fail: noop,
+    succeed: noop,
+  };
+}
+
+// The local stack runs many invocations in one process at once, as Lambda's multi-concurrency
+// mode does; like Lambda's runtime, it scopes each one in the InvokeStore, so Powertools keeps
+// each invocation's log keys (function name, correlation id) apart.
+process.env.AWS_LAMBDA_MAX_CONCURRENCY ??= '1000';
+const store = InvokeStore.getInstanceAsync();
+
+export async function invoke(fn: FunctionName, event: unknown): Promise<unknown> {
+  const context = lambdaContext(fn);
+  // The first invocation also initialises the module, inside its scope as Lambda's runtime does.
+  return (await store).run({ [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: context.awsRequestId }, async () =>
+    (await loadHandler(fn))(event, context),
+  );
+}

@@ -1,0 +1,172 @@
+// The local stack: real engines (DynamoDB Local, redis-server), every table, the API server, the
+// stream and queue event-source mappings and the TTL sweeper, in one process. `npm start`, the
+// test setup and the benchmark all start it through startStack().
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { dynamo, resetDynamo } from '../adapters/dynamodb.js';
+import { useQueueTransport } from '../adapters/queue.js';
+import { config, resetConfig } from '../config.js';
+import { MAPPINGS, QUEUES } from '../event-sources.js';
+import { tableName } from '../tables.js';
+import { startDynamo, startRedis, type Engine } from './engines.js';
+import { invoke, ROOT } from './lambda.js';
+import { LocalQueues, type LocalQueueOptions } from './queues.js';
+import { startServer, type LocalServer } from './server.js';
+import { StreamPoller } from './streams.js';
+import { ensureTables, sweepExpired } from './tables.js';
+
+export interface StackOptions {
+  /** Keep DynamoDB data in memory only (npm start -- --fresh; tests). */
+  fresh?: boolean;
+  /** API port; 0 picks a free one. Default: PORT or 3000. */
+  port?: number;
+  /** Where kept data lives (default .local/ in the project). */
+  dataDir?: string;
+  /** Environment for the handlers, applied before anything reads configuration. */
+  env?: Record<string, string>;
+  queues?: LocalQueueOptions;
+  streamPollMs?: number;
+  /** How often expired feed entries are swept (DynamoDB Local never deletes by TTL). */
+  sweepIntervalMs?: number;
+}
+
+export interface Stack {
+  url: string;
+  dynamoEndpoint: string;
+  redisUrl: string | undefined;
+  queues: LocalQueues;
+  pollers: StreamPoller[];
+  /** One line per running part, for the console. */
+  lines: string[];
+  /** Resolves when every stream record and queue message so far has been processed. */
+  settle(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const started: Engine[] = [];
+  const lines: string[] = [];
+  const stoppers: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stoppers.reverse()) await stop().catch((e) => console.error(e));
+    for (const engine of started.reverse()) await engine.stop().catch((e) => console.error(e));
+  };
+  try {
+    Object.assign(process.env, { FEED_LOCAL: '1', ...opts.env });
+    process.env.AWS_ACCESS_KEY_ID ??= 'local';
+    process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
+    process.env.AWS_REGION ??= 'us-east-1';
+    const dataDir = opts.dataDir ?? path.join(ROOT, '.local');
+
+    if (!process.env.DYNAMODB_ENDPOINT) {
+      const dbDir = opts.fresh ? undefined : path.join(dataDir, 'dynamodb');
+      const engine = await startDynamo({ dataDir: dbDir });
+      started.push(engine);
+      process.env.DYNAMODB_ENDPOINT = engine.endpoint;
+      lines.push(`dynamodb   ${engine.endpoint}  DynamoDB Local (${dbDir ? `data in ${path.relative(process.cwd(), dbDir) || dbDir}` : 'in memory'})`);
+    } else {
+      lines.push(`dynamodb   ${process.env.DYNAMODB_ENDPOINT}  (DYNAMODB_ENDPOINT)`);
+    }
+    let redisUrl = process.env.REDIS_URL;
+    if (redisUrl) {
+      lines.push(`redis      ${redisUrl}  (REDIS_URL)`);
+    } else {
+      const redis = await startRedis({});
+      if (redis) {
+        started.push(redis);
+        redisUrl = redis.endpoint;
+        process.env.REDIS_URL = redisUrl;
+        lines.push(`redis      ${redisUrl}  redis-server`);
+      } else {
+        lines.push('redis      off: redis-server not found and REDIS_URL unset; the Redis cache tier is disabled');
+      }
+    }
+    resetConfig();
+    resetDynamo();
+    const endpoint = config().DYNAMODB_ENDPOINT!;
+
+    const created = await ensureTables(dynamo());
+    lines.push(`tables     ${config().FEED_SHARDS} shards × 4 entities (${created} created)`);
+
+    const queues = new LocalQueues(opts.queues);
+    useQueueTransport(queues);
+    stoppers.push(async () => {
+      await queues.stop();
+      useQueueTransport(undefined);
+    });
+
+    const checkpointFile = path.join(dataDir, 'stream-checkpoints.json');
+    const checkpoints = new Map<string, string>(
+      !opts.fresh && existsSync(checkpointFile) ? Object.entries(JSON.parse(readFileSync(checkpointFile, 'utf8'))) : [],
+    );
+    const saveCheckpoints = () => {
+      if (opts.fresh) return;
+      mkdirSync(dataDir, { recursive: true });
+      writeFileSync(checkpointFile, JSON.stringify(Object.fromEntries(checkpoints)));
+    };
+    const pollers: StreamPoller[] = [];
+    for (const m of MAPPINGS) {
+      if (m.kind === 'queue') {
+        queues.consume(m.queue, m.batchSize, (event) => invoke(m.fn, event));
+        lines.push(`queue      ${m.queue} → ${m.fn} (batch ${m.batchSize}, dead letters after ${QUEUES[m.queue].maxReceiveCount} receives)`);
+      } else {
+        const tables = Array.from({ length: config().FEED_SHARDS }, (_, s) => tableName(m.entity, s));
+        const poller = new StreamPoller(dynamo(), endpoint, config().AWS_REGION, {
+          tables,
+          batchSize: m.batchSize,
+          maxRetries: m.maxRetries,
+          consumer: (event) => invoke(m.fn, event),
+          pollIntervalMs: opts.streamPollMs,
+          checkpoints,
+        });
+        poller.start();
+        pollers.push(poller);
+        lines.push(`stream     ${m.entity} (${tables.length} tables) → ${m.fn} (batch ${m.batchSize}, ${m.maxRetries} retries)`);
+      }
+    }
+    const checkpointTimer = setInterval(saveCheckpoints, 5000);
+    checkpointTimer.unref();
+    stoppers.push(async () => {
+      clearInterval(checkpointTimer);
+      await Promise.all(pollers.map((p) => p.stop()));
+      saveCheckpoints();
+    });
+
+    const sweepMs = opts.sweepIntervalMs ?? 60_000;
+    const sweeper = setInterval(() => {
+      sweepExpired(dynamo()).catch((e) => console.error(`ttl sweep: ${(e as Error).message}`));
+    }, sweepMs);
+    sweeper.unref();
+    stoppers.push(async () => clearInterval(sweeper));
+    lines.push(`ttl sweep  every ${Math.round(sweepMs / 1000)} s (DynamoDB Local does not expire items)`);
+
+    const port = opts.port ?? Number(process.env.PORT ?? 3000);
+    const server: LocalServer = await startServer(port);
+    stoppers.push(() => server.close());
+    lines.unshift(`api        ${server.url.replace('127.0.0.1', 'localhost')}/v1  (OpenAPI: ${server.url.replace('127.0.0.1', 'localhost')}/v1/openapi.json)`);
+
+    const settle = async (timeoutMs = 10_000) => {
+      const deadline = Date.now() + timeoutMs;
+      let quietRounds = 0;
+      while (quietRounds < 3) {
+        if (Date.now() > deadline) throw new Error('local stack did not settle in time');
+        const quiet = queues.idle() && pollers.every((p) => p.caughtUp);
+        quietRounds = quiet ? quietRounds + 1 : 0;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    return {
+      url: server.url,
+      dynamoEndpoint: endpoint,
+      redisUrl,
+      queues,
+      pollers,
+      lines,
+      settle,
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

@@ -1,0 +1,189 @@
+// DynamoDB Streams for the local stack, read through DynamoDB Local's real Streams API, delivered
+// as Lambda's event-source mapping does: batches of up to batchSize records per shard in order;
+// on failure the batch is retried from the first failed record (ReportBatchItemFailures), and a
+// record that still fails after maxRetries goes to the failure list instead of blocking its shard.
+import {
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type _Record,
+} from '@aws-sdk/client-dynamodb-streams';
+import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+
+export type StreamConsumer = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | void | unknown>;
+
+export interface StreamMappingOptions {
+  tables: string[];
+  batchSize: number;
+  maxRetries: number;
+  consumer: StreamConsumer;
+  /** Idle wait after a round that found no records. */
+  pollIntervalMs?: number;
+  /** Where each shard resumed from last time (persisted by the caller when data is kept). */
+  checkpoints?: Map<string, string>;
+}
+
+interface ShardCursor {
+  table: string;
+  streamArn: string;
+  shardId: string;
+  iterator: string | undefined;
+  pending: _Record[];
+  attempts: number;
+}
+
+export interface StreamFailure {
+  table: string;
+  eventID: string;
+  sequenceNumber: string;
+}
+
+export class StreamPoller {
+  private readonly streams: DynamoDBStreamsClient;
+  private readonly shards = new Map<string, ShardCursor>();
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+  readonly failures: StreamFailure[] = [];
+  readonly checkpoints: Map<string, string>;
+  delivered = 0;
+
+  constructor(
+    private readonly dynamo: DynamoDBClient,
+    endpoint: string,
+    region: string,
+    private readonly opts: StreamMappingOptions,
+  ) {
+    this.streams = new DynamoDBStreamsClient({ endpoint, region });
+    this.checkpoints = opts.checkpoints ?? new Map();
+  }
+
+  start(): void {
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loop;
+    this.streams.destroy();
+  }
+
+  /** True when every known shard has nothing buffered (tests wait on it). */
+  get caughtUp(): boolean {
+    return [...this.shards.values()].every((s) => s.pending.length === 0);
+  }
+
+  private async discover(): Promise<void> {
+    for (const table of this.opts.tables) {
+      const t = await this.dynamo.send(new DescribeTableCommand({ TableName: table }));
+      const streamArn = t.Table?.LatestStreamArn;
+      if (!streamArn) continue;
+      const d = await this.streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
+      for (const shard of d.StreamDescription?.Shards ?? []) {
+        const shardId = shard.ShardId!;
+        if (this.shards.has(shardId)) continue;
+        const cursor: ShardCursor = { table, streamArn, shardId, iterator: undefined, pending: [], attempts: 0 };
+        cursor.iterator = await this.iteratorFor(cursor);
+        this.shards.set(shardId, cursor);
+      }
+    }
+  }
+
+  /** An iterator just after the shard's checkpoint, or at its oldest record. */
+  private async iteratorFor(shard: ShardCursor): Promise<string | undefined> {
+    const after = this.checkpoints.get(shard.shardId);
+    const it = await this.streams.send(
+      new GetShardIteratorCommand({
+        StreamArn: shard.streamArn,
+        ShardId: shard.shardId,
+        ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
+      }),
+    );
+    return it.ShardIterator;
+  }
+
+  private async run(): Promise<void> {
+    let lastDiscovery = 0;
+    while (!this.stopped) {
+      try {
+        if (Date.now() - lastDiscovery > 10_000) {
+          await this.discover();
+          lastDiscovery = Date.now();
+        }
+        let busy = false;
+        for (const shard of this.shards.values()) {
+          if (this.stopped) break;
+          if (await this.pollShard(shard)) busy = true;
+        }
+        if (!busy) await new Promise((r) => setTimeout(r, this.opts.pollIntervalMs ?? 100));
+      } catch (err) {
+        if (this.stopped) break;
+        console.error(`stream poller: ${(err as Error).message}`);
+        lastDiscovery = 0;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
+  /** Reads and delivers one batch of a shard; true when it found records. */
+  private async pollShard(shard: ShardCursor): Promise<boolean> {
+    if (shard.pending.length === 0) {
+      if (!shard.iterator) {
+        this.shards.delete(shard.shardId);
+        return false;
+      }
+      let out;
+      try {
+        out = await this.streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: this.opts.batchSize }));
+      } catch (err) {
+        // DynamoDB Local answers TrimmedDataAccessException for an iterator taken while its shard
+        // was empty, once the first record arrives; expired iterators need renewing too. Both are
+        // recovered by a fresh iterator from the checkpoint.
+        const name = (err as { name?: string }).name;
+        if (name !== 'TrimmedDataAccessException' && name !== 'ExpiredIteratorException') throw err;
+        shard.iterator = await this.iteratorFor(shard);
+        return true;
+      }
+      shard.iterator = out.NextShardIterator;
+      shard.pending = out.Records ?? [];
+      if (shard.pending.length === 0) return false;
+    }
+    const batch = shard.pending.slice(0, this.opts.batchSize);
+    const failedAt = await this.deliver(shard, batch);
+    const done = failedAt === -1 ? batch.length : failedAt;
+    if (done > 0) {
+      shard.pending.splice(0, done);
+      shard.attempts = 0;
+      this.checkpoints.set(shard.shardId, batch[done - 1]!.dynamodb!.SequenceNumber!);
+      this.delivered += done;
+    }
+    if (failedAt !== -1 && done === 0) {
+      shard.attempts++;
+      if (shard.attempts > this.opts.maxRetries) {
+        const poison = shard.pending.shift()!;
+        this.failures.push({ table: shard.table, eventID: poison.eventID!, sequenceNumber: poison.dynamodb!.SequenceNumber! });
+        this.checkpoints.set(shard.shardId, poison.dynamodb!.SequenceNumber!);
+        shard.attempts = 0;
+      } else {
+        await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** shard.attempts)));
+      }
+    }
+    return true;
+  }
+
+  /** Index of the first failed record of the batch, or -1 when all succeeded. */
+  private async deliver(shard: ShardCursor, batch: _Record[]): Promise<number> {
+    const records = batch.map((r) => ({ ...r, eventSourceARN: shard.streamArn }) as unknown as DynamoDBRecord);
+    try {
+      const res = (await this.opts.consumer({ Records: records })) as DynamoDBBatchResponse | undefined;
+      const failed = new Set((res?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+      if (failed.size === 0) return -1;
+      const at = batch.findIndex((r) => failed.has(r.dynamodb!.SequenceNumber!));
+      return at === -1 ? 0 : at;
+    } catch (err) {
+      console.error(`stream ${shard.table}: batch failed: ${(err as Error).stack ?? err}`);
+      return 0;
+    }
+  }
+}
