@@ -1,0 +1,38 @@
+// Starts the real engines and the local stack once for the whole run, on free ports, with data in
+// memory; installs Java or redis-server first when they are missing and the machine allows it.
+import type { TestProject } from 'vitest/node';
+import type { Stack } from '../shared/local/stack.js';
+
+let stack: Stack | undefined;
+
+export async function setup(project: TestProject): Promise<void> {
+  // Handlers log at ERROR during tests unless asked otherwise; set before the logger is built.
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
+  delete process.env.DYNAMODB_ENDPOINT;
+  delete process.env.REDIS_URL;
+  const { ensureTestEngines } = await import('../shared/local/engines.js');
+  const { startStack } = await import('../shared/local/stack.js');
+  await ensureTestEngines();
+  stack = await startStack({
+    fresh: true,
+    port: 0,
+    env: { FEED_FOLLOW_BACKFILL: '100' },
+    queues: { visibilityTimeoutMs: 500 },
+    sweepIntervalMs: 3_600_000,
+  });
+  project.provide('apiUrl', stack.url);
+  project.provide('dynamoEndpoint', stack.dynamoEndpoint);
+  project.provide('redisUrl', stack.redisUrl ?? '');
+}
+
+export async function teardown(): Promise<void> {
+  await stack?.stop();
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    apiUrl: string;
+    dynamoEndpoint: string;
+    redisUrl: string;
+  }
+}

@@ -1,0 +1,15 @@
+// Per test file: point configuration at the engines the global setup started, so integration
+// tests can call the domain directly against the same DynamoDB Local.
+import { inject } from 'vitest';
+import { resetDynamo } from '../../shared/adapters/dynamodb.js';
+import { resetConfig } from '../../shared/config.js';
+
+process.env.FEED_LOCAL = '1';
+process.env.DYNAMODB_ENDPOINT = inject('dynamoEndpoint');
+process.env.REDIS_URL = inject('redisUrl');
+process.env.AWS_ACCESS_KEY_ID ??= 'local';
+process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
+process.env.AWS_REGION ??= 'us-east-1';
+process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
+resetConfig();
+resetDynamo();

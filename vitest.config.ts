@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+// One local stack (DynamoDB Local, redis-server, API server, stream and queue mappings) serves
+// every test file; tests/global-setup.ts starts it on free ports and stops it after.
+export default defineConfig({
+  test: {
+    include: ['tests/**/*.test.ts'],
+    globalSetup: ['tests/global-setup.ts'],
+    setupFiles: ['tests/support/setup.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+    reporters: process.env.CI ? ['default'] : ['default'],
+  },
+});
