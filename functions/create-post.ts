@@ -5,7 +5,8 @@ import { BadRequestError } from '../shared/errors.js';
 import { api } from '../shared/http.js';
 import { IDEMPOTENCY_KEY_MAX, POST_CONTENT_MAX } from '../shared/limits.js';
 import { createPost } from '../shared/posts.js';
-import { requireProfile } from '../shared/users.js';
+import { indexActivity } from '../shared/follows.js';
+import { callerRow, touchActivity } from '../shared/users.js';
 
 export const CreatePostBody = z.strictObject({
   content: z
@@ -21,8 +22,10 @@ export async function createPostWork({ sub, body, headers }: { sub: string; body
   if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
     throw new BadRequestError(`Idempotency-Key must be 1 to ${IDEMPOTENCY_KEY_MAX} printable ASCII characters`, 'invalid_request');
   }
-  const author = await requireProfile(sub);
-  return { status: 201, body: await createPost(author, body.content, key) };
+  const author = await callerRow(sub);
+  const post = await createPost(author, body.content, key);
+  if (await touchActivity(author)) await indexActivity(author.userId, author.activeAt!);
+  return { status: 201, body: post };
 }
 
 export const handler = api({ auth: true, body: CreatePostBody }, createPostWork);

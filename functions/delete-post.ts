@@ -2,10 +2,10 @@
 // the posts tables); its feed entries are removed through the posts stream.
 import { api } from '../shared/http.js';
 import { deletePost } from '../shared/posts.js';
-import { requireProfile } from '../shared/users.js';
+import { callerRow } from '../shared/users.js';
 
 export async function deletePostWork({ sub, params }: { sub: string; params: Record<string, string> }) {
-  await deletePost(await requireProfile(sub), params.postId ?? '');
+  await deletePost(await callerRow(sub), params.postId ?? '');
   return { status: 204 };
 }
 

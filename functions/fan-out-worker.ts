@@ -8,7 +8,12 @@ import { logger } from '../shared/observability.js';
 export async function runFanoutRecord(record: SQSRecord): Promise<void> {
   const job = FanoutJob.parse(JSON.parse(record.body));
   const written = await runFanoutJob(job);
-  logger.info('fan-out job done', { postId: job.post.postId, kind: job.kind, followers: job.followers.length, written });
+  logger.info('fan-out job done', {
+    kind: job.kind,
+    ...('post' in job ? { postId: job.post.postId } : { authorId: job.authorId, tier: job.tier }),
+    ...('followers' in job && { followers: job.followers.length }),
+    written,
+  });
 }
 
 export const handler = sqsConsumer(runFanoutRecord);

@@ -1,11 +1,16 @@
 // PUT /v1/users/{userId}/follow — the caller follows userId (idempotent) and gets their latest
-// posts backfilled into the feed.
+// posts backfilled into the feed; the followee's tier is re-derived from the new count.
 import { follow } from '../shared/follows.js';
 import { api } from '../shared/http.js';
-import { requireProfile } from '../shared/users.js';
+import { notify } from '../shared/notifications.js';
+import { reconcileTier } from '../shared/tiers.js';
+import { callerRow } from '../shared/users.js';
 
 export async function followWork({ sub, params }: { sub: string; params: Record<string, string> }) {
-  await follow(await requireProfile(sub), params.userId ?? '');
+  const target = params.userId ?? '';
+  const me = await callerRow(sub);
+  if (await follow(me, target)) await notify('follow', me.userId, [target]);
+  await reconcileTier(target);
   return { status: 204 };
 }
 

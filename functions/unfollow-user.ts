@@ -1,11 +1,14 @@
 // DELETE /v1/users/{userId}/follow — the caller stops following userId (idempotent); that
-// user's posts leave the caller's feed.
+// user's posts leave the caller's feed and their tier is re-derived from the new count.
 import { unfollow } from '../shared/follows.js';
 import { api } from '../shared/http.js';
-import { requireProfile } from '../shared/users.js';
+import { reconcileTier } from '../shared/tiers.js';
+import { callerRow } from '../shared/users.js';
 
 export async function unfollowWork({ sub, params }: { sub: string; params: Record<string, string> }) {
-  await unfollow(await requireProfile(sub), params.userId ?? '');
+  const target = params.userId ?? '';
+  await unfollow(await callerRow(sub), target);
+  await reconcileTier(target);
   return { status: 204 };
 }
 

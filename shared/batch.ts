@@ -13,7 +13,6 @@ function consumer<E extends { Records: R[] }, R>(
   correlationOf: (record: R) => string | undefined,
   work: (record: R) => Promise<unknown>,
 ): Middy<E> {
-  const processor = new BatchProcessor(type);
   const perRecord = async (record: R) => {
     logger.setCorrelationId(correlationOf(record));
     try {
@@ -25,8 +24,10 @@ function consumer<E extends { Records: R[] }, R>(
   };
   return middy<E, SQSBatchResponse, Error, Context>()
     .use(logging() as middy.MiddlewareObj<E, SQSBatchResponse>)
+    // A processor per invocation: it keeps per-invocation state, and under Lambda's
+    // multi-concurrency mode that state may only be created inside an invocation.
     .handler(async (event, context) =>
-      processPartialResponse(event as never, perRecord as never, processor, {
+      processPartialResponse(event as never, perRecord as never, new BatchProcessor(type), {
         context,
         processInParallel: false,
       }),

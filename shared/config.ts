@@ -16,6 +16,14 @@ const schema = z.object({
   /** Follower counts from which an author is a celebrity / mega-celebrity (fan-out tiers). */
   FEED_CELEBRITY_THRESHOLD: int(100_000, 1, 1e12),
   FEED_MEGA_THRESHOLD: int(10_000_000, 1, 1e12),
+  /** A user's last activity is written at most once per this many seconds. */
+  FEED_ACTIVITY_RESOLUTION_SECONDS: int(3600, 1, 86_400),
+  /** Followers active within this many hours get a celebrity's posts pushed. */
+  FEED_ACTIVE_WINDOW_HOURS: int(24, 1, 24 * 30),
+  /** Inline Map concurrency of the CelebrityFanout workflow (Step Functions allows 40). */
+  FEED_FANOUT_MAX_CONCURRENCY: int(10, 1, 40),
+  /** Length of a notification digest window. */
+  FEED_NOTIFICATION_WINDOW_SECONDS: int(1800, 1, 86_400),
   /** Set by the local stack only: enables POST /v1/dev/token and local defaults for secrets. */
   FEED_LOCAL: z.enum(['0', '1']).default('0'),
   /** HS256 secret of tokens minted by the local stack's /v1/dev/token. */

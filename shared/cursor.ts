@@ -20,12 +20,12 @@ export function decodeCursor<T extends Record<string, unknown>>(scope: string, c
   const expected = Buffer.from(sign(payload));
   const given = Buffer.from(mac);
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw invalid();
-  let parsed: { s?: unknown; p?: unknown };
+  let parsed: { s?: unknown; p?: unknown } | null;
   try {
     parsed = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
   } catch {
     throw invalid();
   }
-  if (parsed.s !== scope || typeof parsed.p !== 'object' || parsed.p === null) throw invalid();
+  if (typeof parsed !== 'object' || parsed === null || parsed.s !== scope || typeof parsed.p !== 'object' || parsed.p === null) throw invalid();
   return parsed.p as T;
 }

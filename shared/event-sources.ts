@@ -15,6 +15,8 @@ export interface QueueSpec {
 export const QUEUES = {
   /** Fan-out jobs: one page of followers of one post each. */
   fanout: { visibilityTimeoutSeconds: 180, maxReceiveCount: 5, retentionSeconds: 4 * 24 * 3600 },
+  /** Notification events (new follower, new post by a followed author) for the digests. */
+  notifications: { visibilityTimeoutSeconds: 180, maxReceiveCount: 5, retentionSeconds: 4 * 24 * 3600 },
 } satisfies Record<string, QueueSpec>;
 export type QueueName = keyof typeof QUEUES;
 export const dlqName = (queue: string) => `${queue}-dlq`;
@@ -40,4 +42,6 @@ export const MAPPINGS: readonly Mapping[] = [
   { kind: 'stream', entity: 'posts', fn: 'post-router', batchSize: 100, maxRetries: 10, bisectOnError: true, startingPosition: 'TRIM_HORIZON' },
   // 10 jobs × 500 followers = 5,000 entries, ~200 BatchWriteItem calls: well inside 60 s.
   { kind: 'queue', queue: 'fanout', fn: 'fan-out-worker', batchSize: 10, maxBatchingWindowSeconds: 0 },
+  // A message holds up to 500 recipients: 10 messages = 5,000 conditional updates per batch.
+  { kind: 'queue', queue: 'notifications', fn: 'notification-collector', batchSize: 10, maxBatchingWindowSeconds: 1 },
 ];

@@ -1,35 +1,50 @@
-// Push fan-out: a post's followers are paged from its author's in-edges and turned into jobs of
-// FANOUT_JOB_FOLLOWERS ids on the fan-out queue; the worker writes each job's feed entries.
-// Deletions travel the same way and remove entries. Every step is idempotent, so a redelivered
-// stream record or message writes nothing new.
+// Fan-out by tier. Regular authors push to every follower: pages of followers become jobs of
+// FANOUT_JOB_FOLLOWERS ids on the fan-out queue, and the worker writes each job's feed entries.
+// Celebrities push only to recently active followers, through the CelebrityFanout workflow;
+// mega-celebrities push only to their VIP followers, and everyone else pulls at read time.
+// Deletions travel the same paths; tier changes reach followers' high-tier lists as jobs too.
+// Every step is idempotent, so a redelivered record or message writes nothing new.
+import murmurhash from 'murmurhash';
 import { z } from 'zod';
 import { enqueue } from './adapters/queue.js';
 import { addToFeeds, removeFromFeeds, trimFeed } from './feed.js';
-import { edgePage } from './follows.js';
-import { FANOUT_JOB_FOLLOWERS, FEED_TRIM_ONE_IN } from './limits.js';
-import murmurhash from 'murmurhash';
+import { applyTier, edgePage, vipPage } from './follows.js';
+import { FANOUT_JOB_FOLLOWERS, FEED_TRIM_ONE_IN, HIGH_TIER_NOTIFY_DELAY_SECONDS } from './limits.js';
+import { notify } from './notifications.js';
+import type { Tier } from './users.js';
 
-export const FanoutJob = z.strictObject({
-  kind: z.enum(['add', 'remove']),
-  post: z.strictObject({ postId: z.string(), authorId: z.string(), createdAt: z.string() }),
-  followers: z.array(z.string()).min(1).max(FANOUT_JOB_FOLLOWERS),
-});
+const PostRef = z.strictObject({ postId: z.string(), authorId: z.string(), createdAt: z.string() });
+export type PostRef = z.infer<typeof PostRef>;
+const Followers = z.array(z.string()).min(1).max(FANOUT_JOB_FOLLOWERS);
+
+export const FanoutJob = z.discriminatedUnion('kind', [
+  /** `notify`: also queue a new-post notification for these followers (regular tier only; higher
+   *  tiers notify through a delayed notify-plan). */
+  z.strictObject({ kind: z.literal('add'), post: PostRef, followers: Followers, notify: z.boolean().optional() }),
+  z.strictObject({ kind: z.literal('remove'), post: PostRef, followers: Followers }),
+  z.strictObject({ kind: z.literal('tier'), authorId: z.string(), tier: z.enum(['regular', 'celebrity', 'mega']), followers: Followers }),
+  /** Notify a high-tier author's followers of a post, NOTIFY_PLAN_PAGE at a time; each step
+   *  queues the next, so no single invocation pages millions of followers. */
+  z.strictObject({ kind: z.literal('notify-plan'), post: PostRef, after: z.string().optional() }),
+]);
+
+const NOTIFY_PLAN_PAGE = 5000;
 export type FanoutJob = z.infer<typeof FanoutJob>;
 
 /** Follower ids read per Query while planning (1 MB pages hold far more; this bounds memory). */
 const FOLLOWER_PAGE = 1000;
 
-/** Pages through the author's followers and enqueues one job per FANOUT_JOB_FOLLOWERS of them.
- *  Returns the number of followers covered. */
-export async function planFanout(kind: FanoutJob['kind'], post: FanoutJob['post']): Promise<number> {
+type Pager = (after?: string) => Promise<{ ids: string[]; last?: string }>;
+
+/** Pages through recipients and enqueues one job per FANOUT_JOB_FOLLOWERS of them; returns the
+ *  number of recipients covered. */
+async function plan(pager: Pager, job: (followers: string[]) => FanoutJob): Promise<number> {
   let after: string | undefined;
   let total = 0;
   do {
-    const page = await edgePage(post.authorId, 'followers', FOLLOWER_PAGE, after);
+    const page = await pager(after);
     const jobs: FanoutJob[] = [];
-    for (let i = 0; i < page.ids.length; i += FANOUT_JOB_FOLLOWERS) {
-      jobs.push({ kind, post, followers: page.ids.slice(i, i + FANOUT_JOB_FOLLOWERS) });
-    }
+    for (let i = 0; i < page.ids.length; i += FANOUT_JOB_FOLLOWERS) jobs.push(job(page.ids.slice(i, i + FANOUT_JOB_FOLLOWERS)));
     await enqueue('fanout', jobs);
     total += page.ids.length;
     after = page.last;
@@ -37,16 +52,61 @@ export async function planFanout(kind: FanoutJob['kind'], post: FanoutJob['post'
   return total;
 }
 
-/** Runs one job: writes (or removes) the post's entry in each follower's feed. About one feed in
+/** Push to (or remove from) every follower's feed: the regular tier, which also notifies. */
+export function planFanout(kind: 'add' | 'remove', post: PostRef): Promise<number> {
+  return plan(
+    (after) => edgePage(post.authorId, 'followers', FOLLOWER_PAGE, after),
+    (followers) => (kind === 'add' ? { kind, post, followers, notify: true } : { kind, post, followers }),
+  );
+}
+
+/** Queues the (delayed) notification of a high-tier post to all its author's followers. */
+export async function planHighTierNotification(post: PostRef): Promise<void> {
+  await enqueue('fanout', [{ kind: 'notify-plan', post } satisfies FanoutJob], { delaySeconds: HIGH_TIER_NOTIFY_DELAY_SECONDS });
+}
+
+/** Push to (or remove from) the author's VIP followers only: the mega tier. */
+export function planVipFanout(kind: 'add' | 'remove', post: PostRef): Promise<number> {
+  return plan((after) => vipPage(post.authorId, FOLLOWER_PAGE, after), (followers) => ({ kind, post, followers }));
+}
+
+/** Tell every follower's high-tier list that the author's tier changed. */
+export function planTierChange(authorId: string, tier: Tier): Promise<number> {
+  return plan((after) => edgePage(authorId, 'followers', FOLLOWER_PAGE, after), (followers) => ({ kind: 'tier', authorId, tier, followers }));
+}
+
+/** Writes (or removes) one post's entry in each of these feeds. About one feed in
  *  FEED_TRIM_ONE_IN is trimmed back to its cap, chosen by hash so a redelivery picks the same. */
-export async function runFanoutJob(job: FanoutJob): Promise<number> {
-  if (job.kind === 'remove') {
-    await removeFromFeeds(job.post.postId, job.followers);
-    return job.followers.length;
+export async function pushToFeeds(kind: 'add' | 'remove', post: PostRef, followers: string[]): Promise<number> {
+  if (kind === 'remove') {
+    await removeFromFeeds(post.postId, followers);
+    return followers.length;
   }
-  const written = await addToFeeds(job.post, job.followers);
-  for (const follower of job.followers) {
-    if (murmurhash.v3(`${follower}:${job.post.postId}`) % FEED_TRIM_ONE_IN === 0) await trimFeed(follower);
+  const written = await addToFeeds(post, followers);
+  for (const follower of followers) {
+    if (murmurhash.v3(`${follower}:${post.postId}`) % FEED_TRIM_ONE_IN === 0) await trimFeed(follower);
   }
   return written;
+}
+
+/** Runs one job from the fan-out queue; returns the items written. */
+export async function runFanoutJob(job: FanoutJob): Promise<number> {
+  switch (job.kind) {
+    case 'tier':
+      await applyTier(job.authorId, job.tier, job.followers);
+      return job.followers.length;
+    case 'notify-plan': {
+      const page = await edgePage(job.post.authorId, 'followers', NOTIFY_PLAN_PAGE, job.after);
+      if (page.ids.length > 0) await notify('post', job.post.authorId, page.ids, job.post.postId);
+      if (page.last) await enqueue('fanout', [{ kind: 'notify-plan', post: job.post, after: page.last } satisfies FanoutJob]);
+      return 0;
+    }
+    case 'add': {
+      const written = await pushToFeeds('add', job.post, job.followers);
+      if (job.notify) await notify('post', job.post.authorId, job.followers, job.post.postId);
+      return written;
+    }
+    case 'remove':
+      return pushToFeeds('remove', job.post, job.followers);
+  }
 }

@@ -127,32 +127,68 @@ async function queryEntries(userId: string, count: number, before?: string): Pro
 interface FeedPosition extends Record<string, unknown> {
   /** The last post id served. */
   before: string;
-  /** Entries served so far: the feed ends at FEED_MAX_ENTRIES. */
+  /** Entries served so far: the precomputed part ends at FEED_MAX_ENTRIES. */
   served: number;
 }
 
-/** A page of the caller's feed, newest first. The cursor is the last post id served, so posts
- *  arriving meanwhile (newer ids) never shift a page: no entry repeats or is skipped. */
-export async function readFeed(userId: string, limit: number, cursor?: string): Promise<PostPage> {
+/** Pushed entries older than `before`, hydrated; dangling entries (deleted posts) are dropped
+ *  and deleted. `exhausted` when the precomputed feed has nothing more. */
+async function pushedPosts(userId: string, want: number, before?: string): Promise<{ posts: Post[]; exhausted: boolean }> {
+  const posts: Post[] = [];
+  let exhausted = want === 0;
+  while (posts.length < want) {
+    const batch = await queryEntries(userId, want - posts.length, before);
+    if (batch.entries.length === 0) {
+      exhausted = true;
+      break;
+    }
+    const found = await postsByIds(batch.entries.map((e) => e.postId));
+    const dangling = batch.entries.filter((e) => !found.has(e.postId));
+    if (dangling.length > 0) await removeFromFeedsOf(userId, dangling.map((e) => e.postId));
+    for (const e of batch.entries) {
+      const post = found.get(e.postId);
+      if (post) posts.push(post);
+    }
+    before = batch.entries[batch.entries.length - 1]!.postId;
+    if (batch.exhausted) {
+      exhausted = true;
+      break;
+    }
+  }
+  return { posts, exhausted };
+}
+
+/** Where a feed pulls from at read time: the high-tier authors the reader follows, and, once the
+ *  precomputed feed is used up, the followed authors themselves (history). */
+export interface PullSources {
+  highTier(userId: string): Promise<string[]>;
+  following(userId: string): Promise<string[]>;
+  /** Up to `count` posts of the author older than `before`, newest first. */
+  recentPosts(authorId: string, count: number, before?: string): Promise<Post[]>;
+}
+
+/** A page of the caller's feed, newest first: their pushed entries merged with posts pulled from
+ *  the celebrities and mega-celebrities they follow, duplicates removed; past the end of the
+ *  precomputed feed it continues from the followed authors' own posts, so history has no hole.
+ *  The cursor is the last post id served, so posts arriving meanwhile (newer ids) never shift a
+ *  page: no entry repeats or is skipped. */
+export async function readFeed(userId: string, limit: number, cursor?: string, sources?: PullSources): Promise<PostPage> {
   const scope = `feed:${userId}`;
   const pos = cursor ? decodeCursor<FeedPosition>(scope, cursor) : undefined;
   const served = pos?.served ?? 0;
-  const want = Math.min(limit + 1, FEED_MAX_ENTRIES - served);
-  const items: Post[] = [];
-  let before = pos?.before;
-  while (items.length < want) {
-    const { entries, exhausted } = await queryEntries(userId, want - items.length, before);
-    if (entries.length === 0) break;
-    const posts = await postsByIds(entries.map((e) => e.postId));
-    const dangling = entries.filter((e) => !posts.has(e.postId));
-    if (dangling.length > 0) await removeFromFeedsOf(userId, dangling.map((e) => e.postId));
-    for (const e of entries) {
-      const post = posts.get(e.postId);
-      if (post) items.push(post);
-    }
-    before = entries[entries.length - 1]!.postId;
-    if (exhausted) break;
+  const before = pos?.before;
+  const want = limit + 1;
+  const pushed = await pushedPosts(userId, Math.min(want, Math.max(0, FEED_MAX_ENTRIES - served)), before);
+  const candidates = [...pushed.posts];
+  if (sources) {
+    const authors = new Set(await sources.highTier(userId));
+    if (pushed.exhausted) for (const a of await sources.following(userId)) authors.add(a);
+    const pulled = await Promise.all([...authors].map((a) => sources.recentPosts(a, want, before)));
+    candidates.push(...pulled.flat());
   }
+  const unique = new Map<string, Post>();
+  for (const p of candidates) if (!before || p.postId < before) unique.set(p.postId, p);
+  const items = [...unique.values()].sort((a, b) => (a.postId < b.postId ? 1 : -1)).slice(0, want);
   const page = items.slice(0, limit);
   const more = items.length > limit;
   return {

@@ -28,10 +28,24 @@ export const FUNCTIONS = {
   'delete-post': http('functions/delete-post.ts'),
   'list-user-posts': http('functions/list-user-posts.ts'),
   'get-feed': http('functions/get-feed.ts', 1024),
+  'set-vip': http('functions/set-vip.ts'),
+  'list-notifications': http('functions/list-notifications.ts'),
+  'mark-notifications-read': http('functions/mark-notifications-read.ts'),
+  'clear-vip': http('functions/clear-vip.ts'),
   /** Reads the posts stream and plans fan-out: pages of followers become queue jobs. */
   'post-router': { file: 'functions/post-router.ts', memoryMB: 512, timeoutSeconds: 300, deployed: true },
   /** Writes feed entries for one job (≤ FANOUT_JOB_FOLLOWERS followers) per message. */
   'fan-out-worker': { file: 'functions/fan-out-worker.ts', memoryMB: 512, timeoutSeconds: 60, deployed: true },
+  /** CelebrityFanout tasks: list a page of active followers; push one chunk. */
+  'celebrity-fanout-page': { file: 'functions/celebrity-fanout-page.ts', memoryMB: 512, timeoutSeconds: 60, deployed: true },
+  'celebrity-fanout-push': { file: 'functions/celebrity-fanout-push.ts', memoryMB: 512, timeoutSeconds: 60, deployed: true },
+  /** Starts the next execution of a long workflow from its cursor. */
+  'workflow-continue': { file: 'functions/workflow-continue.ts', memoryMB: 256, timeoutSeconds: 30, deployed: true },
+  /** Accumulates notification events per recipient and window. */
+  'notification-collector': { file: 'functions/notification-collector.ts', memoryMB: 512, timeoutSeconds: 60, deployed: true },
+  /** BatchedNotification tasks: plan the closed window; compose one page of a shard's digests. */
+  'notification-plan': { file: 'functions/notification-plan.ts', memoryMB: 256, timeoutSeconds: 30, deployed: true },
+  'notification-compose': { file: 'functions/notification-compose.ts', memoryMB: 512, timeoutSeconds: 120, deployed: true },
 } satisfies Record<string, FunctionSpec>;
 
 export type FunctionName = keyof typeof FUNCTIONS;

@@ -55,12 +55,20 @@ export const PageQuery = z.strictObject({
 export type Page = z.infer<typeof PageQuery>;
 
 /** One readable sentence for a zod failure, naming every unknown, missing or invalid field. */
-export function describeIssues(error: z.ZodError, what: string): string {
+export function describeIssues(error: z.ZodError, what: string, input?: unknown): string {
+  const present = (path: PropertyKey[]) => {
+    let node: unknown = input;
+    for (const key of path) {
+      if (typeof node !== 'object' || node === null || !(key in node)) return false;
+      node = (node as Record<PropertyKey, unknown>)[key];
+    }
+    return node !== undefined;
+  };
   return error.issues
     .map((issue) => {
       const at = issue.path.join('.');
       if (issue.code === 'unrecognized_keys') return `unknown ${what} field(s): ${issue.keys.join(', ')}`;
-      if (issue.code === 'invalid_type' && issue.input === undefined) return `missing ${what} field: ${at}`;
+      if (issue.code === 'invalid_type' && !present(issue.path)) return `missing ${what} field: ${at}`;
       return at ? `${what} field ${at}: ${issue.message}` : `${what}: ${issue.message}`;
     })
     .join('; ');
@@ -82,7 +90,7 @@ function parseBody(event: HttpEvent, schema: z.ZodType): unknown {
     throw new BadRequestError('request body must be a JSON object', 'invalid_json');
   }
   const parsed = schema.safeParse(json);
-  if (!parsed.success) throw new BadRequestError(describeIssues(parsed.error, 'body'), 'invalid_request');
+  if (!parsed.success) throw new BadRequestError(describeIssues(parsed.error, 'body', json), 'invalid_request');
   return parsed.data;
 }
 
@@ -94,7 +102,7 @@ function parseQuery(event: HttpEvent, schema: z.ZodType | undefined): unknown {
     return undefined;
   }
   const parsed = schema.safeParse(query);
-  if (!parsed.success) throw new BadRequestError(describeIssues(parsed.error, 'query'), 'invalid_request');
+  if (!parsed.success) throw new BadRequestError(describeIssues(parsed.error, 'query', query), 'invalid_request');
   return parsed.data;
 }
 

@@ -13,10 +13,11 @@ const SEQ_BITS = 11n;
 const SEQ_MASK = (1n << SEQ_BITS) - 1n;
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const ID_LENGTH = 13;
-export const ID_PATTERN = /^[0-7][0-9A-HJKMNP-TV-Z]{12}$/;
+/** 64 bits in 13 base-32 characters: the first carries only 4 bits (0-F). */
+export const ID_PATTERN = /^[0-9A-F][0-9A-HJKMNP-TV-Z]{12}$/;
 
 let lastMs = 0;
-let seq = BigInt(randomInt(0, 1 << 11));
+let seq = 0n;
 
 function encode(value: bigint): string {
   let out = '';
@@ -42,12 +43,18 @@ export function mintId(logicalShard: number, nowMs: number = Date.now()): string
   if (!Number.isInteger(logicalShard) || logicalShard < 0 || logicalShard >= LOGICAL_SHARDS) {
     throw new RangeError(`logical shard ${logicalShard} out of range`);
   }
-  const ms = Math.max(nowMs, lastMs);
-  lastMs = ms;
-  seq = (seq + 1n) & SEQ_MASK;
-  const value =
-    (BigInt(ms - EPOCH_MS) << (SHARD_BITS + SEQ_BITS)) | (BigInt(logicalShard) << SEQ_BITS) | seq;
-  return encode(value);
+  if (nowMs > lastMs) {
+    // A new millisecond starts at a random sequence in the lower half: two processes minting for
+    // the same shard rarely collide, and 1,024 ids fit before the millisecond is used up.
+    lastMs = nowMs;
+    seq = BigInt(randomInt(0, 1 << 10));
+  } else if (++seq > SEQ_MASK) {
+    // More than the sequence holds in one millisecond (or the clock stepped back): borrow the
+    // next millisecond, so ids stay unique and increasing.
+    lastMs++;
+    seq = 0n;
+  }
+  return idAt(lastMs, logicalShard, Number(seq));
 }
 
 export function logicalShardOf(id: string): number {
@@ -62,5 +69,13 @@ export function timestampOf(id: string): number {
 
 /** The smallest id minted at `ms` on any shard: a bound for time-range queries. */
 export function minIdAt(ms: number): string {
-  return encode(BigInt(ms - EPOCH_MS) << (SHARD_BITS + SEQ_BITS));
+  return idAt(ms, 0, 0);
+}
+
+/** A deterministic id: the one for (ms, logical shard, sequence). Re-deriving it names the same
+ *  row, which makes writes of derived records (digests) idempotent. */
+export function idAt(ms: number, logicalShard: number, sequence = 0): string {
+  return encode(
+    (BigInt(ms - EPOCH_MS) << (SHARD_BITS + SEQ_BITS)) | (BigInt(logicalShard) << SEQ_BITS) | (BigInt(sequence) & SEQ_MASK),
+  );
 }

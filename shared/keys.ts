@@ -37,6 +37,42 @@ export const keys = {
     table: tableName('follows', shardOfId(followeeId)),
     key: { pk: `in#${followeeId}`, sk: followerId },
   }),
+  /** One of FOLLOWER_COUNTER_SHARDS counter items of a user's follower count. */
+  followerCounter: (userId: string, k: number) => ({
+    table: tableName('users', shardOfId(userId)),
+    key: { pk: `fc#${userId}#${k}`, sk: 'count' },
+  }),
+  /** A high-tier (celebrity or mega) author the user follows, on the user's shard: the authors
+   *  whose posts the user's feed pulls at read time. */
+  highTier: (userId: string, authorId: string) => ({
+    table: tableName('follows', shardOfId(userId)),
+    key: { pk: `hi#${userId}`, sk: authorId },
+  }),
+  /** A VIP follower of an author (the mega path pushes to them), on the author's shard. */
+  vip: (authorId: string, followerId: string) => ({
+    table: tableName('follows', shardOfId(authorId)),
+    key: { pk: `vip#${authorId}`, sk: followerId },
+  }),
+  /** An author's recently active follower, in one of ACTIVE_INDEX_BUCKETS partitions. */
+  activeFollower: (authorId: string, bucket: number, followerId: string) => ({
+    table: tableName('follows', shardOfId(authorId)),
+    key: { pk: `af#${authorId}#${bucket}`, sk: followerId },
+  }),
+  /** A recipient's accumulated notification events of one window. */
+  notifyAccumulator: (windowStart: number, bucket: number, recipientId: string) => ({
+    table: tableName('notifications', shardOfId(recipientId)),
+    key: { pk: `acc#${windowStart}#${bucket}`, sk: recipientId },
+  }),
+  /** A composed digest in a recipient's notification list. */
+  notification: (recipientId: string, notificationId: string) => ({
+    table: tableName('notifications', shardOfId(recipientId)),
+    key: { pk: `ntf#${recipientId}`, sk: notificationId },
+  }),
+  /** How far a recipient has read their notifications. */
+  notificationsRead: (recipientId: string) => ({
+    table: tableName('notifications', shardOfId(recipientId)),
+    key: { pk: `nread#${recipientId}`, sk: 'read' },
+  }),
   post: (postId: string) => ({ table: tableName('posts', shardOfId(postId)), key: { postId } }),
   feedEntry: (userId: string, postId: string) => ({
     table: tableName('feeds', shardOfId(userId)),

@@ -35,3 +35,35 @@ export const DYNAMO_BATCH_RETRIES = 8;
 export const FEED_TRIM_ONE_IN = 32;
 /** Dev tokens minted by the local stack live one day. */
 export const DEV_TOKEN_TTL_SECONDS = 24 * 3600;
+/** A user's follower count is the sum of this many counter items, each its own partition key,
+ *  so a burst of follows of one account spreads over 8 partitions (8 × 1,000 WCU) instead of
+ *  conflicting on one hot item; a profile read adds 8 keys to its BatchGetItem. */
+export const FOLLOWER_COUNTER_SHARDS = 8;
+/** Retries of a follow/unfollow transaction cancelled by a conflicting concurrent one. */
+export const TRANSACTION_CONFLICT_RETRIES = 6;
+/** An author falls back a tier only below this share of the threshold, so a count hovering at a
+ *  threshold does not flip the tier (each flip rewrites every follower's high-tier list). */
+export const TIER_HYSTERESIS = 0.9;
+/** VIP followers an author may mark (the mega path pushes to them). */
+export const VIPS_MAX = 1000;
+/** Active-follower index buckets per author: a celebrity with 10M followers, 40% active daily and
+ *  one index write per active follower per hour, writes ~1,100/s; 4 partitions keep each under
+ *  DynamoDB's 1,000 WCU per partition. */
+export const ACTIVE_INDEX_BUCKETS = 4;
+/** High-tier authors pulled per feed request: the most recently posting ones. */
+export const FEED_PULL_AUTHORS = 100;
+/** Followed authors read when paging past the end of the precomputed feed (history). */
+export const FEED_HISTORY_AUTHORS = 100;
+/** Accumulation partitions per shard and notification window: recipients spread over 16 keys so
+ *  a burst of events (a mega-celebrity's post reaching millions) stays under 1,000 WCU each. */
+export const NOTIFY_BUCKETS = 16;
+/** Distinct events remembered per recipient and window (a string set, for exact de-duplication);
+ *  past it the digest says "N+ others". 1,000 ids of ~20 bytes stay far below the 400 KB item limit. */
+export const NOTIFY_EVENTS_MAX = 1000;
+/** Digests are kept 90 days. */
+export const NOTIFICATION_TTL_SECONDS = 90 * 24 * 3600;
+/** Recipients composed per Compose step (one Lambda call), then the workflow loops. */
+export const NOTIFY_COMPOSE_PAGE = 500;
+/** Celebrity and mega posts notify followers only after this delay (SQS DelaySeconds, at most
+ *  900), so the writes of a post's first minute stay bounded by its pushes. */
+export const HIGH_TIER_NOTIFY_DELAY_SECONDS = 60;

@@ -9,7 +9,6 @@ import { isId, logicalShardOf, mintId } from './ids.js';
 import { keys, postsTable } from './keys.js';
 import { IDEMPOTENCY_TTL_SECONDS } from './limits.js';
 import { currentCorrelationId } from './observability.js';
-import type { User } from './users.js';
 
 export interface Post {
   postId: string;
@@ -37,7 +36,7 @@ const absent = 'attribute_not_exists(postId)';
 
 /** Creates a post. With an idempotency key, a retry of the same request returns the post the
  *  first one created; the same key with different content is a 409. */
-export async function createPost(author: User, content: string, idempotencyKey?: string): Promise<Post> {
+export async function createPost(author: { userId: string }, content: string, idempotencyKey?: string): Promise<Post> {
   const requestHash = createHash('sha256').update(content).digest('base64url');
   for (let attempt = 0; ; attempt++) {
     const post: Post = {
@@ -103,7 +102,7 @@ export async function getPost(postId: string): Promise<Post> {
 }
 
 /** Deletes a post; only its author may. Feeds drop it through the posts stream. */
-export async function deletePost(caller: User, postId: string): Promise<void> {
+export async function deletePost(caller: { userId: string }, postId: string): Promise<void> {
   const post = await getPost(postId);
   if (post.authorId !== caller.userId) throw new ForbiddenError('only the author can delete a post');
   const { table, key } = keys.post(postId);

@@ -28,4 +28,8 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/v1/posts/{postId}', fn: 'get-post', auth: true },
   { method: 'DELETE', path: '/v1/posts/{postId}', fn: 'delete-post', auth: true },
   { method: 'GET', path: '/v1/feed', fn: 'get-feed', auth: true },
+  { method: 'GET', path: '/v1/notifications', fn: 'list-notifications', auth: true },
+  { method: 'POST', path: '/v1/notifications/read', fn: 'mark-notifications-read', auth: true },
+  { method: 'PUT', path: '/v1/me/vips/{userId}', fn: 'set-vip', auth: true },
+  { method: 'DELETE', path: '/v1/me/vips/{userId}', fn: 'clear-vip', auth: true },
 ];

@@ -3,7 +3,7 @@
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { config } from './config.js';
 
-export type Entity = 'users' | 'follows' | 'posts' | 'feeds';
+export type Entity = 'users' | 'follows' | 'posts' | 'feeds' | 'notifications';
 
 interface KeyDef {
   name: string;
@@ -65,6 +65,16 @@ export const TABLES: Record<Entity, TableDef> = {
     sortKey: S('postId'),
     globalIndexes: [],
     localIndexes: [{ name: 'byAuthor', partitionKey: S('userId'), sortKey: S('authorPost') }],
+    ttlAttribute: 'expiresAt',
+  },
+  notifications: {
+    entity: 'notifications',
+    baseName: 'Notifications',
+    holds: 'notification events accumulated per window (acc#<window>#<bucket> → recipient), digests (ntf#<recipient>) and read marks, on the recipient’s shard',
+    partitionKey: S('pk'),
+    sortKey: S('sk'),
+    globalIndexes: [],
+    localIndexes: [],
     ttlAttribute: 'expiresAt',
   },
 };

@@ -1,12 +1,13 @@
-// Users: profile creation (one per token subject, unique handles), look-ups, and the tier an
-// author's follower count puts them in.
+// Users: profile creation (one per token subject, unique handles), look-ups, follower counts
+// (summed from sharded counters), the fan-out tier an author's count puts them in, and activity.
 import { randomUUID } from 'node:crypto';
-import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { batchGet, cancellationCodes, db, isConditionFailure } from './adapters/dynamodb.js';
+import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { batchGet, cancellationCodes, db, isConditionFailure, type TableKey } from './adapters/dynamodb.js';
 import { config } from './config.js';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from './errors.js';
 import { isId, mintId } from './ids.js';
 import { keys } from './keys.js';
+import { FOLLOWER_COUNTER_SHARDS, TIER_HYSTERESIS } from './limits.js';
 import { homeRegionOf, logicalShardIn, type RegionName } from './regions.js';
 
 export type Tier = 'regular' | 'celebrity' | 'mega';
@@ -22,36 +23,42 @@ export interface User {
   createdAt: string;
 }
 
-interface ProfileRow {
-  pk: string;
-  sk: string;
+/** The stored profile row (without the follower count, which lives in counter items). */
+export interface ProfileRow {
   userId: string;
   handle: string;
   displayName: string;
   country: string;
   homeRegion: RegionName;
-  followerCount: number;
   followingCount: number;
+  tier?: Tier;
+  /** Epoch seconds of the last recorded activity (feed read, post). */
+  activeAt?: number;
+  vipCount?: number;
   createdAt: string;
 }
 
-export function tierOf(followerCount: number): Tier {
-  if (followerCount >= config().FEED_MEGA_THRESHOLD) return 'mega';
-  if (followerCount >= config().FEED_CELEBRITY_THRESHOLD) return 'celebrity';
-  return 'regular';
+/** The tier for a follower count, given the current one: upgrades at the thresholds, downgrades
+ *  only below TIER_HYSTERESIS of them. */
+export function tierFor(count: number, current: Tier = 'regular'): Tier {
+  const { FEED_CELEBRITY_THRESHOLD: celebrity, FEED_MEGA_THRESHOLD: mega } = config();
+  const rank = { regular: 0, celebrity: 1, mega: 2 } as const;
+  const up: Tier = count >= mega ? 'mega' : count >= celebrity ? 'celebrity' : 'regular';
+  if (rank[up] >= rank[current]) return up;
+  const down: Tier = count >= mega * TIER_HYSTERESIS ? 'mega' : count >= celebrity * TIER_HYSTERESIS ? 'celebrity' : 'regular';
+  return rank[down] < rank[current] ? down : current;
 }
 
-export function toUser(row: Record<string, unknown>): User {
-  const r = row as unknown as ProfileRow;
+export function toUser(row: ProfileRow, followerCount: number): User {
   return {
-    userId: r.userId,
-    handle: r.handle,
-    displayName: r.displayName,
-    homeRegion: r.homeRegion,
-    followerCount: r.followerCount,
-    followingCount: r.followingCount,
-    tier: tierOf(r.followerCount),
-    createdAt: r.createdAt,
+    userId: row.userId,
+    handle: row.handle,
+    displayName: row.displayName,
+    homeRegion: row.homeRegion,
+    followerCount,
+    followingCount: row.followingCount,
+    tier: row.tier ?? 'regular',
+    createdAt: row.createdAt,
   };
 }
 
@@ -69,16 +76,16 @@ export async function createUser(sub: string, input: NewUser): Promise<User> {
   for (let attempt = 0; ; attempt++) {
     const userId = mintId(logicalShardIn(homeRegion, randomUUID()));
     const row: ProfileRow = {
-      ...keys.profile(userId).key,
       userId,
       handle: input.handle,
       displayName: input.displayName,
       country: input.country.toUpperCase(),
       homeRegion,
-      followerCount: 0,
       followingCount: 0,
+      tier: 'regular',
       createdAt: new Date().toISOString(),
     };
+    const profile = keys.profile(userId);
     const subject = keys.subject(sub);
     const handle = keys.handle(input.handle);
     const absent = 'attribute_not_exists(pk)';
@@ -86,13 +93,13 @@ export async function createUser(sub: string, input: NewUser): Promise<User> {
       await db().send(
         new TransactWriteCommand({
           TransactItems: [
-            { Put: { TableName: keys.profile(userId).table, Item: row, ConditionExpression: absent } },
+            { Put: { TableName: profile.table, Item: { ...profile.key, ...row }, ConditionExpression: absent } },
             { Put: { TableName: subject.table, Item: { ...subject.key, userId }, ConditionExpression: absent } },
             { Put: { TableName: handle.table, Item: { ...handle.key, userId }, ConditionExpression: absent } },
           ],
         }),
       );
-      return toUser(row as unknown as Record<string, unknown>);
+      return toUser(row, 0);
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
       const [idTaken, subjectTaken, handleTaken] = cancellationCodes(err);
@@ -103,17 +110,48 @@ export async function createUser(sub: string, input: NewUser): Promise<User> {
   }
 }
 
+/** Profiles with their summed follower counts, in the given order; unknown ids are left out. */
+export async function usersByIds(ids: string[]): Promise<User[]> {
+  const valid = ids.filter(isId);
+  const wanted: TableKey[] = valid.flatMap((id) => [
+    keys.profile(id),
+    ...Array.from({ length: FOLLOWER_COUNTER_SHARDS }, (_, k) => keys.followerCounter(id, k)),
+  ]);
+  const found = await batchGet(wanted);
+  const rows = new Map<string, ProfileRow>();
+  const counts = new Map<string, number>();
+  for (const items of Object.values(found)) {
+    for (const item of items) {
+      const pk = item.pk as string;
+      if (pk.startsWith('user#')) rows.set(item.userId as string, item as unknown as ProfileRow);
+      else if (pk.startsWith('fc#')) {
+        const id = pk.split('#')[1]!;
+        counts.set(id, (counts.get(id) ?? 0) + Number(item.count ?? 0));
+      }
+    }
+  }
+  return valid.flatMap((id) => {
+    const row = rows.get(id);
+    return row ? [toUser(row, Math.max(0, counts.get(id) ?? 0))] : [];
+  });
+}
+
 export async function findUser(userId: string): Promise<User | undefined> {
-  if (!isId(userId)) return undefined;
-  const { table, key } = keys.profile(userId);
-  const out = await db().send(new GetCommand({ TableName: table, Key: key }));
-  return out.Item ? toUser(out.Item) : undefined;
+  return (await usersByIds([userId]))[0];
 }
 
 export async function getUser(userId: string): Promise<User> {
   const user = await findUser(userId);
   if (!user) throw new NotFoundError(`user ${userId} not found`);
   return user;
+}
+
+/** The stored profile row alone (no counters): for paths that need tier or activity. */
+export async function profileRow(userId: string): Promise<ProfileRow | undefined> {
+  if (!isId(userId)) return undefined;
+  const { table, key } = keys.profile(userId);
+  const out = await db().send(new GetCommand({ TableName: table, Key: key }));
+  return out.Item as ProfileRow | undefined;
 }
 
 export async function findUserIdBySubject(sub: string): Promise<string | undefined> {
@@ -130,18 +168,44 @@ export async function getMe(sub: string): Promise<User> {
   return user;
 }
 
-/** The caller's profile for actions that need one (posting, following): 403 without it. */
-export async function requireProfile(sub: string): Promise<User> {
+/** The caller's profile row for actions that need one (posting, following, reading the feed);
+ *  `status` is the error when there is none (403 for actions, 404 for reads). */
+export async function callerRow(sub: string, status: 403 | 404 = 403): Promise<ProfileRow> {
   const userId = await findUserIdBySubject(sub);
-  const user = userId ? await findUser(userId) : undefined;
-  if (!user) throw new ForbiddenError('create a profile with POST /v1/users first');
-  return user;
+  const row = userId ? await profileRow(userId) : undefined;
+  if (row) return row;
+  if (status === 404) throw new NotFoundError('no profile for this token yet; create one with POST /v1/users');
+  throw new ForbiddenError('create a profile with POST /v1/users first');
 }
 
-/** Profiles for ids, in the given order; ids without a profile are left out. */
-export async function usersByIds(ids: string[]): Promise<User[]> {
-  const found = await batchGet(ids.map((id) => keys.profile(id)));
-  const byId = new Map<string, User>();
-  for (const rows of Object.values(found)) for (const row of rows) byId.set(row.userId as string, toUser(row));
-  return ids.flatMap((id) => byId.get(id) ?? []);
+/** Sum of a user's follower counter items (a strongly consistent read). */
+export async function followerCount(userId: string): Promise<number> {
+  const found = await batchGet(Array.from({ length: FOLLOWER_COUNTER_SHARDS }, (_, k) => keys.followerCounter(userId, k)));
+  let sum = 0;
+  for (const items of Object.values(found)) for (const item of items) sum += Number(item.count ?? 0);
+  return Math.max(0, sum);
+}
+
+/** Records activity at most once per FEED_ACTIVITY_RESOLUTION_SECONDS (the row in hand tells
+ *  whether it is due, so a recent reader costs no write). True when it wrote. */
+export async function touchActivity(row: ProfileRow, nowSeconds = Math.floor(Date.now() / 1000)): Promise<boolean> {
+  const resolution = config().FEED_ACTIVITY_RESOLUTION_SECONDS;
+  if (row.activeAt !== undefined && nowSeconds - row.activeAt < resolution) return false;
+  const { table, key } = keys.profile(row.userId);
+  try {
+    await db().send(
+      new UpdateCommand({
+        TableName: table,
+        Key: key,
+        UpdateExpression: 'SET activeAt = :now',
+        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(activeAt) OR activeAt <= :due)',
+        ExpressionAttributeValues: { ':now': nowSeconds, ':due': nowSeconds - resolution },
+      }),
+    );
+    row.activeAt = nowSeconds;
+    return true;
+  } catch (err) {
+    if (isConditionFailure(err)) return false;
+    throw err;
+  }
 }

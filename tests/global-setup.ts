@@ -1,5 +1,8 @@
 // Starts the real engines and the local stack once for the whole run, on free ports, with data in
 // memory; installs Java or redis-server first when they are missing and the machine allows it.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import type { Stack } from '../shared/local/stack.js';
 
@@ -16,13 +19,15 @@ export async function setup(project: TestProject): Promise<void> {
   stack = await startStack({
     fresh: true,
     port: 0,
-    env: { FEED_FOLLOW_BACKFILL: '100' },
+    dataDir: mkdtempSync(path.join(tmpdir(), 'feedscale-test-')),
+    env: { FEED_FOLLOW_BACKFILL: '100', FEED_NOTIFICATION_WINDOW_SECONDS: '3' },
     queues: { visibilityTimeoutMs: 500 },
     sweepIntervalMs: 3_600_000,
   });
   project.provide('apiUrl', stack.url);
   project.provide('dynamoEndpoint', stack.dynamoEndpoint);
   project.provide('redisUrl', stack.redisUrl ?? '');
+  project.provide('sfnEndpoint', process.env.FEED_SFN_ENDPOINT ?? '');
 }
 
 export async function teardown(): Promise<void> {
@@ -34,5 +39,6 @@ declare module 'vitest' {
     apiUrl: string;
     dynamoEndpoint: string;
     redisUrl: string;
+    sfnEndpoint: string;
   }
 }

@@ -10,6 +10,8 @@ import { currentCorrelationId } from '../observability.js';
 export interface OutgoingMessage {
   body: string;
   correlationId?: string;
+  /** SQS DelaySeconds (0..900): the message stays invisible that long after sending. */
+  delaySeconds?: number;
 }
 export interface QueueTransport {
   send(queue: QueueName, messages: OutgoingMessage[]): Promise<void>;
@@ -36,6 +38,7 @@ const sqsTransport: QueueTransport = {
     let pending = messages.map((m, i) => ({
       Id: String(i),
       MessageBody: m.body,
+      ...(m.delaySeconds && { DelaySeconds: m.delaySeconds }),
       ...(m.correlationId && {
         MessageAttributes: { correlationId: { DataType: 'String', StringValue: m.correlationId } },
       }),
@@ -51,13 +54,13 @@ const sqsTransport: QueueTransport = {
 };
 
 /** Sends JSON messages, SQS_BATCH_MAX per call. */
-export async function enqueue(queue: QueueName, bodies: unknown[]): Promise<void> {
+export async function enqueue(queue: QueueName, bodies: unknown[], opts: { delaySeconds?: number } = {}): Promise<void> {
   const correlationId = currentCorrelationId();
   const t = transport ?? sqsTransport;
   for (let i = 0; i < bodies.length; i += SQS_BATCH_MAX) {
     await t.send(
       queue,
-      bodies.slice(i, i + SQS_BATCH_MAX).map((b) => ({ body: JSON.stringify(b), correlationId })),
+      bodies.slice(i, i + SQS_BATCH_MAX).map((b) => ({ body: JSON.stringify(b), correlationId, delaySeconds: opts.delaySeconds })),
     );
   }
 }

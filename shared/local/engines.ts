@@ -129,14 +129,14 @@ function killAllNow(): void {
   live.clear();
 }
 
-// A signal that kills the parent skips 'exit', so the children would be orphaned. We only take the signal
-// over long enough to kill them, then re-raise it so the parent dies exactly as it would have.
+// A signal that kills the parent skips 'exit', so the children would be orphaned. When nobody else handles
+// the signal we kill them and re-raise it, so the parent dies exactly as it would have; when the app has its
+// own handler, shutdown is its call and the 'exit' hook still backs it up.
 function onSignal(signal: NodeJS.Signals): void {
+  if (process.listenerCount(signal) > 1) return;
   killAllNow();
-  if (process.listenerCount(signal) === 1) {
-    process.removeListener(signal, onSignal);
-    process.kill(process.pid, signal);
-  }
+  process.removeListener(signal, onSignal);
+  process.kill(process.pid, signal);
 }
 
 function installExitHooks(): void {
@@ -273,8 +273,8 @@ async function withPortRetry(fixed: number | undefined, start: (port: number) =>
       return await start(port);
     } catch (err) {
       lastError = err;
-      if (await canConnect(port)) continue; // someone else owns the port: try another
-      throw err;
+      const portTaken = /already in use/i.test(String(err)) || (await canConnect(port));
+      if (!portTaken) throw err;
     }
   }
   throw lastError;

@@ -11,6 +11,7 @@ interface StoredMessage {
   messageId: string;
   body: string;
   correlationId?: string;
+  delaySeconds: number;
   sentAt: number;
   receiveCount: number;
   visibleAt: number;
@@ -25,6 +26,8 @@ export interface LocalQueueOptions {
   pollIntervalMs?: number;
   /** Batches a queue's consumer runs at once (Lambda's concurrency for the mapping). */
   concurrency?: number;
+  /** Scales DelaySeconds (1 = as in SQS; tests shorten delays with it). */
+  delayScale?: number;
 }
 
 class LocalQueue {
@@ -34,10 +37,12 @@ class LocalQueue {
     readonly name: QueueName,
     readonly visibilityMs: number,
     readonly maxReceiveCount: number,
+    readonly delayScale: number,
   ) {}
 
   send(m: OutgoingMessage): void {
-    this.messages.push({ messageId: randomUUID(), body: m.body, correlationId: m.correlationId, sentAt: Date.now(), receiveCount: 0, visibleAt: 0 });
+    const visibleAt = m.delaySeconds ? Date.now() + m.delaySeconds * 1000 * this.delayScale : 0;
+    this.messages.push({ messageId: randomUUID(), body: m.body, correlationId: m.correlationId, delaySeconds: m.delaySeconds ?? 0, sentAt: Date.now(), receiveCount: 0, visibleAt });
   }
 
   /** Up to `max` visible messages, now invisible; over-received ones go to the DLQ first. */
@@ -100,7 +105,7 @@ export class LocalQueues implements QueueTransport {
 
   constructor(private readonly opts: LocalQueueOptions = {}) {
     for (const [name, spec] of Object.entries(QUEUES) as [QueueName, (typeof QUEUES)[QueueName]][]) {
-      this.queues.set(name, new LocalQueue(name, opts.visibilityTimeoutMs ?? spec.visibilityTimeoutSeconds * 1000, spec.maxReceiveCount));
+      this.queues.set(name, new LocalQueue(name, opts.visibilityTimeoutMs ?? spec.visibilityTimeoutSeconds * 1000, spec.maxReceiveCount, opts.delayScale ?? 1));
     }
   }
 
@@ -112,11 +117,10 @@ export class LocalQueues implements QueueTransport {
 
   async send(queue: QueueName, messages: OutgoingMessage[]): Promise<void> {
     if (messages.length > 10) throw new Error('SendMessageBatch takes at most 10 messages');
+    if (messages.some((m) => (m.delaySeconds ?? 0) < 0 || (m.delaySeconds ?? 0) > 900)) throw new Error('DelaySeconds must be 0..900');
+    if (messages.some((m) => Buffer.byteLength(m.body) > 256 * 1024)) throw new Error('message exceeds 256 KiB');
     const q = this.queue(queue);
-    for (const m of messages) {
-      if (Buffer.byteLength(m.body) > 256 * 1024) throw new Error('message exceeds 256 KiB');
-      q.send(m);
-    }
+    for (const m of messages) q.send(m);
     this.wakeAll();
   }
 
@@ -171,6 +175,11 @@ export class LocalQueues implements QueueTransport {
       out[name] = { waiting: q.messages.length - q.inFlight, inFlight: q.inFlight, deadLetters: q.deadLetters.length };
     }
     return out;
+  }
+
+  /** Messages still waiting (delayed or visible), for inspection. */
+  pending(queue: QueueName): { body: string; delaySeconds: number; visibleAt: number }[] {
+    return this.queue(queue).messages.map(({ body, delaySeconds, visibleAt }) => ({ body, delaySeconds, visibleAt }));
   }
 
   deadLetters(queue: QueueName): { messageId: string; body: string; receiveCount: number }[] {

@@ -14,6 +14,22 @@ import { LocalQueues, type LocalQueueOptions } from './queues.js';
 import { startServer, type LocalServer } from './server.js';
 import { StreamPoller } from './streams.js';
 import { ensureTables, sweepExpired } from './tables.js';
+import { LocalStepFunctions } from './stepfunctions.js';
+import { countWrites, writeCounts } from './write-counter.js';
+import { resetSfn } from '../adapters/workflows.js';
+import { WORKFLOWS } from '../workflows.js';
+
+/** What `feedctl stats` shows: queues, streams, workflow runs and DynamoDB writes. */
+function localStats(queues: LocalQueues, pollers: StreamPoller[], sfn: LocalStepFunctions) {
+  const runs: Record<string, number> = {};
+  for (const e of sfn.executions.values()) runs[e.status] = (runs[e.status] ?? 0) + 1;
+  return {
+    queues: queues.stats(),
+    streams: pollers.map((p) => ({ delivered: p.delivered, failures: p.failures.length })),
+    workflows: runs,
+    dynamodbWrites: writeCounts().total,
+  };
+}
 
 export interface StackOptions {
   /** Keep DynamoDB data in memory only (npm start -- --fresh; tests). */
@@ -28,6 +44,8 @@ export interface StackOptions {
   streamPollMs?: number;
   /** How often expired feed entries are swept (DynamoDB Local never deletes by TTL). */
   sweepIntervalMs?: number;
+  /** Delay after a notification window closes before its digests are composed. */
+  notificationGraceMs?: number;
 }
 
 export interface Stack {
@@ -36,6 +54,7 @@ export interface Stack {
   redisUrl: string | undefined;
   queues: LocalQueues;
   pollers: StreamPoller[];
+  stepFunctions: LocalStepFunctions;
   /** One line per running part, for the console. */
   lines: string[];
   /** Resolves when every stream record and queue message so far has been processed. */
@@ -85,6 +104,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     resetDynamo();
     const endpoint = config().DYNAMODB_ENDPOINT!;
 
+    countWrites(dynamo());
     const created = await ensureTables(dynamo());
     lines.push(`tables     ${config().FEED_SHARDS} shards × 4 entities (${created} created)`);
 
@@ -132,6 +152,15 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       saveCheckpoints();
     });
 
+    const stepFunctions = new LocalStepFunctions();
+    const sfnEndpoint = await stepFunctions.listen({ '/feedscale/stats': () => localStats(queues, pollers, stepFunctions) });
+    process.env.FEED_SFN_ENDPOINT = sfnEndpoint;
+    resetSfn();
+    const windowSeconds = config().FEED_NOTIFICATION_WINDOW_SECONDS;
+    stepFunctions.schedule(opts.notificationGraceMs ?? Math.min(30_000, windowSeconds * 200));
+    stoppers.push(() => stepFunctions.stop());
+    lines.push(`workflows  ${sfnEndpoint}  Step Functions API (aws-local-stepfunctions): ${Object.keys(WORKFLOWS).join(', ')}; digests every ${windowSeconds} s`);
+
     const sweepMs = opts.sweepIntervalMs ?? 60_000;
     const sweeper = setInterval(() => {
       sweepExpired(dynamo()).catch((e) => console.error(`ttl sweep: ${(e as Error).message}`));
@@ -145,12 +174,18 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     stoppers.push(() => server.close());
     lines.unshift(`api        ${server.url.replace('127.0.0.1', 'localhost')}/v1  (OpenAPI: ${server.url.replace('127.0.0.1', 'localhost')}/v1/openapi.json)`);
 
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(
+      path.join(dataDir, 'stack.json'),
+      JSON.stringify({ api: server.url, dynamodb: endpoint, redis: redisUrl ?? null, stepFunctions: sfnEndpoint, pid: process.pid }, null, 2),
+    );
+
     const settle = async (timeoutMs = 10_000) => {
       const deadline = Date.now() + timeoutMs;
       let quietRounds = 0;
       while (quietRounds < 3) {
         if (Date.now() > deadline) throw new Error('local stack did not settle in time');
-        const quiet = queues.idle() && pollers.every((p) => p.caughtUp);
+        const quiet = queues.idle() && pollers.every((p) => p.caughtUp) && stepFunctions.idle();
         quietRounds = quiet ? quietRounds + 1 : 0;
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -161,6 +196,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       redisUrl,
       queues,
       pollers,
+      stepFunctions,
       lines,
       settle,
       stop: stopAll,

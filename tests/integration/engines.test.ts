@@ -78,7 +78,11 @@ async function tableNames(client: DynamoDBClient): Promise<string[]> {
   return (await client.send(new ListTablesCommand({}))).TableNames ?? [];
 }
 
-beforeAll(() => ensureTestEngines(), 600_000);
+// apt may have to install Java and redis-server first; the JVM alone needs a few seconds per start.
+const INSTALL_MS = 600_000;
+const ENGINE_MS = 60_000;
+
+beforeAll(() => ensureTestEngines(), INSTALL_MS);
 afterAll(() => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
@@ -120,7 +124,7 @@ describe('DynamoDB Local', () => {
     }
     expect(await accepts(portFromEndpoint(engine.endpoint))).toBe(false);
     await engine.stop(); // a second stop is harmless
-  });
+  }, ENGINE_MS);
 
   it('keeps tables across restarts when given a data dir', async () => {
     const dataDir = join(tempDir(), 'dynamo');
@@ -143,7 +147,7 @@ describe('DynamoDB Local', () => {
       again.destroy();
       await second.stop();
     }
-  });
+  }, ENGINE_MS);
 });
 
 describe('redis-server', () => {
@@ -162,5 +166,5 @@ describe('redis-server', () => {
       await engine.stop();
     }
     expect(await accepts(port)).toBe(false);
-  });
+  }, ENGINE_MS);
 });

@@ -7,6 +7,8 @@ import { resetConfig } from '../../shared/config.js';
 process.env.FEED_LOCAL = '1';
 process.env.DYNAMODB_ENDPOINT = inject('dynamoEndpoint');
 process.env.REDIS_URL = inject('redisUrl');
+process.env.FEED_SFN_ENDPOINT = inject('sfnEndpoint');
+process.env.FEED_NOTIFICATION_WINDOW_SECONDS = '3';
 process.env.AWS_ACCESS_KEY_ID ??= 'local';
 process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
 process.env.AWS_REGION ??= 'us-east-1';

@@ -74,6 +74,7 @@ describe('the OpenAPI document', () => {
       [
         'health', 'devToken', 'openapi', 'createUser', 'getMe', 'getUser', 'followUser', 'unfollowUser',
         'listFollowers', 'listFollowing', 'listUserPosts', 'createPost', 'getPost', 'deletePost', 'getFeed',
+        'setVip', 'clearVip', 'listNotifications', 'markNotificationsRead',
       ].sort(),
     );
   });

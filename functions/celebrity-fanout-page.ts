@@ -1,0 +1,17 @@
+// CelebrityFanout task: one page of the author's recently active followers, split into chunks
+// for the throttled Map that pushes them.
+import { z } from 'zod';
+import { FanoutPlan } from '../shared/celebrity.js';
+import { activeFollowerPage } from '../shared/follows.js';
+import { FANOUT_JOB_FOLLOWERS } from '../shared/limits.js';
+import { workflowTask } from '../shared/workflow-task.js';
+import { CHUNKS_PER_PAGE } from '../workflows/celebrity-fanout.js';
+
+export async function listActiveFollowers(input: z.infer<typeof FanoutPlan>) {
+  const page = await activeFollowerPage(input.post.authorId, CHUNKS_PER_PAGE * FANOUT_JOB_FOLLOWERS, input.next ?? undefined);
+  const chunks: string[][] = [];
+  for (let i = 0; i < page.ids.length; i += FANOUT_JOB_FOLLOWERS) chunks.push(page.ids.slice(i, i + FANOUT_JOB_FOLLOWERS));
+  return { ...input, chunks, next: page.next ?? null, pages: (input.pages ?? 0) + 1 };
+}
+
+export const handler = workflowTask(FanoutPlan, listActiveFollowers);

@@ -1,0 +1,19 @@
+// BatchedNotification task: picks the window that just closed and lists the shards to compose.
+import { z } from 'zod';
+import { config } from '../shared/config.js';
+import { windowOf } from '../shared/notifications.js';
+import { workflowTask } from '../shared/workflow-task.js';
+
+const Input = z.object({ correlationId: z.string().nullable().optional(), windowStart: z.number().int().optional() });
+
+export async function planDigests(input: z.infer<typeof Input>) {
+  const now = Math.floor(Date.now() / 1000);
+  const windowStart = input.windowStart ?? windowOf(now) - config().FEED_NOTIFICATION_WINDOW_SECONDS;
+  return {
+    correlationId: input.correlationId ?? null,
+    windowStart,
+    shards: Array.from({ length: config().FEED_SHARDS }, (_, s) => s),
+  };
+}
+
+export const handler = workflowTask(Input, planDigests);

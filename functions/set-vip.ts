@@ -1,0 +1,13 @@
+// PUT /v1/me/vips/{userId} — the caller marks one of their followers as VIP (at most 1,000):
+// VIPs get a mega-celebrity's posts pushed instead of pulled. Idempotent.
+import { setVip } from '../shared/follows.js';
+import { api } from '../shared/http.js';
+import { callerRow } from '../shared/users.js';
+
+export async function setVipWork({ sub, params }: { sub: string; params: Record<string, string> }) {
+  const me = await callerRow(sub);
+  await setVip(me.userId, params.userId ?? '', true);
+  return { status: 204 };
+}
+
+export const handler = api({ auth: true }, setVipWork);

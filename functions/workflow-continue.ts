@@ -1,0 +1,18 @@
+// Task of long workflows: starts a fresh execution of the same workflow from the current cursor
+// ("continue as new"), so no execution's history approaches the 25,000-event limit.
+import { z } from 'zod';
+import { startWorkflow } from '../shared/adapters/workflows.js';
+import { workflowTask } from '../shared/workflow-task.js';
+
+const Input = z.object({
+  workflow: z.enum(['celebrity-fanout']),
+  input: z.object({ next: z.unknown() }).passthrough(),
+});
+
+export async function continueAsNew({ workflow, input }: z.infer<typeof Input>) {
+  const { chunks: _chunks, error: _error, ...rest } = input as Record<string, unknown>;
+  const executionArn = await startWorkflow(workflow, { ...rest, pages: 0 });
+  return { executionArn: executionArn ?? null };
+}
+
+export const handler = workflowTask(Input, continueAsNew);

@@ -1,0 +1,205 @@
+// The feed read path's cache: L1 (this container) → L2 (Redis) → generate (DynamoDB), writing
+// through to both tiers. A hot feed must not stampede DynamoDB, so concurrent misses of one page
+// share one generation: in a container through a map of in-flight loads, across containers
+// through a short Redis lock whose holder generates while the others poll L2 for its result.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { cacheKeys, hashTagOf, LOCK_TTL_MS } from './keys.js';
+import { L1Cache, L1_DEFAULT_MAX_BYTES, type L1Options, type L1Stats } from './l1.js';
+import { l2, type FeedRead, type L2Cache, type L2Stats } from './l2.js';
+
+export type CacheTier = 'l1' | 'l2' | 'generated';
+export interface CachedFeed {
+  value: string;
+  tier: CacheTier;
+}
+
+/** Waiters poll L2 this often: a generation takes tens of ms, so a waiter sees the holder's page
+ *  a few ms after it lands, at a cost of one small Lua call per poll. */
+const WAIT_POLL_MS = 15;
+
+export interface FeedCacheOptions {
+  /** Options of this cache's own L1 (maxBytes, ttlMs, clock). */
+  l1?: Omit<L1Options, 'onRemove'>;
+  /** The L2 tier (default: the process-wide l2()). */
+  l2?: L2Cache;
+  lockTtlMs?: number;
+  pollIntervalMs?: number;
+}
+
+export interface FeedCacheStats {
+  l1: { hits: number; misses: number };
+  l2: { hits: number; misses: number };
+  /** generate() calls made. */
+  generated: number;
+  /** Reads that joined a load already in flight in this container. */
+  coalesced: number;
+  /** Loads that found another container's lock and waited for its page. */
+  lockWaits: number;
+  /** Waits that ended without the page appearing (the waiter then generated itself). */
+  lockWaitTimeouts: number;
+  /** Generated pages not written to L2: an invalidation came first, or Redis was unusable. */
+  l2WritesSkipped: number;
+  l1Tier: L1Stats;
+  l2Tier: L2Stats;
+}
+
+interface Flight {
+  userId: string;
+  promise: Promise<CachedFeed>;
+  /** Set when the user's feed is invalidated or overwritten meanwhile: the result is then handed
+   *  to the readers that were already waiting, but not stored in L1. */
+  superseded: boolean;
+}
+
+export class FeedCache {
+  private readonly l1: L1Cache;
+  private readonly l2: L2Cache;
+  private readonly lockTtlMs: number;
+  private readonly pollMs: number;
+  private readonly flights = new Map<string, Flight>();
+  /** L1 keys held per user, so invalidation drops them without scanning the whole L1. */
+  private readonly l1KeysByUser = new Map<string, Set<string>>();
+  private counts = { l1Hits: 0, l1Misses: 0, l2Hits: 0, l2Misses: 0, generated: 0, coalesced: 0, lockWaits: 0, lockWaitTimeouts: 0, l2WritesSkipped: 0 };
+
+  constructor(opts: FeedCacheOptions = {}) {
+    this.l1 = new L1Cache({ ...opts.l1, onRemove: (key) => this.forget(key) });
+    this.l2 = opts.l2 ?? l2();
+    this.lockTtlMs = opts.lockTtlMs ?? LOCK_TTL_MS;
+    this.pollMs = opts.pollIntervalMs ?? WAIT_POLL_MS;
+  }
+
+  /** The page from the nearest tier that has it, else from `generate` (once, however many ask). */
+  async getOrGenerate(userId: string, variant: string, generate: () => Promise<string>): Promise<CachedFeed> {
+    const key = cacheKeys.feedL1(userId, variant);
+    const cached = this.l1.get(key);
+    if (cached !== undefined) {
+      this.counts.l1Hits++;
+      return { value: typeof cached === 'string' ? cached : cached.toString('utf8'), tier: 'l1' };
+    }
+    this.counts.l1Misses++;
+    const inFlight = this.flights.get(key);
+    if (inFlight) {
+      this.counts.coalesced++;
+      return inFlight.promise;
+    }
+    const flight: Flight = { userId, superseded: false, promise: Promise.resolve({ value: '', tier: 'generated' }) };
+    flight.promise = this.load(userId, variant, key, generate, flight).finally(() => {
+      if (this.flights.get(key) === flight) this.flights.delete(key);
+    });
+    this.flights.set(key, flight);
+    return flight.promise;
+  }
+
+  /** Write-through of a page generated elsewhere (e.g. the warming workflow): both tiers. */
+  async put(userId: string, variant: string, value: string): Promise<void> {
+    const key = cacheKeys.feedL1(userId, variant);
+    const flight = this.flights.get(key);
+    if (flight) {
+      flight.superseded = true;
+      this.flights.delete(key);
+    }
+    this.remember(key, userId, value);
+    await this.l2.writeFeed(userId, variant, value);
+  }
+
+  /** Drops every cached page of the user from L1 and L2. Loads already in flight still answer
+   *  their readers but store nothing, and later reads start a fresh load. */
+  async invalidate(userId: string): Promise<void> {
+    for (const [key, flight] of this.flights) {
+      if (flight.userId !== userId) continue;
+      flight.superseded = true;
+      this.flights.delete(key);
+    }
+    for (const key of [...(this.l1KeysByUser.get(userId) ?? [])]) this.l1.delete(key);
+    await this.l2.invalidateFeed(userId);
+  }
+
+  stats(): FeedCacheStats {
+    const c = this.counts;
+    return {
+      l1: { hits: c.l1Hits, misses: c.l1Misses },
+      l2: { hits: c.l2Hits, misses: c.l2Misses },
+      generated: c.generated,
+      coalesced: c.coalesced,
+      lockWaits: c.lockWaits,
+      lockWaitTimeouts: c.lockWaitTimeouts,
+      l2WritesSkipped: c.l2WritesSkipped,
+      l1Tier: this.l1.stats(),
+      l2Tier: this.l2.stats(),
+    };
+  }
+
+  private async load(userId: string, variant: string, key: string, generate: () => Promise<string>, flight: Flight): Promise<CachedFeed> {
+    let read: FeedRead = await this.l2.readFeed(userId, variant, { lockTtlMs: this.lockTtlMs });
+    if (read.status === 'hit') {
+      this.counts.l2Hits++;
+      if (!flight.superseded) this.remember(key, userId, read.value);
+      return { value: read.value, tier: 'l2' };
+    }
+    this.counts.l2Misses++;
+    if (read.status === 'held') {
+      // Another container generates this page: wait for it in L2, at most one lock lifetime.
+      this.counts.lockWaits++;
+      const deadline = Date.now() + this.lockTtlMs;
+      while (read.status === 'held' && Date.now() < deadline) {
+        await sleep(this.pollMs);
+        read = await this.l2.readFeed(userId, variant, { lockTtlMs: this.lockTtlMs, counted: false });
+      }
+      if (read.status === 'hit') {
+        if (!flight.superseded) this.remember(key, userId, read.value);
+        return { value: read.value, tier: 'l2' };
+      }
+      if (read.status === 'held') this.counts.lockWaitTimeouts++;
+    }
+    // 'locked': ours to generate. 'held' after the wait: the holder died or is slow; generate
+    // anyway (still guarded by the epoch). 'unavailable': Redis is down, DynamoDB answers alone.
+    const epoch = read.status === 'unavailable' ? undefined : read.epoch;
+    const token = read.status === 'locked' ? read.token : undefined;
+    let value: string;
+    try {
+      this.counts.generated++;
+      value = await generate();
+    } catch (err) {
+      if (token) await this.l2.unlock(cacheKeys.feedLock(userId, variant), token);
+      throw err;
+    }
+    if (!flight.superseded) this.remember(key, userId, value);
+    const written = epoch !== undefined && (await this.l2.writeFeed(userId, variant, value, { epoch, ...(token && { lockToken: token }) }));
+    if (!written) this.counts.l2WritesSkipped++;
+    return { value, tier: 'generated' };
+  }
+
+  private remember(key: string, userId: string, value: string): void {
+    if (!this.l1.set(key, value)) return;
+    let keys = this.l1KeysByUser.get(userId);
+    if (!keys) this.l1KeysByUser.set(userId, (keys = new Set()));
+    keys.add(key);
+  }
+
+  /** L1 dropped `key` (evicted, expired, deleted): forget it in the per-user index. */
+  private forget(key: string): void {
+    const userId = hashTagOf(key);
+    if (userId === undefined) return;
+    const keys = this.l1KeysByUser.get(userId);
+    if (!keys) return;
+    keys.delete(key);
+    if (keys.size === 0) this.l1KeysByUser.delete(userId);
+  }
+}
+
+let shared: FeedCache | undefined;
+/** The process-wide feed cache: an L1 of L1_DEFAULT_MAX_BYTES in front of l2(). */
+export function feedCache(): FeedCache {
+  shared ??= new FeedCache({ l1: { maxBytes: L1_DEFAULT_MAX_BYTES } });
+  return shared;
+}
+
+/** Per-tier hit and miss counters of the process-wide feed cache. */
+export function cacheStats(): FeedCacheStats {
+  return feedCache().stats();
+}
+
+/** Drops the process-wide feed cache (tests); the next feedCache() starts empty. */
+export function resetFeedCache(): void {
+  shared = undefined;
+}

@@ -1,0 +1,53 @@
+// The cache key scheme, owned here: every Redis key (and the in-process L1 key) with its TTL and
+// the reason for it. Per-user keys put the user id in braces, a Redis Cluster hash tag, so all of
+// one user's feed keys live in one slot and the multi-key Lua scripts of l2.ts run on a cluster.
+
+/** Bumped when the serialised page format changes: old entries are then never read, and age out. */
+export const FEED_CACHE_VERSION = 'v1';
+
+/** L2 lifetime of a cached feed page: the design's 15 minutes. Invalidation keeps pages fresh;
+ *  the TTL only bounds what a missed invalidation (Redis down at the time) can leave behind. */
+export const FEED_L2_TTL_SECONDS = 900;
+/** L1 lifetime: 60 s. L1 is per container and only the container that handles a write drops its
+ *  entry, so this is the bound on how stale another container's L1 can be. */
+export const FEED_L1_TTL_MS = 60_000;
+/** Cross-container generation lock. A feed generation takes tens of ms (P95 target for a whole
+ *  load is 100 ms); 2 s covers a slow one, and bounds how long waiters wait if the holder dies. */
+export const LOCK_TTL_MS = 2_000;
+/** Recent posts of an author, kept for pull (celebrities): the design's 24 h for mega-celebrities. */
+export const RECENT_POSTS_TTL_SECONDS = 86_400;
+/** Recent posts kept per author: a merged first page (at most 100 items) never needs more. */
+export const RECENT_POSTS_MAX = 100;
+
+/**
+ * The cached variant of a feed page. Only first pages are cached: a deeper page is addressed by a
+ * signed positional cursor unique to one reader's scroll, so it would almost never be hit again,
+ * and would need its own invalidation; readers open the first page far more often than they
+ * scroll, so first pages carry the hit rate. Deeper pages are read from DynamoDB.
+ */
+export const feedVariant = (limit: number): string => `first:${limit}`;
+
+export const cacheKeys = {
+  /** Hash of a user's cached first pages, one field per variant: invalidation is one DEL. */
+  feedPages: (userId: string) => `feed:{${userId}}:${FEED_CACHE_VERSION}`,
+  /** Invalidation epoch of a user's feed, a fresh random value on each invalidation. A writer
+   *  that read another epoch before generating lost a race with an invalidation and must not
+   *  write its (stale) page. Lives FEED_L2_TTL_SECONDS, far longer than any generation. */
+  feedEpoch: (userId: string) => `feed:{${userId}}:${FEED_CACHE_VERSION}:epoch`,
+  /** Generation lock of one variant (not the whole user: two page sizes need not wait on each
+   *  other), held LOCK_TTL_MS by the container that generates it. */
+  feedLock: (userId: string, variant: string) => `lock:feed:{${userId}}:${variant}`,
+  /** The L1 key of one cached page (in-process only; same shape as a flat Redis key). */
+  feedL1: (userId: string, variant: string) => `feed:{${userId}}:${FEED_CACHE_VERSION}:${variant}`,
+  /** An author's newest posts (list of ids, newest first, capped at RECENT_POSTS_MAX), for pull. */
+  recentPosts: (authorId: string) => `recent:{${authorId}}`,
+  /** Sorted set: member author id, score the time (ms) of their last post, for pull. */
+  lastPost: 'lastpost',
+} as const;
+
+/** The hash tag of a key (the text inside its first braces), i.e. the user id of a feed key. */
+export function hashTagOf(key: string): string | undefined {
+  const open = key.indexOf('{');
+  const close = open < 0 ? -1 : key.indexOf('}', open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : undefined;
+}

@@ -1,0 +1,402 @@
+// L2: the Redis tier (ElastiCache in AWS, redis-server locally), shared by every container. A
+// Redis that is down or slow must cost a cache miss, never an outage: every command is bounded by
+// a 50 ms timeout and fails at once while disconnected (no offline queue, no retries), and a
+// circuit breaker stops calling Redis for a cool-down after repeated failures. Every method
+// therefore resolves (a miss, false, undefined) instead of throwing.
+//
+// The breaker is hand-written (40 lines) rather than opossum: opossum wraps one function per
+// breaker, adds its own timers and percentages over rolling windows; here one breaker must guard
+// every command of a client, and "N consecutive failures" is the behaviour we want to test.
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { logger } from '../observability.js';
+import { cacheKeys, FEED_L2_TTL_SECONDS } from './keys.js';
+
+/** Per-command bound: a hit must stay far inside the 100 ms P95 budget of a feed load. */
+export const L2_COMMAND_TIMEOUT_MS = 50;
+/** Consecutive failures that open the breaker: a single timeout is noise, five in a row is not. */
+export const L2_BREAKER_FAILURES = 5;
+/** How long an open breaker sends nothing to Redis before one probe may try again. */
+export const L2_BREAKER_COOL_DOWN_MS = 2_000;
+/** Only a container's first command waits for the connection (TLS to ElastiCache takes tens of
+ *  ms); later commands fail at once while disconnected. */
+const FIRST_CONNECT_WAIT_MS = 250;
+/** Reconnection backoff: 50 ms more per attempt, at most 1 s, so a restarted Redis is used again
+ *  within about a second. */
+const reconnectDelay = (attempt: number) => Math.min(50 * attempt, 1_000);
+
+/** Logs a warning, never throwing: with Lambda multi-concurrency, Powertools refuses to log outside
+ *  an invocation's scope, as in ioredis's socket callbacks; the state stays visible in stats(). */
+function warn(message: string, extra: Record<string, unknown>): void {
+  try {
+    logger.warn(message, extra);
+  } catch {
+    // outside an invocation scope: nothing to log into
+  }
+}
+
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+export interface BreakerOptions {
+  failureThreshold?: number;
+  coolDownMs?: number;
+  now?: () => number;
+  onChange?: (state: BreakerState) => void;
+}
+
+/** Closed → (N consecutive failures) → open → (cool-down) → half-open: one probe at a time;
+ *  its success closes the breaker, its failure opens it for another cool-down. */
+export class CircuitBreaker {
+  private readonly threshold: number;
+  private readonly coolDownMs: number;
+  private readonly now: () => number;
+  private readonly onChange: ((state: BreakerState) => void) | undefined;
+  private failures = 0;
+  private openedAt: number | undefined;
+  private probing = false;
+
+  constructor(opts: BreakerOptions = {}) {
+    this.threshold = opts.failureThreshold ?? L2_BREAKER_FAILURES;
+    this.coolDownMs = opts.coolDownMs ?? L2_BREAKER_COOL_DOWN_MS;
+    this.now = opts.now ?? Date.now;
+    this.onChange = opts.onChange;
+  }
+
+  state(): BreakerState {
+    if (this.openedAt === undefined) return 'closed';
+    return this.now() - this.openedAt >= this.coolDownMs ? 'half-open' : 'open';
+  }
+
+  /** Whether a call may go through now; in half-open, true for a single probe until it settles. */
+  allow(): boolean {
+    const state = this.state();
+    if (state === 'closed') return true;
+    if (state === 'open' || this.probing) return false;
+    this.probing = true;
+    return true;
+  }
+
+  success(): void {
+    const was = this.state();
+    this.failures = 0;
+    this.openedAt = undefined;
+    this.probing = false;
+    if (was !== 'closed') this.onChange?.('closed');
+  }
+
+  failure(): void {
+    this.failures++;
+    const reopen = this.probing || (this.openedAt === undefined && this.failures >= this.threshold);
+    this.probing = false;
+    if (reopen) {
+      this.openedAt = this.now();
+      this.onChange?.('open');
+    }
+  }
+}
+
+// Lua scripts: each touches keys of one user only (one hash tag), so they also run on a cluster.
+
+/** KEYS pages, epoch, lock; ARGV field, lock token ('' = do not lock), lock ttl ms.
+ *  → {value|nil, epoch, 1 if the lock was taken}. */
+const READ_FEED = `
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+local e = redis.call('GET', KEYS[2]) or '0'
+if v then return {v, e, 0} end
+if ARGV[2] ~= '' and redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3], 'NX') then return {false, e, 1} end
+return {false, e, 0}`;
+
+/** KEYS pages, epoch, lock; ARGV field, value, ttl s, expected epoch ('' = any), lock token ('' = none).
+ *  Writes unless an invalidation changed the epoch meanwhile; the hash's TTL is set only by its
+ *  first field (EXPIRE NX), so no page outlives FEED_L2_TTL_SECONDS. Releases the lock if held. → 1 if written. */
+const WRITE_FEED = `
+local wrote = 0
+if ARGV[4] == '' or (redis.call('GET', KEYS[2]) or '0') == ARGV[4] then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  redis.call('EXPIRE', KEYS[1], ARGV[3], 'NX')
+  wrote = 1
+end
+if ARGV[5] ~= '' and redis.call('GET', KEYS[3]) == ARGV[5] then redis.call('DEL', KEYS[3]) end
+return wrote`;
+
+/** KEYS pages, epoch; ARGV new epoch, epoch ttl s. */
+const INVALIDATE_FEED = `
+redis.call('DEL', KEYS[1])
+redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
+return 1`;
+
+/** KEYS lock; ARGV token. Deletes the lock only if this token still holds it. */
+const UNLOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+interface ScriptedRedis extends Redis {
+  feedRead(pages: string, epoch: string, lock: string, field: string, token: string, ttlMs: number): Promise<[string | null, string, number]>;
+  feedWrite(pages: string, epoch: string, lock: string, field: string, value: string, ttl: number, expected: string, token: string): Promise<number>;
+  feedInvalidate(pages: string, epoch: string, newEpoch: string, ttl: number): Promise<number>;
+  compareAndDelete(lock: string, token: string): Promise<number>;
+}
+
+export type LockAttempt = { status: 'acquired'; token: string } | { status: 'held' } | { status: 'unavailable' };
+
+/** The outcome of reading a cached feed page (and, on a miss, trying to take its lock). `epoch`
+ *  is the user's invalidation epoch at the time: pass it back to writeFeed. */
+export type FeedRead =
+  | { status: 'hit'; value: string }
+  | { status: 'locked'; epoch: string; token: string }
+  | { status: 'held'; epoch: string }
+  | { status: 'miss'; epoch: string }
+  | { status: 'unavailable' };
+
+export interface L2Stats {
+  hits: number;
+  misses: number;
+  /** Commands that failed or timed out. */
+  errors: number;
+  /** Calls answered without Redis because the breaker was open. */
+  shortCircuited: number;
+  breakerOpen: boolean;
+}
+
+export interface L2Options {
+  commandTimeoutMs?: number;
+  /** How long the first command waits for the first connection (default 250 ms). */
+  connectWaitMs?: number;
+  failureThreshold?: number;
+  coolDownMs?: number;
+  now?: () => number;
+}
+
+type Outcome<T> = { ok: true; value: T } | { ok: false };
+const FAILED = { ok: false } as const;
+
+export class L2Cache {
+  private client: ScriptedRedis | undefined;
+  private firstConnect: Promise<void> | undefined;
+  private readonly breaker: CircuitBreaker;
+  private readonly commandTimeoutMs: number;
+  private readonly connectWaitMs: number;
+  private counts = { hits: 0, misses: 0, errors: 0, shortCircuited: 0 };
+
+  /** `url` undefined or empty: the tier is off, reads miss and writes do nothing. */
+  constructor(
+    readonly url: string | undefined,
+    opts: L2Options = {},
+  ) {
+    this.commandTimeoutMs = opts.commandTimeoutMs ?? L2_COMMAND_TIMEOUT_MS;
+    this.connectWaitMs = opts.connectWaitMs ?? FIRST_CONNECT_WAIT_MS;
+    this.breaker = new CircuitBreaker({
+      ...(opts.failureThreshold !== undefined && { failureThreshold: opts.failureThreshold }),
+      ...(opts.coolDownMs !== undefined && { coolDownMs: opts.coolDownMs }),
+      ...(opts.now && { now: opts.now }),
+      onChange: (state) => warn(`Redis circuit breaker ${state}`, { redis: this.url }),
+    });
+  }
+
+  get enabled(): boolean {
+    return Boolean(this.url);
+  }
+
+  breakerState(): BreakerState {
+    return this.breaker.state();
+  }
+
+  stats(): L2Stats {
+    return { ...this.counts, breakerOpen: this.breaker.state() !== 'closed' };
+  }
+
+  private redis(url: string): ScriptedRedis {
+    if (this.client) return this.client;
+    const client = new Redis(url, {
+      commandTimeout: this.commandTimeoutMs,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      connectTimeout: 1_000,
+      retryStrategy: reconnectDelay,
+    }) as ScriptedRedis;
+    let lastLogged = 0;
+    client.on('error', (err: Error) => {
+      // Reconnection attempts fail every second while Redis is down: log one line a minute.
+      if (Date.now() - lastLogged > 60_000) {
+        lastLogged = Date.now();
+        warn('Redis connection error', { redis: url, error: err.message });
+      }
+    });
+    client.defineCommand('feedRead', { numberOfKeys: 3, lua: READ_FEED });
+    client.defineCommand('feedWrite', { numberOfKeys: 3, lua: WRITE_FEED });
+    client.defineCommand('feedInvalidate', { numberOfKeys: 2, lua: INVALIDATE_FEED });
+    client.defineCommand('compareAndDelete', { numberOfKeys: 1, lua: UNLOCK });
+    this.firstConnect = new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        client.off('ready', done).off('error', done);
+        resolve();
+      };
+      const timer = setTimeout(done, this.connectWaitMs);
+      client.once('ready', done).once('error', done);
+    });
+    this.client = client;
+    return client;
+  }
+
+  /** Connects now and waits for the connection, at most `timeoutMs`: call it at start-up (a
+   *  Lambda's init phase) so the first request does not pay for the connection. → connected. */
+  async connect(timeoutMs = 2_000): Promise<boolean> {
+    if (!this.url) return false;
+    const redis = this.redis(this.url);
+    const isReady = () => redis.status === 'ready';
+    if (isReady()) return true;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        redis.off('ready', done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      redis.once('ready', done);
+    });
+    return isReady();
+  }
+
+  /** Runs one Redis operation behind the breaker; never throws. */
+  private async run<T>(op: (redis: ScriptedRedis) => Promise<T>): Promise<Outcome<T>> {
+    if (!this.url) return FAILED;
+    if (!this.breaker.allow()) {
+      this.counts.shortCircuited++;
+      return FAILED;
+    }
+    const redis = this.redis(this.url);
+    try {
+      if (redis.status !== 'ready') await this.firstConnect;
+      const value = await op(redis);
+      this.breaker.success();
+      return { ok: true, value };
+    } catch {
+      this.counts.errors++;
+      this.breaker.failure();
+      return FAILED;
+    }
+  }
+
+  private count(hit: boolean): void {
+    if (hit) this.counts.hits++;
+    else this.counts.misses++;
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    const out = await this.run((r) => r.get(key));
+    const value = out.ok ? (out.value ?? undefined) : undefined;
+    this.count(value !== undefined);
+    return value;
+  }
+
+  /** SET with a TTL; false when Redis is off or failing (the write is simply not cached). */
+  async set(key: string, value: string, ttlSeconds: number): Promise<boolean> {
+    return (await this.run((r) => r.set(key, value, 'EX', ttlSeconds))).ok;
+  }
+
+  /** Deletes keys; resolves to the number deleted (0 when Redis is off or failing). */
+  async del(...keys: string[]): Promise<number> {
+    if (keys.length === 0) return 0;
+    const out = await this.run((r) => r.del(...keys));
+    return out.ok ? out.value : 0;
+  }
+
+  /** SET NX PX with a fresh token, telling a lock held by someone else from an unusable Redis. */
+  async acquire(key: string, ttlMs: number): Promise<LockAttempt> {
+    const token = randomUUID();
+    const out = await this.run((r) => r.set(key, token, 'PX', ttlMs, 'NX'));
+    if (!out.ok) return { status: 'unavailable' };
+    return out.value === 'OK' ? { status: 'acquired', token } : { status: 'held' };
+  }
+
+  /** The lock's token if taken; undefined if it is held by someone else or Redis is unusable. */
+  async tryLock(key: string, ttlMs: number): Promise<string | undefined> {
+    const attempt = await this.acquire(key, ttlMs);
+    return attempt.status === 'acquired' ? attempt.token : undefined;
+  }
+
+  /** Releases the lock only if `token` still holds it (it may have expired and been re-taken). */
+  async unlock(key: string, token: string): Promise<boolean> {
+    const out = await this.run((r) => r.compareAndDelete(key, token));
+    return out.ok && out.value === 1;
+  }
+
+  /**
+   * Reads one cached page; on a miss, with `lockTtlMs`, also tries to take its generation lock,
+   * all in one round trip. `counted: false` keeps a waiter's polls out of the hit/miss counts.
+   */
+  async readFeed(userId: string, variant: string, opts: { lockTtlMs?: number; counted?: boolean } = {}): Promise<FeedRead> {
+    const token = opts.lockTtlMs ? randomUUID() : '';
+    const out = await this.run((r) =>
+      r.feedRead(cacheKeys.feedPages(userId), cacheKeys.feedEpoch(userId), cacheKeys.feedLock(userId, variant), variant, token, opts.lockTtlMs ?? 0),
+    );
+    const read: FeedRead = !out.ok
+      ? { status: 'unavailable' }
+      : out.value[0] !== null
+        ? { status: 'hit', value: out.value[0] }
+        : out.value[2] === 1
+          ? { status: 'locked', epoch: out.value[1], token }
+          : { status: token ? 'held' : 'miss', epoch: out.value[1] };
+    if (opts.counted !== false) this.count(read.status === 'hit');
+    return read;
+  }
+
+  /**
+   * Write-through of one page. With `epoch` (from readFeed) the write is skipped if the feed was
+   * invalidated since, so a generation that raced an invalidation cannot cache a stale page.
+   * With `lockToken` the generation lock is released in the same round trip. → true if written.
+   */
+  async writeFeed(userId: string, variant: string, value: string, opts: { epoch?: string; lockToken?: string } = {}): Promise<boolean> {
+    const out = await this.run((r) =>
+      r.feedWrite(
+        cacheKeys.feedPages(userId),
+        cacheKeys.feedEpoch(userId),
+        cacheKeys.feedLock(userId, variant),
+        variant,
+        value,
+        FEED_L2_TTL_SECONDS,
+        opts.epoch ?? '',
+        opts.lockToken ?? '',
+      ),
+    );
+    return out.ok && out.value === 1;
+  }
+
+  /** Drops every cached page of a user (one DEL of the hash) and starts a new epoch. */
+  async invalidateFeed(userId: string): Promise<boolean> {
+    const out = await this.run((r) => r.feedInvalidate(cacheKeys.feedPages(userId), cacheKeys.feedEpoch(userId), randomUUID(), FEED_L2_TTL_SECONDS));
+    return out.ok;
+  }
+
+  /** Closes the connection; the instance can be used again (it reconnects lazily). */
+  async close(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    this.firstConnect = undefined;
+    if (!client) return;
+    client.removeAllListeners('error');
+    client.on('error', () => {});
+    if (client.status === 'ready') await client.quit().catch(() => client.disconnect());
+    else client.disconnect();
+  }
+}
+
+/** An L2 tier on `url` (tests, tools); the service uses the process-wide l2(). */
+export function createL2(url: string | undefined, opts: L2Options = {}): L2Cache {
+  return new L2Cache(url, opts);
+}
+
+let shared: L2Cache | undefined;
+/** The process-wide L2 tier on REDIS_URL (off when unset), built on first use. */
+export function l2(): L2Cache {
+  shared ??= createL2(process.env.REDIS_URL || undefined);
+  return shared;
+}
+
+/** Closes the process-wide client (shutdown, tests); the next l2() builds a new one. */
+export async function closeL2(): Promise<void> {
+  const current = shared;
+  shared = undefined;
+  await current?.close();
+}

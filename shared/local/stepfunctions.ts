@@ -1,0 +1,271 @@
+// Step Functions for the local stack: the workflows of shared/workflows.ts run with
+// aws-local-stepfunctions, their Task resources bound to the local handlers, behind a small
+// server that speaks the Step Functions API (StartExecution, DescribeExecution, ListExecutions,
+// GetExecutionHistory, ListStateMachines), so handlers and feedctl use the real SDK client
+// against it exactly as they do against AWS. Scheduled workflows start on timers.
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { config } from '../config.js';
+import type { FunctionName } from '../functions.js';
+import { WORKFLOWS, type WorkflowName } from '../workflows.js';
+import type { Asl } from '../../workflows/asl.js';
+import { invoke } from './lambda.js';
+
+/** The library's execution event (it does not export the type). */
+type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
+
+export interface HistoryEvent {
+  id: number;
+  previousEventId: number;
+  timestamp: number;
+  type: string;
+  [details: string]: unknown;
+}
+
+export interface Execution {
+  executionArn: string;
+  stateMachineArn: string;
+  name: string;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
+  startDate: number;
+  stopDate?: number;
+  input: string;
+  output?: string;
+  error?: string;
+  cause?: string;
+  history: HistoryEvent[];
+}
+
+class ApiError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const ACCOUNT = '000000000000';
+
+/** Every Task state of a definition (nested Map iterators too) with the function it names. */
+function taskStates(definition: Asl): Record<string, FunctionName> {
+  const out: Record<string, FunctionName> = {};
+  const walk = (states: Asl['States']) => {
+    for (const [name, state] of Object.entries(states)) {
+      const m = typeof state.Resource === 'string' ? /^\$\{fn:([a-z0-9-]+)\}$/.exec(state.Resource) : null;
+      if (m) out[name] = m[1] as FunctionName;
+      const nested = (state.ItemProcessor ?? state.Iterator) as Asl | undefined;
+      if (nested) walk(nested.States);
+    }
+  };
+  walk(definition.States);
+  return out;
+}
+
+const stringify = (v: unknown) => JSON.stringify(v ?? null);
+
+function toHistory(e: EventLog, id: number): HistoryEvent {
+  const base = { id, previousEventId: id - 1, timestamp: e.timestamp / 1000 };
+  const stateType = 'state' in e ? e.state.type : 'parentState' in e ? e.parentState.type : '';
+  switch (e.type) {
+    case 'ExecutionStarted':
+      return { ...base, type: 'ExecutionStarted', executionStartedEventDetails: { input: stringify(e.input) } };
+    case 'ExecutionSucceeded':
+      return { ...base, type: 'ExecutionSucceeded', executionSucceededEventDetails: { output: stringify(e.output) } };
+    case 'ExecutionFailed':
+      return { ...base, type: 'ExecutionFailed', executionFailedEventDetails: { error: e.Error, cause: String(e.Cause ?? '') } };
+    case 'StateEntered':
+      return { ...base, type: `${stateType}StateEntered`, stateEnteredEventDetails: { name: e.state.name, input: stringify(e.state.input) } };
+    case 'StateExited':
+      return { ...base, type: `${stateType}StateExited`, stateExitedEventDetails: { name: e.state.name, output: stringify(e.state.output) } };
+    case 'StateFailed':
+      return { ...base, type: stateType === 'Task' ? 'TaskFailed' : 'ExecutionFailed', taskFailedEventDetails: { resourceType: 'lambda', resource: e.state.name, error: e.Error, cause: String(e.Cause ?? '') } };
+    case 'StateRetried':
+      return { ...base, type: 'TaskFailed', taskFailedEventDetails: { resourceType: 'lambda', resource: e.state.name, error: 'States.Retry', cause: `attempt ${e.retry.attempt} of ${e.state.name}` } };
+    case 'StateCaught':
+      return { ...base, type: 'TaskFailed', taskFailedEventDetails: { resourceType: 'lambda', resource: e.state.name, error: 'States.Caught', cause: `caught in ${e.state.name}` } };
+    case 'MapIterationStarted':
+    case 'MapIterationSucceeded':
+    case 'MapIterationFailed':
+      return { ...base, type: e.type, mapIterationStartedEventDetails: { name: e.parentState.name, index: e.index }, ...('Error' in e && { error: e.Error, cause: String(e.Cause ?? '') }) };
+    default:
+      return { ...base, type: e.type };
+  }
+}
+
+export class LocalStepFunctions {
+  private readonly machines = new Map<string, { name: WorkflowName; machine: StateMachine; handlers: Record<string, (input: unknown) => Promise<unknown>> }>();
+  readonly executions = new Map<string, Execution>();
+  private readonly running = new Set<Promise<unknown>>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private server: http.Server | undefined;
+  endpoint = '';
+
+  constructor() {
+    for (const name of Object.keys(WORKFLOWS) as WorkflowName[]) {
+      const definition = WORKFLOWS[name].definition();
+      const handlers = Object.fromEntries(
+        Object.entries(taskStates(definition)).map(([state, fn]) => [state, (input: unknown) => invoke(fn, input)]),
+      );
+      const machine = new StateMachine(definition as never);
+      this.machines.set(this.arnOf(name), { name, machine, handlers });
+    }
+  }
+
+  arnOf(name: WorkflowName): string {
+    return `arn:aws:states:${config().AWS_REGION}:${ACCOUNT}:stateMachine:${name}`;
+  }
+
+  startExecution(stateMachineArn: string, input: string, name?: string): Execution {
+    const target = this.machines.get(stateMachineArn);
+    if (!target) throw new ApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
+    const execName = name ?? randomUUID();
+    const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${execName}`;
+    const existing = this.executions.get(executionArn);
+    if (existing) {
+      if (existing.status === 'RUNNING' && existing.input === input) return existing;
+      throw new ApiError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(input || '{}');
+    } catch {
+      throw new ApiError('InvalidExecutionInput', 'input is not valid JSON');
+    }
+    const execution: Execution = { executionArn, stateMachineArn, name: execName, status: 'RUNNING', startDate: Date.now() / 1000, input, history: [] };
+    this.executions.set(executionArn, execution);
+    const run = target.machine.run(parsed as never, {
+      overrides: { taskResourceLocalHandlers: target.handlers as never },
+      context: { Execution: { Id: executionArn, Name: execName, Input: parsed, StartTime: new Date().toISOString() } } as never,
+    });
+    const logs = (async () => {
+      for await (const event of run.eventLogs) execution.history.push(toHistory(event, execution.history.length + 1));
+    })();
+    const done = run.result.then(
+      (output: unknown) => {
+        execution.status = 'SUCCEEDED';
+        execution.output = stringify(output);
+      },
+      (err: { name?: string; message?: string; cause?: unknown; errorOutput?: { Error?: string; Cause?: unknown } }) => {
+        execution.status = 'FAILED';
+        execution.error = err.errorOutput?.Error ?? err.name ?? 'Error';
+        execution.cause = String(err.errorOutput?.Cause ?? err.message ?? '');
+      },
+    );
+    const tracked = Promise.allSettled([done, logs]).then(() => {
+      execution.stopDate = Date.now() / 1000;
+      this.running.delete(tracked);
+    });
+    this.running.add(tracked);
+    return execution;
+  }
+
+  /** Starts scheduled workflows on their period, aligned to it, after `graceMs` (so a window's
+   *  in-flight events land before it is composed). */
+  schedule(graceMs: number): void {
+    for (const [name, spec] of Object.entries(WORKFLOWS) as [WorkflowName, (typeof WORKFLOWS)[WorkflowName]][]) {
+      if (!('everySeconds' in spec)) continue;
+      const periodMs = spec.everySeconds() * 1000;
+      const fire = () => {
+        const windowStart = Math.floor((Date.now() - graceMs) / periodMs) * periodMs - periodMs;
+        try {
+          this.startExecution(this.arnOf(name), JSON.stringify({ windowStart: windowStart / 1000 }), `${name}-${windowStart / 1000}`);
+        } catch (err) {
+          if (!(err instanceof ApiError && err.type === 'ExecutionAlreadyExists')) console.error(`schedule ${name}: ${(err as Error).message}`);
+        }
+        arm();
+      };
+      const arm = () => {
+        const next = Math.ceil((Date.now() - graceMs + 1) / periodMs) * periodMs + graceMs;
+        const t = setTimeout(fire, next - Date.now());
+        t.unref();
+        this.timers[0] = t;
+      };
+      arm();
+    }
+  }
+
+  private handleApi(op: string, body: Record<string, unknown>): unknown {
+    switch (op) {
+      case 'StartExecution': {
+        const e = this.startExecution(String(body.stateMachineArn), String(body.input ?? '{}'), body.name as string | undefined);
+        return { executionArn: e.executionArn, startDate: e.startDate };
+      }
+      case 'DescribeExecution': {
+        const e = this.get(String(body.executionArn));
+        const { history: _h, ...rest } = e;
+        return rest;
+      }
+      case 'ListStateMachines':
+        return { stateMachines: [...this.machines.entries()].map(([arn, m]) => ({ stateMachineArn: arn, name: m.name, type: 'STANDARD', creationDate: 0 })) };
+      case 'ListExecutions': {
+        const all = [...this.executions.values()]
+          .filter((e) => e.stateMachineArn === body.stateMachineArn && (!body.statusFilter || e.status === body.statusFilter))
+          .sort((a, b) => b.startDate - a.startDate);
+        const start = Number(body.nextToken ?? 0);
+        const max = Number(body.maxResults ?? 100) || 100;
+        const page = all.slice(start, start + max);
+        return {
+          executions: page.map(({ executionArn, stateMachineArn, name, status, startDate, stopDate }) => ({ executionArn, stateMachineArn, name, status, startDate, stopDate })),
+          ...(start + max < all.length && { nextToken: String(start + max) }),
+        };
+      }
+      case 'GetExecutionHistory': {
+        const e = this.get(String(body.executionArn));
+        const events = body.reverseOrder ? [...e.history].reverse() : e.history;
+        const start = Number(body.nextToken ?? 0);
+        const max = Number(body.maxResults ?? 1000) || 1000;
+        return { events: events.slice(start, start + max), ...(start + max < events.length && { nextToken: String(start + max) }) };
+      }
+      default:
+        throw new ApiError('UnknownOperationException', `${op} is not supported by the local stack`);
+    }
+  }
+
+  private get(arn: string): Execution {
+    const e = this.executions.get(arn);
+    if (!e) throw new ApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
+    return e;
+  }
+
+  /** Serves the Step Functions API (and `extra` GET routes, such as feedctl's stats). */
+  async listen(extra: Record<string, () => unknown> = {}): Promise<string> {
+    this.server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const send = (status: number, body: unknown, type = 'application/x-amz-json-1.0') => {
+          res.writeHead(status, { 'content-type': type });
+          res.end(JSON.stringify(body));
+        };
+        if (req.method === 'GET' && req.url && extra[req.url]) return send(200, extra[req.url]!(), 'application/json');
+        const target = String(req.headers['x-amz-target'] ?? '');
+        const op = target.split('.')[1] ?? '';
+        try {
+          const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
+          send(200, this.handleApi(op, body));
+        } catch (err) {
+          const type = err instanceof ApiError ? err.type : 'InvalidRequestException';
+          send(400, { __type: type, message: (err as Error).message });
+        }
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.endpoint = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.endpoint;
+  }
+
+  /** True when no execution is running. */
+  idle(): boolean {
+    return this.running.size === 0;
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    await Promise.race([Promise.allSettled([...this.running]), new Promise((r) => setTimeout(r, 5000))]);
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server?.closeAllConnections();
+  }
+}

@@ -1,0 +1,33 @@
+// The state machines of the product, one source of truth read by stacks/ (deployed verbatim, with
+// Task resources bound to function ARNs) and by the local stack (run by aws-local-stepfunctions
+// with Task resources bound to the local handlers). Schedules say how often a workflow starts.
+import { config } from './config.js';
+import { taskFunctions, type Asl } from '../workflows/asl.js';
+import { batchedNotification } from '../workflows/batched-notification.js';
+import { celebrityFanout } from '../workflows/celebrity-fanout.js';
+
+export interface WorkflowSpec {
+  /** Builds the ASL definition from configuration (Map concurrency and the like). */
+  definition: () => Asl;
+  /** Started on a fixed period (EventBridge Scheduler in AWS, a timer locally). */
+  everySeconds?: () => number;
+  description: string;
+}
+
+export const WORKFLOWS = {
+  'celebrity-fanout': {
+    definition: () => celebrityFanout(config().FEED_FANOUT_MAX_CONCURRENCY),
+    description: 'pushes a celebrity post to recently active followers',
+  },
+  'batched-notification': {
+    definition: () => batchedNotification(),
+    everySeconds: () => config().FEED_NOTIFICATION_WINDOW_SECONDS,
+    description: 'composes one digest per recipient for the notification window that just closed',
+  },
+} satisfies Record<string, WorkflowSpec>;
+
+export type WorkflowName = keyof typeof WORKFLOWS;
+
+export function workflowTasks(name: WorkflowName) {
+  return taskFunctions(WORKFLOWS[name].definition());
+}
