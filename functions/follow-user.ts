@@ -1,6 +1,7 @@
 // PUT /v1/users/{userId}/follow — the caller follows userId (idempotent) and gets their latest
 // posts backfilled into the feed; the followee's tier is re-derived from the new count.
 import { follow } from '../shared/follows.js';
+import { refreshFeeds } from '../shared/home-feed.js';
 import { api } from '../shared/http.js';
 import { notify } from '../shared/notifications.js';
 import { reconcileTier } from '../shared/tiers.js';
@@ -11,6 +12,7 @@ export async function followWork({ sub, params }: { sub: string; params: Record<
   const me = await callerRow(sub);
   if (await follow(me, target)) await notify('follow', me.userId, [target]);
   await reconcileTier(target);
+  await refreshFeeds([me.userId], { activeNow: true });
   return { status: 204 };
 }
 

@@ -1,16 +1,16 @@
 // GET /v1/feed — the caller's home feed, newest first, with a stable cursor. Reading records the
 // caller's activity (at most once per FEED_ACTIVITY_RESOLUTION_SECONDS), which keeps them in the
 // active-follower index of the celebrities they follow.
-import { readFeed } from '../shared/feed.js';
 import { indexActivity } from '../shared/follows.js';
 import { api, PageQuery, type Page } from '../shared/http.js';
-import { pullSources } from '../shared/pull.js';
+import { homeFeed } from '../shared/home-feed.js';
 import { callerRow, touchActivity } from '../shared/users.js';
 
 export async function getFeedWork({ sub, query }: { sub: string; query: Page }) {
   const me = await callerRow(sub, 404);
   if (await touchActivity(me)) await indexActivity(me.userId, me.activeAt!);
-  return { status: 200, body: await readFeed(me.userId, query.limit, query.cursor, pullSources) };
+  const { page } = await homeFeed(me.userId, query.limit, query.cursor);
+  return { status: 200, body: page };
 }
 
 export const handler = api({ auth: true, query: PageQuery }, getFeedWork);

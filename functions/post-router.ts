@@ -7,20 +7,25 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { startWorkflow } from '../shared/adapters/workflows.js';
 import { streamConsumer } from '../shared/batch.js';
+import { recordDeletion, recordRecentPost } from '../shared/cache/pull-cache.js';
 import { planFanout, planHighTierNotification, planVipFanout, type PostRef } from '../shared/fan-out.js';
+import { toPost, type Post } from '../shared/posts.js';
 import { logger } from '../shared/observability.js';
 import { profileRow } from '../shared/users.js';
 
-export async function routePost(kind: 'add' | 'remove', post: PostRef): Promise<string> {
+export async function routePost(kind: 'add' | 'remove', post: Post): Promise<string> {
   const tier = (await profileRow(post.authorId))?.tier ?? 'regular';
+  if (kind === 'remove') await recordDeletion(post);
+  else if (tier !== 'regular') await recordRecentPost(post);
+  const ref: PostRef = { postId: post.postId, authorId: post.authorId, createdAt: post.createdAt };
   if (tier === 'regular') {
-    await planFanout(kind, post);
+    await planFanout(kind, ref);
   } else if (tier === 'celebrity') {
-    await startWorkflow('celebrity-fanout', { kind, post }, `${kind}-${post.postId}`);
+    await startWorkflow('celebrity-fanout', { kind, post: ref }, `${kind}-${post.postId}`);
   } else {
-    await planVipFanout(kind, post);
+    await planVipFanout(kind, ref);
   }
-  if (kind === 'add' && tier !== 'regular') await planHighTierNotification(post);
+  if (kind === 'add' && tier !== 'regular') await planHighTierNotification(ref);
   return tier;
 }
 
@@ -28,7 +33,7 @@ export async function routePostRecord(record: DynamoDBRecord): Promise<void> {
   const image = record.eventName === 'REMOVE' ? record.dynamodb?.OldImage : record.dynamodb?.NewImage;
   if (!image || record.eventName === 'MODIFY') return;
   const row = unmarshall(image as Record<string, AttributeValue>);
-  const post = { postId: String(row.postId), authorId: String(row.authorId), createdAt: String(row.createdAt) };
+  const post = toPost(row);
   const kind = record.eventName === 'INSERT' ? 'add' : 'remove';
   const tier = await routePost(kind, post);
   logger.info('post routed', { postId: post.postId, authorId: post.authorId, kind, tier });

@@ -1,14 +1,17 @@
 // DELETE /v1/users/{userId}/follow — the caller stops following userId (idempotent); that
 // user's posts leave the caller's feed and their tier is re-derived from the new count.
 import { unfollow } from '../shared/follows.js';
+import { refreshFeeds } from '../shared/home-feed.js';
 import { api } from '../shared/http.js';
 import { reconcileTier } from '../shared/tiers.js';
 import { callerRow } from '../shared/users.js';
 
 export async function unfollowWork({ sub, params }: { sub: string; params: Record<string, string> }) {
   const target = params.userId ?? '';
-  await unfollow(await callerRow(sub), target);
+  const me = await callerRow(sub);
+  await unfollow(me, target);
   await reconcileTier(target);
+  await refreshFeeds([me.userId], { activeNow: true });
   return { status: 204 };
 }
 

@@ -1,6 +1,7 @@
 // Configuration, read once at start-up from the environment, typed, with every default in one
 // place. A missing or malformed value fails fast with the variable's name. The README lists each.
 import { z } from 'zod';
+import { REGIONS, type RegionName } from './regions.js';
 
 const int = (def: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(def);
@@ -24,6 +25,9 @@ const schema = z.object({
   FEED_FANOUT_MAX_CONCURRENCY: int(10, 1, 40),
   /** Length of a notification digest window. */
   FEED_NOTIFICATION_WINDOW_SECONDS: int(1800, 1, 86_400),
+  /** Set by the deployment: the region this stage serves. Profiles whose home region is another
+   *  one are refused (409 wrong_region), so EU users' data is only created in eu-west-1. */
+  FEED_REGION: z.enum(REGIONS.map((r) => r.name) as [RegionName, ...RegionName[]]).optional(),
   /** Set by the local stack only: enables POST /v1/dev/token and local defaults for secrets. */
   FEED_LOCAL: z.enum(['0', '1']).default('0'),
   /** HS256 secret of tokens minted by the local stack's /v1/dev/token. */
@@ -33,6 +37,13 @@ const schema = z.object({
   FEED_JWT_AUDIENCE: z.string().min(1).default('feedscale'),
   /** HMAC key for pagination cursors; required outside the local stack. */
   FEED_CURSOR_SECRET: z.string().min(16).optional(),
+  /** Redis of the L2 cache tier; unset: the tier is off and reads go to DynamoDB. */
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional().or(z.literal('').transform(() => undefined)),
+  /** Other regions' Redis (comma-separated URLs): high-tier authors' recent posts are written to
+   *  every region's cache, so readers everywhere pull them locally. */
+  FEED_CACHE_REPLICA_URLS: z.string().optional(),
+  /** Byte budget of the in-process feed cache (L1) of each container. */
+  FEED_L1_MAX_BYTES: int(64 * 1024 * 1024, 1024 * 1024, 1024 * 1024 * 1024),
   /** DynamoDB endpoint override (DynamoDB Local, or any compatible endpoint). */
   DYNAMODB_ENDPOINT: z.string().url().optional(),
   /** SQS queue URLs in AWS, one per declared queue (FEED_QUEUE_URL_<NAME>); unused locally. */

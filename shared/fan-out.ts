@@ -10,6 +10,7 @@ import { enqueue } from './adapters/queue.js';
 import { addToFeeds, removeFromFeeds, trimFeed } from './feed.js';
 import { applyTier, edgePage, vipPage } from './follows.js';
 import { FANOUT_JOB_FOLLOWERS, FEED_TRIM_ONE_IN, HIGH_TIER_NOTIFY_DELAY_SECONDS } from './limits.js';
+import { refreshFeeds } from './home-feed.js';
 import { notify } from './notifications.js';
 import type { Tier } from './users.js';
 
@@ -80,12 +81,14 @@ export function planTierChange(authorId: string, tier: Tier): Promise<number> {
 export async function pushToFeeds(kind: 'add' | 'remove', post: PostRef, followers: string[]): Promise<number> {
   if (kind === 'remove') {
     await removeFromFeeds(post.postId, followers);
+    await refreshFeeds(followers);
     return followers.length;
   }
   const written = await addToFeeds(post, followers);
   for (const follower of followers) {
     if (murmurhash.v3(`${follower}:${post.postId}`) % FEED_TRIM_ONE_IN === 0) await trimFeed(follower);
   }
+  await refreshFeeds(followers);
   return written;
 }
 
@@ -94,6 +97,7 @@ export async function runFanoutJob(job: FanoutJob): Promise<number> {
   switch (job.kind) {
     case 'tier':
       await applyTier(job.authorId, job.tier, job.followers);
+      await refreshFeeds(job.followers);
       return job.followers.length;
     case 'notify-plan': {
       const page = await edgePage(job.post.authorId, 'followers', NOTIFY_PLAN_PAGE, job.after);

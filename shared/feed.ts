@@ -173,6 +173,12 @@ export interface PullSources {
  *  The cursor is the last post id served, so posts arriving meanwhile (newer ids) never shift a
  *  page: no entry repeats or is skipped. */
 export async function readFeed(userId: string, limit: number, cursor?: string, sources?: PullSources): Promise<PostPage> {
+  return (await readFeedPage(userId, limit, cursor, sources)).page;
+}
+
+/** readFeed, also telling which high-tier authors the page pulled from (what a cached copy of
+ *  it depends on). */
+export async function readFeedPage(userId: string, limit: number, cursor?: string, sources?: PullSources): Promise<{ page: PostPage; pulled: string[] }> {
   const scope = `feed:${userId}`;
   const pos = cursor ? decodeCursor<FeedPosition>(scope, cursor) : undefined;
   const served = pos?.served ?? 0;
@@ -180,8 +186,10 @@ export async function readFeed(userId: string, limit: number, cursor?: string, s
   const want = limit + 1;
   const pushed = await pushedPosts(userId, Math.min(want, Math.max(0, FEED_MAX_ENTRIES - served)), before);
   const candidates = [...pushed.posts];
+  const pulledFrom: string[] = [];
   if (sources) {
     const authors = new Set(await sources.highTier(userId));
+    pulledFrom.push(...authors);
     if (pushed.exhausted) for (const a of await sources.following(userId)) authors.add(a);
     const pulled = await Promise.all([...authors].map((a) => sources.recentPosts(a, want, before)));
     candidates.push(...pulled.flat());
@@ -192,8 +200,11 @@ export async function readFeed(userId: string, limit: number, cursor?: string, s
   const page = items.slice(0, limit);
   const more = items.length > limit;
   return {
-    items: page,
-    nextCursor: more ? encodeCursor(scope, { before: page[page.length - 1]!.postId, served: served + page.length }) : null,
+    page: {
+      items: page,
+      nextCursor: more ? encodeCursor(scope, { before: page[page.length - 1]!.postId, served: served + page.length }) : null,
+    },
+    pulled: pulledFrom,
   };
 }
 

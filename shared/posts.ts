@@ -8,6 +8,7 @@ import { ConflictError, ForbiddenError, NotFoundError } from './errors.js';
 import { isId, logicalShardOf, mintId } from './ids.js';
 import { keys, postsTable } from './keys.js';
 import { IDEMPOTENCY_TTL_SECONDS } from './limits.js';
+import { recordDeletion } from './cache/pull-cache.js';
 import { currentCorrelationId } from './observability.js';
 
 export interface Post {
@@ -107,6 +108,8 @@ export async function deletePost(caller: { userId: string }, postId: string): Pr
   if (post.authorId !== caller.userId) throw new ForbiddenError('only the author can delete a post');
   const { table, key } = keys.post(postId);
   await db().send(new DeleteCommand({ TableName: table, Key: key }));
+  // Cached feed pages stop showing it now, not when the stream gets to it.
+  await recordDeletion(post);
 }
 
 /** Posts for ids, in the given order; deleted posts are left out. */

@@ -1,6 +1,9 @@
 // The pull side of the feed: which authors a reader pulls from and where their recent posts come
-// from. High-tier authors come from the reader's high-tier list, followed authors (for history
-// past the precomputed feed) from their following list, each bounded per request.
+// from. High-tier authors come from the reader's high-tier list, the FEED_PULL_AUTHORS most
+// recently posting first; followed authors (history past the precomputed feed) from the
+// following list, FEED_HISTORY_AUTHORS of them. Posts come from the Redis recent-posts cache when
+// it can answer, else from the posts tables.
+import { byRecency, cachedRecentPosts } from './cache/pull-cache.js';
 import type { PullSources } from './feed.js';
 import { edgePage, highTierFollowees } from './follows.js';
 import { FEED_HISTORY_AUTHORS, FEED_PULL_AUTHORS } from './limits.js';
@@ -8,10 +11,13 @@ import { queryAuthorPosts } from './posts.js';
 
 export const pullSources: PullSources = {
   async highTier(userId) {
-    return (await highTierFollowees(userId)).slice(0, FEED_PULL_AUTHORS).map((a) => a.authorId);
+    const authors = (await highTierFollowees(userId)).map((a) => a.authorId);
+    return (await byRecency(authors)).slice(0, FEED_PULL_AUTHORS);
   },
   async following(userId) {
     return (await edgePage(userId, 'following', FEED_HISTORY_AUTHORS)).ids;
   },
-  recentPosts: (authorId, count, before) => queryAuthorPosts(authorId, count, before),
+  async recentPosts(authorId, count, before) {
+    return (await cachedRecentPosts(authorId, count, before)) ?? queryAuthorPosts(authorId, count, before);
+  },
 };

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { batchGet, cancellationCodes, db, isConditionFailure, type TableKey } from './adapters/dynamodb.js';
+import { recordActive } from './cache/pull-cache.js';
 import { config } from './config.js';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from './errors.js';
 import { isId, mintId } from './ids.js';
@@ -73,6 +74,10 @@ const ID_COLLISION_RETRIES = 3;
 export async function createUser(sub: string, input: NewUser): Promise<User> {
   const homeRegion = homeRegionOf(input.country, sub);
   if (!homeRegion) throw new BadRequestError(`country ${input.country} is not an ISO 3166-1 alpha-2 code`, 'invalid_request');
+  const served = config().FEED_REGION;
+  if (served && homeRegion !== served) {
+    throw new ConflictError(`accounts from ${input.country.toUpperCase()} are served by ${homeRegion}, not ${served}`, 'wrong_region');
+  }
   for (let attempt = 0; ; attempt++) {
     const userId = mintId(logicalShardIn(homeRegion, randomUUID()));
     const row: ProfileRow = {
@@ -203,6 +208,7 @@ export async function touchActivity(row: ProfileRow, nowSeconds = Math.floor(Dat
       }),
     );
     row.activeAt = nowSeconds;
+    await recordActive(row.userId, nowSeconds);
     return true;
   } catch (err) {
     if (isConditionFailure(err)) return false;

@@ -3,8 +3,9 @@
 // share one generation: in a container through a map of in-flight loads, across containers
 // through a short Redis lock whose holder generates while the others poll L2 for its result.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { config } from '../config.js';
 import { cacheKeys, hashTagOf, LOCK_TTL_MS } from './keys.js';
-import { L1Cache, L1_DEFAULT_MAX_BYTES, type L1Options, type L1Stats } from './l1.js';
+import { L1Cache, type L1Options, type L1Stats } from './l1.js';
 import { l2, type FeedRead, type L2Cache, type L2Stats } from './l2.js';
 
 export type CacheTier = 'l1' | 'l2' | 'generated';
@@ -188,9 +189,9 @@ export class FeedCache {
 }
 
 let shared: FeedCache | undefined;
-/** The process-wide feed cache: an L1 of L1_DEFAULT_MAX_BYTES in front of l2(). */
+/** The process-wide feed cache: an L1 of FEED_L1_MAX_BYTES in front of l2(). */
 export function feedCache(): FeedCache {
-  shared ??= new FeedCache({ l1: { maxBytes: L1_DEFAULT_MAX_BYTES } });
+  shared ??= new FeedCache({ l1: { maxBytes: config().FEED_L1_MAX_BYTES } });
   return shared;
 }
 

@@ -39,10 +39,18 @@ export const cacheKeys = {
   feedLock: (userId: string, variant: string) => `lock:feed:{${userId}}:${variant}`,
   /** The L1 key of one cached page (in-process only; same shape as a flat Redis key). */
   feedL1: (userId: string, variant: string) => `feed:{${userId}}:${FEED_CACHE_VERSION}:${variant}`,
-  /** An author's newest posts (list of ids, newest first, capped at RECENT_POSTS_MAX), for pull. */
+  /** A high-tier author's newest posts (JSON, newest first, capped at RECENT_POSTS_MAX), for
+   *  pull. TTL RECENT_POSTS_TTL_SECONDS, refreshed on every post. */
   recentPosts: (authorId: string) => `recent:{${authorId}}`,
-  /** Sorted set: member author id, score the time (ms) of their last post, for pull. */
+  /** Sorted set: member a high-tier author, score the time (ms) of their last post. Readers rank
+   *  the authors they pull by it, and cached pages are stale once an author in them posts again. */
   lastPost: 'lastpost',
+  /** Sorted set: member a deleted post id, score the time (ms) of deletion; kept as long as a
+   *  cached page can live (FEED_L2_TTL_SECONDS), so cached pages never show a deleted post. */
+  deleted: 'deleted',
+  /** Sorted set: member a user, score the time (s) of their last recorded activity; kept one
+   *  hour, it tells which followers' feeds to regenerate right after a fan-out write. */
+  active: 'active',
 } as const;
 
 /** The hash tag of a key (the text inside its first braces), i.e. the user id of a feed key. */

@@ -9,6 +9,7 @@
 // every command of a client, and "N consecutive failures" is the behaviour we want to test.
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { config } from '../config.js';
 import { logger } from '../observability.js';
 import { cacheKeys, FEED_L2_TTL_SECONDS } from './keys.js';
 
@@ -278,6 +279,13 @@ export class L2Cache {
     }
   }
 
+  /** Any other Redis command, behind the same timeout and breaker; undefined when Redis is off
+   *  or failing (callers fall back to DynamoDB). */
+  async command<T>(op: (redis: Redis) => Promise<T>): Promise<T | undefined> {
+    const out = await this.run((r) => op(r));
+    return out.ok ? out.value : undefined;
+  }
+
   private count(hit: boolean): void {
     if (hit) this.counts.hits++;
     else this.counts.misses++;
@@ -390,7 +398,7 @@ export function createL2(url: string | undefined, opts: L2Options = {}): L2Cache
 let shared: L2Cache | undefined;
 /** The process-wide L2 tier on REDIS_URL (off when unset), built on first use. */
 export function l2(): L2Cache {
-  shared ??= createL2(process.env.REDIS_URL || undefined);
+  shared ??= createL2(config().REDIS_URL);
   return shared;
 }
 

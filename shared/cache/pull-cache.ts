@@ -1,0 +1,147 @@
+// The Redis side of pull and freshness. High-tier authors' recent posts are cached per author for
+// readers to pull (and every region's cache gets them; see FEED_CACHE_REPLICA_URLS). Two small
+// sorted sets make cached feed pages safe to serve: `lastpost` (a high-tier author posted) and
+// `deleted` (a post was deleted). Each process mirrors both at most once a second, so checking a
+// cached page — even an L1 hit — costs no round trip, and a page is never served more than about
+// a second after an author it pulls from posted or one of its posts was deleted.
+import { Redis } from 'ioredis';
+import { config } from '../config.js';
+import type { Post } from '../posts.js';
+import { cacheKeys, FEED_L2_TTL_SECONDS, RECENT_POSTS_MAX, RECENT_POSTS_TTL_SECONDS } from './keys.js';
+import { createL2, l2, type L2Cache } from './l2.js';
+
+const SYNC_EVERY_MS = 1000;
+const ACTIVE_RETENTION_SECONDS = 3600;
+
+const serialize = (p: Post) => JSON.stringify({ postId: p.postId, authorId: p.authorId, content: p.content, createdAt: p.createdAt });
+
+let replicas: L2Cache[] | undefined;
+/** The primary cache and every other region's (FEED_CACHE_REPLICA_URLS), for global writes. */
+function everyRegion(): L2Cache[] {
+  replicas ??= (config().FEED_CACHE_REPLICA_URLS ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean)
+    .map((u) => createL2(u));
+  return [l2(), ...replicas];
+}
+
+/** Caches a high-tier author's new post for pull, in every region's cache. */
+export async function recordRecentPost(post: Post): Promise<void> {
+  const key = cacheKeys.recentPosts(post.authorId);
+  await Promise.all(
+    everyRegion().map((cache) =>
+      cache.command((r) =>
+        r
+          .multi()
+          .lpush(key, serialize(post))
+          .ltrim(key, 0, RECENT_POSTS_MAX - 1)
+          .expire(key, RECENT_POSTS_TTL_SECONDS)
+          .zadd(cacheKeys.lastPost, Date.parse(post.createdAt) || Date.now(), post.authorId)
+          .exec(),
+      ),
+    ),
+  );
+}
+
+/** Forgets a deleted post: out of its author's recent list, into the `deleted` set. */
+export async function recordDeletion(post: Post): Promise<void> {
+  const now = Date.now();
+  mirror.deleted.add(post.postId);
+  await Promise.all(
+    everyRegion().map((cache) =>
+      cache.command((r) =>
+        r
+          .multi()
+          .lrem(cacheKeys.recentPosts(post.authorId), 0, serialize(post))
+          .zadd(cacheKeys.deleted, now, post.postId)
+          .zremrangebyscore(cacheKeys.deleted, 0, now - FEED_L2_TTL_SECONDS * 1000)
+          .exec(),
+      ),
+    ),
+  );
+}
+
+/** Up to `count` cached posts of the author older than `before`; undefined when the cache cannot
+ *  answer in full (missing list, or not enough posts in it), so the caller reads DynamoDB. */
+export async function cachedRecentPosts(authorId: string, count: number, before?: string): Promise<Post[] | undefined> {
+  const raw = await l2().command((r) => r.lrange(cacheKeys.recentPosts(authorId), 0, RECENT_POSTS_MAX - 1));
+  if (!raw || raw.length === 0) return undefined;
+  const posts = raw.map((s) => JSON.parse(s) as Post).filter((p) => !before || p.postId < before);
+  return posts.length >= count ? posts.slice(0, count) : undefined;
+}
+
+/** Orders authors by their last post, newest first (unknown ones last, in their given order). */
+export async function byRecency(authorIds: string[]): Promise<string[]> {
+  if (authorIds.length === 0) return [];
+  const scores = await l2().command((r) => r.zmscore(cacheKeys.lastPost, ...authorIds));
+  if (!scores) return authorIds;
+  return authorIds
+    .map((a, i) => ({ a, t: scores[i] ? Number(scores[i]) : -i }))
+    .sort((x, y) => y.t - x.t)
+    .map((x) => x.a);
+}
+
+/** Records a user's activity (they read or posted) for the post-write regeneration. */
+export async function recordActive(userId: string, atSeconds: number): Promise<void> {
+  await l2().command((r) =>
+    r.multi().zadd(cacheKeys.active, atSeconds, userId).zremrangebyscore(cacheKeys.active, 0, atSeconds - ACTIVE_RETENTION_SECONDS).exec(),
+  );
+}
+
+/** Those of the users active within the last hour. */
+export async function activeAmong(userIds: string[]): Promise<string[]> {
+  if (userIds.length === 0) return [];
+  const scores = await l2().command((r) => r.zmscore(cacheKeys.active, ...userIds));
+  if (!scores) return [];
+  const since = Date.now() / 1000 - ACTIVE_RETENTION_SECONDS;
+  return userIds.filter((_, i) => scores[i] !== null && Number(scores[i]) >= since);
+}
+
+// The process's mirror of `lastpost` and `deleted`.
+const mirror = { syncedAt: 0, lastPost: new Map<string, number>(), deleted: new Set<string>() };
+
+async function sync(): Promise<void> {
+  const now = Date.now();
+  if (now - mirror.syncedAt < SYNC_EVERY_MS) return;
+  const since = mirror.syncedAt === 0 ? now - FEED_L2_TTL_SECONDS * 1000 : mirror.syncedAt - SYNC_EVERY_MS;
+  mirror.syncedAt = now;
+  const out = await l2().command((r) =>
+    r
+      .multi()
+      .zrangebyscore(cacheKeys.lastPost, since, '+inf', 'WITHSCORES')
+      .zrangebyscore(cacheKeys.deleted, since, '+inf')
+      .exec(),
+  );
+  if (!out) return;
+  const recent = (out[0]?.[1] as string[]) ?? [];
+  for (let i = 0; i < recent.length; i += 2) mirror.lastPost.set(recent[i]!, Number(recent[i + 1]));
+  for (const id of (out[1]?.[1] as string[]) ?? []) mirror.deleted.add(id);
+}
+
+/** A cached feed page with what it depends on. */
+export interface CachedPage<P> {
+  page: P;
+  /** The high-tier authors the page pulled from. */
+  pulled: string[];
+  /** When it was generated (ms). */
+  at: number;
+}
+
+/** Whether a cached page is still good: no author it pulled from has posted since. Also drops
+ *  deleted posts from it. */
+export async function checkCachedPage<P extends { items: Post[] }>(cached: CachedPage<P>): Promise<P | undefined> {
+  await sync();
+  if (cached.pulled.some((a) => (mirror.lastPost.get(a) ?? 0) > cached.at)) return undefined;
+  const items = cached.page.items.filter((p) => !mirror.deleted.has(p.postId));
+  return items.length === cached.page.items.length ? cached.page : { ...cached.page, items };
+}
+
+/** Forces the next check to re-read the sets (tests). */
+export function resetPullMirror(): void {
+  mirror.syncedAt = 0;
+  mirror.lastPost.clear();
+  mirror.deleted.clear();
+}
+
+export type { Redis };

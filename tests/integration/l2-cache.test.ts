@@ -1,0 +1,285 @@
+// L2 (shared/cache/l2.ts) against real redis-server: the shared one the global setup started for
+// reads, writes, TTLs and locks, and one of this file's own that it kills mid-run and restarts, to
+// prove that a down Redis costs misses (fast, no throw), opens the breaker, and is used again.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createConnection } from 'node:net';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { cacheKeys, FEED_L2_TTL_SECONDS } from '../../shared/cache/keys.js';
+import { CircuitBreaker, createL2, type L2Cache } from '../../shared/cache/l2.js';
+import { freePort, which } from '../../shared/local/engines.js';
+import { until } from '../support/fixtures-wait.js';
+
+const url = process.env.REDIS_URL ?? '';
+const run = randomUUID().slice(0, 8);
+const key = (name: string) => `test:l2:${run}:${name}`;
+
+let raw: Redis;
+let cache: L2Cache;
+const extra: L2Cache[] = [];
+
+/** Behaviour tests get a 1 s command timeout, so a loaded machine cannot turn a reply into a
+ *  miss; the 50 ms bound is what the Redis-down tests below measure. */
+const relaxed = { commandTimeoutMs: 1_000, connectWaitMs: 1_000 };
+
+beforeAll(async () => {
+  expect(url, 'the global setup provides REDIS_URL').toMatch(/^redis:\/\//);
+  raw = new Redis(url);
+  cache = createL2(url, relaxed);
+  expect(await cache.connect()).toBe(true);
+});
+
+afterAll(async () => {
+  await Promise.all([cache.close(), ...extra.map((c) => c.close())]);
+  raw.disconnect();
+});
+
+describe('L2 get, set and del', () => {
+  it('reads back what it wrote, with the TTL it was given', async () => {
+    expect(await cache.set(key('a'), 'page-a', FEED_L2_TTL_SECONDS)).toBe(true);
+    expect(await cache.get(key('a'))).toBe('page-a');
+    const ttl = await raw.ttl(key('a'));
+    expect(ttl).toBeGreaterThan(FEED_L2_TTL_SECONDS - 5);
+    expect(ttl).toBeLessThanOrEqual(FEED_L2_TTL_SECONDS);
+  });
+
+  it('misses an absent key and counts hits and misses', async () => {
+    const l2 = createL2(url, relaxed);
+    extra.push(l2);
+    await l2.set(key('b'), 'page-b', 60);
+    expect(await l2.get(key('b'))).toBe('page-b');
+    expect(await l2.get(key('absent'))).toBeUndefined();
+    expect(l2.stats()).toEqual({ hits: 1, misses: 1, errors: 0, shortCircuited: 0, breakerOpen: false });
+  });
+
+  it('deletes several keys at once', async () => {
+    await cache.set(key('c1'), '1', 60);
+    await cache.set(key('c2'), '2', 60);
+    expect(await cache.del(key('c1'), key('c2'), key('never'))).toBe(2);
+    expect(await raw.exists(key('c1'), key('c2'))).toBe(0);
+  });
+
+  it('is a no-op tier without a URL: misses, refused writes, no locks, no errors', async () => {
+    const off = createL2(undefined);
+    expect(off.enabled).toBe(false);
+    expect(await off.get(key('a'))).toBeUndefined();
+    expect(await off.set(key('off'), 'x', 60)).toBe(false);
+    expect(await off.tryLock(key('off-lock'), 1_000)).toBeUndefined();
+    expect(await off.readFeed('u', 'first:20')).toEqual({ status: 'unavailable' });
+    expect(await raw.exists(key('off'))).toBe(0);
+    expect(off.stats()).toMatchObject({ errors: 0, breakerOpen: false });
+  });
+});
+
+describe('L2 locks', () => {
+  it('grants a lock to exactly one of many concurrent callers, with its TTL', async () => {
+    const lock = key('lock-one');
+    const tokens = await Promise.all(Array.from({ length: 10 }, () => cache.tryLock(lock, 2_000)));
+    const granted = tokens.filter((t): t is string => t !== undefined);
+    expect(granted).toHaveLength(1);
+    expect(await raw.get(lock)).toBe(granted[0]);
+    const pttl = await raw.pttl(lock);
+    expect(pttl).toBeGreaterThan(1_500);
+    expect(pttl).toBeLessThanOrEqual(2_000);
+    expect(await cache.acquire(lock, 2_000)).toEqual({ status: 'held' });
+  });
+
+  it('frees the lock when its TTL runs out', async () => {
+    const lock = key('lock-expiry');
+    expect(await cache.tryLock(lock, 100)).toBeDefined();
+    expect(await cache.tryLock(lock, 100)).toBeUndefined();
+    await until(() => cache.tryLock(lock, 100), { timeoutMs: 2_000, what: 'the expired lock to be taken again' });
+  });
+
+  it('is released only by the token that holds it', async () => {
+    const lock = key('lock-owner');
+    const token = await cache.tryLock(lock, 5_000);
+    expect(token).toBeDefined();
+    expect(await cache.unlock(lock, 'not-the-owner')).toBe(false);
+    expect(await raw.get(lock)).toBe(token);
+    expect(await cache.unlock(lock, token!)).toBe(true);
+    expect(await raw.exists(lock)).toBe(0);
+    expect(await cache.unlock(lock, token!)).toBe(false);
+  });
+});
+
+describe('L2 feed pages', () => {
+  it('keeps a user\'s pages in one hash whose TTL the first page sets and later pages do not extend', async () => {
+    const user = `u-${randomUUID()}`;
+    const pages = cacheKeys.feedPages(user);
+    const first = await cache.readFeed(user, 'first:20');
+    expect(first).toEqual({ status: 'miss', epoch: '0' });
+    expect(await cache.writeFeed(user, 'first:20', 'page-20', { epoch: '0' })).toBe(true);
+    expect(await raw.ttl(pages)).toBeGreaterThan(FEED_L2_TTL_SECONDS - 5);
+
+    await raw.expire(pages, 100); // as if the first page were 800 s old
+    expect(await cache.writeFeed(user, 'first:50', 'page-50')).toBe(true);
+    expect(await raw.ttl(pages)).toBeLessThanOrEqual(100);
+    expect(await raw.hgetall(pages)).toEqual({ 'first:20': 'page-20', 'first:50': 'page-50' });
+    expect(await cache.readFeed(user, 'first:50')).toEqual({ status: 'hit', value: 'page-50' });
+  });
+
+  it('drops every page with one invalidation and refuses a write generated before it', async () => {
+    const user = `u-${randomUUID()}`;
+    await cache.writeFeed(user, 'first:20', 'old-20');
+    await cache.writeFeed(user, 'first:10', 'old-10');
+    const before = await cache.readFeed(user, 'first:5');
+    expect(before.status).toBe('miss');
+    const staleEpoch = before.status === 'miss' ? before.epoch : '';
+
+    expect(await cache.invalidateFeed(user)).toBe(true);
+    expect(await raw.exists(cacheKeys.feedPages(user))).toBe(0);
+
+    expect(await cache.writeFeed(user, 'first:5', 'stale', { epoch: staleEpoch })).toBe(false);
+    expect(await cache.readFeed(user, 'first:5')).toMatchObject({ status: 'miss' });
+    const after = await cache.readFeed(user, 'first:5');
+    expect(after.status === 'miss' && after.epoch).not.toBe(staleEpoch);
+    expect(await cache.writeFeed(user, 'first:5', 'fresh', { epoch: after.status === 'miss' ? after.epoch : '' })).toBe(true);
+    expect(await cache.readFeed(user, 'first:5')).toEqual({ status: 'hit', value: 'fresh' });
+  });
+
+  it('takes the generation lock on a miss in the same round trip, and releases it on write', async () => {
+    const user = `u-${randomUUID()}`;
+    const mine = await cache.readFeed(user, 'first:20', { lockTtlMs: 2_000 });
+    expect(mine.status).toBe('locked');
+    expect(await cache.readFeed(user, 'first:20', { lockTtlMs: 2_000 })).toMatchObject({ status: 'held' });
+    if (mine.status !== 'locked') return;
+    expect(await cache.writeFeed(user, 'first:20', 'page', { epoch: mine.epoch, lockToken: mine.token })).toBe(true);
+    expect(await raw.exists(cacheKeys.feedLock(user, 'first:20'))).toBe(0);
+  });
+});
+
+describe('circuit breaker', () => {
+  it('opens after N consecutive failures, half-opens after the cool-down for one probe, closes on success', () => {
+    let t = 0;
+    const breaker = new CircuitBreaker({ failureThreshold: 3, coolDownMs: 1_000, now: () => t });
+    breaker.failure();
+    breaker.failure();
+    breaker.success(); // not consecutive
+    breaker.failure();
+    breaker.failure();
+    expect(breaker.state()).toBe('closed');
+    breaker.failure();
+    expect(breaker.state()).toBe('open');
+    expect(breaker.allow()).toBe(false);
+
+    t += 1_000;
+    expect(breaker.state()).toBe('half-open');
+    expect(breaker.allow()).toBe(true);
+    expect(breaker.allow()).toBe(false); // one probe at a time
+    breaker.failure();
+    expect(breaker.state()).toBe('open');
+
+    t += 1_000;
+    expect(breaker.allow()).toBe(true);
+    breaker.success();
+    expect(breaker.state()).toBe('closed');
+    expect(breaker.allow()).toBe(true);
+  });
+});
+
+// ---- Redis down ---------------------------------------------------------------------------------
+
+function pongs(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    const finish = (ok: boolean) => {
+      socket.destroy();
+      done(ok);
+    };
+    socket.setTimeout(500, () => finish(false));
+    socket.once('error', () => finish(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (data) => finish(data.toString().startsWith('+PONG')));
+  });
+}
+
+const servers = new Set<ChildProcess>();
+
+async function startRedisServer(port: number): Promise<ChildProcess> {
+  const bin = which('redis-server') ?? '/usr/bin/redis-server';
+  const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  servers.add(child);
+  child.once('exit', () => servers.delete(child));
+  await until(() => pongs(port), { timeoutMs: 10_000, what: `redis-server on port ${port}` });
+  return child;
+}
+
+async function kill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+async function timed<T>(call: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const start = performance.now();
+  const value = await call();
+  return { value, ms: performance.now() - start };
+}
+
+describe('L2 with Redis down', () => {
+  afterEach(async () => {
+    await Promise.all([...servers].map(kill));
+  });
+
+  it('answers misses fast, opens the breaker, and caches again once Redis is back', async () => {
+    const port = await freePort();
+    const server = await startRedisServer(port);
+    const coolDownMs = 500;
+    const l2 = createL2(`redis://127.0.0.1:${port}`, { coolDownMs });
+    extra.push(l2);
+    expect(await l2.connect()).toBe(true);
+    await until(() => l2.set('k', 'before', 60), { what: 'a first write' });
+    await until(async () => (await l2.get('k')) === 'before', { what: 'a first read' }); // resets the failure count
+    const errorsBefore = l2.stats().errors;
+
+    await kill(server);
+
+    // Each failing call resolves (no throw) well inside 100 ms; five in a row open the breaker.
+    for (let i = 0; i < 5; i++) {
+      expect(l2.breakerState()).toBe('closed');
+      const { value, ms } = await timed(() => l2.get('k'));
+      expect(value).toBeUndefined();
+      expect(ms).toBeLessThan(100);
+    }
+    expect(l2.breakerState()).toBe('open');
+    expect(l2.stats()).toMatchObject({ errors: errorsBefore + 5, breakerOpen: true });
+
+    // Open: answered without touching Redis.
+    const open = await timed(async () => [await l2.get('k'), await l2.set('k', 'x', 60), await l2.tryLock('lock', 1_000)]);
+    expect(open.value).toEqual([undefined, false, undefined]);
+    expect(open.ms).toBeLessThan(10);
+    expect(l2.stats()).toMatchObject({ errors: errorsBefore + 5, shortCircuited: 3 });
+
+    // Half-open while Redis is still down: the one probe fails and the breaker opens again.
+    await until(() => l2.breakerState() === 'half-open', { timeoutMs: coolDownMs * 4, what: 'half-open' });
+    const probe = await timed(() => l2.get('k'));
+    expect(probe.value).toBeUndefined();
+    expect(probe.ms).toBeLessThan(100);
+    expect(l2.breakerState()).toBe('open');
+    expect(l2.stats().errors).toBe(errorsBefore + 6);
+
+    // Redis returns on the same port (empty: no persistence): the breaker closes and writes resume.
+    await startRedisServer(port);
+    await until(async () => (await l2.set('k', 'after', 60)) && l2.breakerState() === 'closed', {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+      what: 'the breaker to close on a restarted Redis',
+    });
+    expect(await l2.get('k')).toBe('after');
+    expect(l2.stats().breakerOpen).toBe(false);
+  });
+
+  it('fails fast from the start when Redis was never reachable', async () => {
+    const port = await freePort(); // nothing listens here
+    const l2 = createL2(`redis://127.0.0.1:${port}`);
+    extra.push(l2);
+    for (let i = 0; i < 3; i++) {
+      const { value, ms } = await timed(() => l2.get('k'));
+      expect(value).toBeUndefined();
+      expect(ms).toBeLessThan(300); // the first call may wait for the first connection attempt
+    }
+  });
+});
