@@ -1,0 +1,153 @@
+// What each Lambda function may touch, and nothing more: tables by entity (access level and
+// indexes), streams it consumes, queues it sends to or consumes, workflows it starts, and whether
+// it joins the VPC to reach Redis. stacks/ builds every IAM policy from this module alone, and
+// tests/integration/grants.test.ts fails when a handler's real usage differs from it.
+import type { QueueName } from './event-sources.js';
+import type { FunctionName } from './functions.js';
+import type { Entity } from './tables.js';
+
+export type Access = 'read' | 'write' | 'readwrite';
+
+export interface TableGrant {
+  /** Access to the base table; absent when the function only queries secondary indexes. */
+  access?: Access;
+  /** Secondary indexes the function queries, granted as `<table>/index/<name>` (Query only). */
+  indexes?: readonly string[];
+}
+
+export interface Grant {
+  tables: Partial<Record<Entity, TableGrant>>;
+  /** Entities whose shard tables' streams feed this function (an event-source mapping). */
+  streams: readonly Entity[];
+  sendsTo: readonly QueueName[];
+  /** Queues whose messages feed this function (an event-source mapping). */
+  consumes: readonly QueueName[];
+  /** Workflow (state machine) names this function starts executions of. */
+  startsWorkflows: readonly string[];
+  /** Joins the VPC to reach ElastiCache. Lambdas in a VPC reach DynamoDB through its gateway
+   *  endpoint only, so a function that needs anything else there needs that path added first. */
+  redis: boolean;
+}
+
+/** IAM actions per access level. `read` covers TransactGetItems (which IAM authorises as GetItem)
+ *  and the ConditionCheck items of TransactWriteItems; `write` covers TransactWriteItems' puts,
+ *  updates and deletes, which IAM authorises item by item. */
+export const TABLE_ACTIONS: Record<'read' | 'write', readonly string[]> = {
+  read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'],
+  write: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
+};
+/** A Query on a secondary index is authorised against the index's own ARN. */
+export const INDEX_ACTIONS: readonly string[] = ['dynamodb:Query'];
+/** What Lambda's event-source mapping does with the function's role on a stream. */
+export const STREAM_ACTIONS: readonly string[] = [
+  'dynamodb:DescribeStream',
+  'dynamodb:GetRecords',
+  'dynamodb:GetShardIterator',
+  'dynamodb:ListStreams',
+];
+/** SendMessageBatch is authorised as SendMessage. */
+export const QUEUE_SEND_ACTIONS: readonly string[] = ['sqs:SendMessage'];
+/** What Lambda's event-source mapping does with the function's role on a queue. */
+export const QUEUE_CONSUME_ACTIONS: readonly string[] = [
+  'sqs:ReceiveMessage',
+  'sqs:DeleteMessage',
+  'sqs:GetQueueAttributes',
+  'sqs:ChangeMessageVisibility',
+];
+export const WORKFLOW_START_ACTIONS: readonly string[] = ['states:StartExecution'];
+
+export function actionsFor(access: Access): string[] {
+  return access === 'readwrite' ? [...TABLE_ACTIONS.read, ...TABLE_ACTIONS.write] : [...TABLE_ACTIONS[access]];
+}
+
+const none: Grant = { tables: {}, streams: [], sendsTo: [], consumes: [], startsWorkflows: [], redis: false };
+const grant = (g: Partial<Grant>): Grant => ({ ...none, ...g });
+
+export const GRANTS: Record<FunctionName, Grant> = {
+  health: none,
+  'dev-token': none,
+  openapi: none,
+  // Profile, subject and handle rows in one conditional transaction.
+  'create-user': grant({ tables: { users: { access: 'write' } } }),
+  'get-me': grant({ tables: { users: { access: 'read' } } }),
+  'get-user': grant({ tables: { users: { access: 'read' } } }),
+  // Edges, counters and the high-tier entry in one transaction; the followee's latest posts
+  // (byAuthor) into the caller's feed; a follow notification; and, when the followee's count
+  // crosses a tier threshold, tier jobs for every follower (paged from the in-edges).
+  'follow-user': grant({
+    tables: {
+      users: { access: 'readwrite' },
+      follows: { access: 'readwrite' },
+      posts: { access: 'read', indexes: ['byAuthor'] },
+      feeds: { access: 'readwrite' },
+    },
+    sendsTo: ['fanout', 'notifications'],
+    // Drops the caller's cached feed and regenerates it (they are active).
+    redis: true,
+  }),
+  // As follow, in reverse: the followee's entries found through the feed's byAuthor index are
+  // deleted, a VIP mark is cleared, and a tier drop sends tier jobs.
+  'unfollow-user': grant({
+    tables: {
+      users: { access: 'readwrite' },
+      follows: { access: 'readwrite' },
+      feeds: { access: 'readwrite', indexes: ['byAuthor'] },
+      posts: { access: 'read', indexes: ['byAuthor'] },
+    },
+    sendsTo: ['fanout'],
+    redis: true,
+  }),
+  'list-followers': grant({ tables: { users: { access: 'read' }, follows: { access: 'read' } } }),
+  'list-following': grant({ tables: { users: { access: 'read' }, follows: { access: 'read' } } }),
+  // Idempotency records live in the users tables; posting records activity (profile) and
+  // indexes it under the celebrities the author follows (follows).
+  'create-post': grant({ tables: { users: { access: 'readwrite' }, posts: { access: 'write' }, follows: { access: 'readwrite' } }, redis: true }),
+  'get-post': grant({ tables: { posts: { access: 'read' } } }),
+  // Records the deletion in the cache at once, so no cached page shows the post.
+  'delete-post': grant({ tables: { users: { access: 'read' }, posts: { access: 'readwrite' } }, redis: true }),
+  'list-user-posts': grant({ tables: { users: { access: 'read' }, posts: { indexes: ['byAuthor'] } } }),
+  // Reads pushed entries (deleting dangling ones), pulls followed high-tier authors' posts
+  // (byAuthor), records activity and indexes it under the celebrities followed.
+  'get-feed': grant({
+    tables: {
+      users: { access: 'readwrite' },
+      follows: { access: 'readwrite' },
+      feeds: { access: 'readwrite' },
+      posts: { access: 'read', indexes: ['byAuthor'] },
+    },
+    redis: true,
+  }),
+  'set-vip': grant({ tables: { users: { access: 'readwrite' }, follows: { access: 'readwrite' } } }),
+  'clear-vip': grant({ tables: { users: { access: 'readwrite' }, follows: { access: 'write' } } }),
+  'list-notifications': grant({ tables: { users: { access: 'read' }, notifications: { access: 'read' } } }),
+  'mark-notifications-read': grant({ tables: { users: { access: 'read' }, notifications: { access: 'write' } } }),
+  // Routes by the author's tier: jobs (regular, VIPs of a mega author, the delayed notify-plan)
+  // or a CelebrityFanout execution.
+  'post-router': grant({
+    tables: { users: { access: 'read' }, follows: { access: 'read' } },
+    streams: ['posts'],
+    sendsTo: ['fanout'],
+    startsWorkflows: ['celebrity-fanout'],
+    // High-tier posts into the recent-posts cache; deletions into the deleted set.
+    redis: true,
+  }),
+  // add/remove jobs write feed entries (about one write in FEED_TRIM_ONE_IN queries a feed to
+  // trim it) and notify; tier jobs rewrite high-tier lists; notify-plan pages the followers.
+  'fan-out-worker': grant({
+    tables: { feeds: { access: 'readwrite' }, follows: { access: 'readwrite' }, posts: { access: 'read', indexes: ['byAuthor'] } },
+    consumes: ['fanout'],
+    sendsTo: ['fanout', 'notifications'],
+    redis: true,
+  }),
+  'celebrity-fanout-page': grant({ tables: { follows: { access: 'read' } } }),
+  // Writes entries, then drops and regenerates the followers' cached feeds (reading them back).
+  'celebrity-fanout-push': grant({
+    tables: { feeds: { access: 'readwrite' }, follows: { access: 'read' }, posts: { access: 'read', indexes: ['byAuthor'] } },
+    redis: true,
+  }),
+  'workflow-continue': grant({ startsWorkflows: ['celebrity-fanout'] }),
+  'notification-collector': grant({ tables: { notifications: { access: 'write' } }, consumes: ['notifications'] }),
+  'notification-plan': none,
+  // Reads a window's accumulators, the actors' handles, writes digests and drops accumulators.
+  'notification-compose': grant({ tables: { users: { access: 'read' }, notifications: { access: 'readwrite' } } }),
+};

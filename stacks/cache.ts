@@ -1,0 +1,30 @@
+// ElastiCache (Valkey) in a VPC, for the functions whose grants say `redis`. Those functions
+// join the VPC's private subnets, which have no NAT: they reach DynamoDB through a gateway
+// endpoint (free, and traffic stays in AWS) and need nothing else today; a function in the VPC
+// that must call SQS or Step Functions needs an interface endpoint or NAT added here first.
+import type { Plan } from './plan.js';
+
+export interface Cache {
+  vpc: sst.aws.Vpc;
+  redis: sst.aws.Redis;
+  /** rediss://user:password@host:port (TLS, the primary endpoint). */
+  url: $util.Output<string>;
+}
+
+export function deployCache(plan: Plan): Cache | undefined {
+  if (!plan.functions.some((f) => f.vpc)) return undefined;
+  const vpc = new sst.aws.Vpc('Vpc', { az: 2 });
+  new aws.ec2.VpcEndpoint('VpcDynamoEndpoint', {
+    vpcId: vpc.id,
+    serviceName: `com.amazonaws.${plan.target.region}.dynamodb`,
+    vpcEndpointType: 'Gateway',
+    routeTableIds: vpc.nodes.privateRouteTables.apply((tables) => tables.map((t) => t.id)),
+  });
+  // Cluster mode off: shared/cache/l2.ts uses a single-endpoint client (ioredis `Redis`). Its keys
+  // already carry hash tags, so moving to cluster mode is a Cluster client away.
+  const redis = new sst.aws.Redis('Cache', { engine: 'valkey', vpc, cluster: false });
+  // SST's Redis always has an auth token outside `sst dev`.
+  const password = $resolve([redis.password]).apply(([p]) => encodeURIComponent(p ?? ''));
+  const url = $interpolate`rediss://${redis.username}:${password}@${redis.host}:${redis.port}`;
+  return { vpc, redis, url };
+}

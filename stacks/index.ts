@@ -1,0 +1,51 @@
+// The whole stage, in dependency order: tables, queues, cache, functions, API, event-source
+// mappings, workflows, schedules, alarms. sst.config.ts's run() calls deploy(); everything it
+// creates comes from buildPlan(), so nothing about an operation is declared here.
+import { deployAlarms } from './alarms.js';
+import { deployApi, deployJwtIssuer } from './api.js';
+import { deployCache } from './cache.js';
+import { deployFunctions } from './functions.js';
+import { deployMappings } from './mappings.js';
+import { buildPlan, type ScheduleSpec, type WorkflowSpec } from './plan.js';
+import { deployQueues } from './queues.js';
+import { deployTarget } from './regions.js';
+import { registeredWorkflows } from './registry.js';
+import { deploySchedules } from './schedules.js';
+import { deployTables } from './tables.js';
+import { deployWorkflows } from './workflows.js';
+
+export interface DeployExtras {
+  workflows?: readonly WorkflowSpec[];
+  schedules?: readonly ScheduleSpec[];
+}
+
+/** Deploys the stage; `extras` defaults to the workflows registry and its schedules. */
+export function deploy(extras: DeployExtras = registeredWorkflows()) {
+  const target = deployTarget($app.stage);
+  if (target.app !== $app.name) throw new Error(`app name ${$app.name} differs from ${target.app}`);
+  const plan = buildPlan(target, extras);
+  const account = aws.getCallerIdentityOutput({}).accountId;
+
+  const tables = deployTables(plan);
+  const queues = deployQueues(plan);
+  const cache = deployCache(plan);
+  const cursorSecret = new sst.Secret('FeedCursorSecret');
+  const jwt = deployJwtIssuer(plan);
+  const functions = deployFunctions(plan, { account, queues, cache, cursorSecret, jwt });
+  const api = deployApi(plan, functions, jwt);
+  deployMappings(plan, functions, tables, queues);
+  const workflows = deployWorkflows(plan, functions, account);
+  deploySchedules(plan, functions, workflows, account);
+  const { topic, dashboard } = deployAlarms(plan, { account, apiId: api.nodes.api.id });
+
+  return {
+    api: api.url,
+    region: target.region,
+    tables: `${plan.tables.length} (${target.shards} shards × ${plan.tables.length / target.shards} entities, prefix ${target.tablePrefix})`,
+    jwtIssuer: jwt.issuer,
+    ...(jwt.userPool && jwt.userPoolClient && { userPoolId: jwt.userPool.id, userPoolClientId: jwt.userPoolClient.id }),
+    stateMachines: [...workflows.values()].map((m) => m.arn),
+    alarmTopic: topic.arn,
+    dashboard: dashboard.dashboardName,
+  };
+}

@@ -1,0 +1,39 @@
+// Lambda event-source mappings from shared/event-sources.ts MAPPINGS: one per shard table's
+// stream (in order per shard, bisecting a failing batch, a bounded number of retries, then the
+// record to the stream-failure queue) and one per queue; all report partial batch failures.
+import type { FunctionName } from '../shared/functions.js';
+import { logicalName, type Plan } from './plan.js';
+
+export function deployMappings(
+  plan: Plan,
+  functions: Map<FunctionName, sst.aws.Function>,
+  tables: Map<string, aws.dynamodb.Table>,
+  queues: Map<string, aws.sqs.Queue>,
+): aws.lambda.EventSourceMapping[] {
+  const need = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`event-source mapping: ${what} is not deployed`);
+    return value;
+  };
+  return plan.mappings.map((m) => {
+    const fn = need(functions.get(m.fn), `function ${m.fn}`);
+    if (m.kind === 'stream') {
+      return new aws.lambda.EventSourceMapping(logicalName('Mapping', m.id), {
+        functionName: fn.arn,
+        eventSourceArn: need(tables.get(m.table), `table ${m.table}`).streamArn,
+        startingPosition: m.startingPosition,
+        batchSize: m.batchSize,
+        bisectBatchOnFunctionError: m.bisectBatchOnFunctionError,
+        maximumRetryAttempts: m.maximumRetryAttempts,
+        functionResponseTypes: [...m.functionResponseTypes],
+        destinationConfig: { onFailure: { destinationArn: need(queues.get(m.onFailureQueue), `queue ${m.onFailureQueue}`).arn } },
+      });
+    }
+    return new aws.lambda.EventSourceMapping(logicalName('Mapping', m.id), {
+      functionName: fn.arn,
+      eventSourceArn: need(queues.get(m.queue), `queue ${m.queue}`).arn,
+      batchSize: m.batchSize,
+      maximumBatchingWindowInSeconds: m.maximumBatchingWindowInSeconds,
+      functionResponseTypes: [...m.functionResponseTypes],
+    });
+  });
+}

@@ -1,0 +1,104 @@
+// Where a stage deploys: one AWS region per stage, taken from the stage name's suffix
+// (`prod-eu-west-1`) or FEED_REGION and checked against shared/regions.ts, plus the stage's
+// production flag and its deploy-time settings. Pure (no Pulumi): sst.config.ts's app() and the
+// unit tests call it; a bad setting stops the deploy with the variable's name.
+import { loadConfig } from '../shared/config.js';
+import { REGIONS, type RegionName } from '../shared/regions.js';
+
+export const APP_NAME = 'feedscale';
+/** Non-production stages without a region suffix or FEED_REGION land in the primary region. */
+export const DEFAULT_REGION: RegionName = 'us-east-1';
+
+/** `production`, `prod`, `prod-eu-west-1`, ...: data is retained, tables get PITR and deletion
+ *  protection, and `sst remove` refuses to run. */
+export function isProductionStage(stage: string): boolean {
+  return stage === 'production' || stage.startsWith('prod');
+}
+
+export interface JwtSettings {
+  issuer: string;
+  audiences: string[];
+}
+
+export interface DeployTarget {
+  app: string;
+  stage: string;
+  region: RegionName;
+  production: boolean;
+  /** Physical shard tables per entity (FEED_SHARDS, validated as the app validates it). */
+  shards: number;
+  /** FEED_TABLE_PREFIX of every function: table names equal shared/tables.ts tableName(). */
+  tablePrefix: string;
+  /** An external OIDC issuer; undefined → the stage creates a Cognito user pool. */
+  jwt: JwtSettings | undefined;
+  /** Subscribed to the alarm topic when set. */
+  alarmEmail: string | undefined;
+  /** The product's tunables (FEED_* variables of shared/config.ts) set in the deploy
+   *  environment, validated here and passed to every function, so the code deployed runs with
+   *  the values the deployment (ASL, schedules) was built from. */
+  settings: Record<string, string>;
+}
+
+/** FEED_* variables that describe the deployment itself rather than tune the product: set by
+ *  the stacks (prefix, shards, region, JWT, secret) or meaningless in AWS (local-only). */
+const NOT_SETTINGS = new Set([
+  'FEED_REGION',
+  'FEED_SHARDS',
+  'FEED_TABLE_PREFIX',
+  'FEED_JWT_ISSUER',
+  'FEED_JWT_AUDIENCE',
+  'FEED_CURSOR_SECRET',
+  'FEED_DEV_JWT_SECRET',
+  'FEED_LOCAL',
+  'FEED_ALARM_EMAIL',
+  'FEED_SFN_ENDPOINT',
+]);
+
+type Env = Record<string, string | undefined>;
+
+function regionFromStage(stage: string): RegionName | undefined {
+  return REGIONS.find((r) => stage === r.name || stage.endsWith(`-${r.name}`))?.name;
+}
+
+function isRegion(name: string): name is RegionName {
+  return REGIONS.some((r) => r.name === name);
+}
+
+export function deployTarget(stage: string, env: Env = process.env): DeployTarget {
+  const fail = (message: string): never => {
+    throw new Error(`feedscale deploy (stage ${stage}): ${message}`);
+  };
+  const production = isProductionStage(stage);
+  const fromStage = regionFromStage(stage);
+  const fromEnv = env.FEED_REGION || undefined;
+  if (fromEnv !== undefined && !isRegion(fromEnv)) {
+    fail(`FEED_REGION=${fromEnv} is not one of ${REGIONS.map((r) => r.name).join(', ')}`);
+  }
+  if (fromStage && fromEnv && fromStage !== fromEnv) fail(`stage names ${fromStage} but FEED_REGION=${fromEnv}`);
+  // A production deploy to a region nobody named would put user data in the wrong place.
+  if (production && !fromStage && !fromEnv) fail('production stages name their region: --stage prod-<region> or FEED_REGION');
+  const region = (fromStage ?? fromEnv ?? DEFAULT_REGION) as RegionName;
+
+  const tablePrefix = `${APP_NAME}-${stage}-`;
+  const settings = Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('FEED_') && !NOT_SETTINGS.has(e[0]) && !!e[1]),
+  );
+  let shards = 0;
+  try {
+    shards = loadConfig({ ...settings, FEED_LOCAL: '1', FEED_SHARDS: env.FEED_SHARDS, FEED_TABLE_PREFIX: tablePrefix }).FEED_SHARDS;
+  } catch (err) {
+    fail((err as Error).message);
+  }
+
+  const issuer = env.FEED_JWT_ISSUER || undefined;
+  const audience = env.FEED_JWT_AUDIENCE || undefined;
+  if (!issuer !== !audience) fail('set both FEED_JWT_ISSUER and FEED_JWT_AUDIENCE, or neither (a Cognito user pool is created)');
+  // API Gateway's JWT authorizer fetches the issuer's discovery document over HTTPS.
+  if (issuer && !/^https:\/\/\S+$/.test(issuer)) fail(`FEED_JWT_ISSUER must be an https:// URL, got ${issuer}`);
+  const jwt = issuer && audience ? { issuer, audiences: audience.split(',').map((a) => a.trim()).filter(Boolean) } : undefined;
+
+  const alarmEmail = env.FEED_ALARM_EMAIL || undefined;
+  if (alarmEmail && !/^[^@\s]+@[^@\s]+$/.test(alarmEmail)) fail(`FEED_ALARM_EMAIL is not an email address: ${alarmEmail}`);
+
+  return { app: APP_NAME, stage, region, production, shards, tablePrefix, jwt, alarmEmail, settings };
+}
