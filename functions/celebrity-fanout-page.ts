@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { FanoutPlan } from '../shared/celebrity.js';
 import { activeFollowerPage } from '../shared/follows.js';
 import { FANOUT_JOB_FOLLOWERS } from '../shared/limits.js';
+import { logger } from '../shared/observability.js';
 import { workflowTask } from '../shared/workflow-task.js';
 import { CHUNKS_PER_PAGE } from '../workflows/celebrity-fanout.js';
 
@@ -11,6 +12,7 @@ export async function listActiveFollowers(input: z.infer<typeof FanoutPlan>) {
   const page = await activeFollowerPage(input.post.authorId, CHUNKS_PER_PAGE * FANOUT_JOB_FOLLOWERS, input.next ?? undefined);
   const chunks: string[][] = [];
   for (let i = 0; i < page.ids.length; i += FANOUT_JOB_FOLLOWERS) chunks.push(page.ids.slice(i, i + FANOUT_JOB_FOLLOWERS));
+  logger.info('celebrity followers listed', { postId: input.post.postId, kind: input.kind, followers: page.ids.length, more: page.next !== undefined });
   return { ...input, chunks, next: page.next ?? null, pages: (input.pages ?? 0) + 1 };
 }
 

@@ -2,10 +2,14 @@
 import { z } from 'zod';
 import { pushToFeeds } from '../shared/fan-out.js';
 import { FanoutChunk } from '../shared/celebrity.js';
+import { countMetric, logger, METRIC } from '../shared/observability.js';
 import { workflowTask } from '../shared/workflow-task.js';
 
 export async function pushChunk(input: z.infer<typeof FanoutChunk>) {
-  return { written: await pushToFeeds(input.kind, input.post, input.followers) };
+  const written = await pushToFeeds(input.kind, input.post, input.followers);
+  if (input.kind === 'add') countMetric(METRIC.fanoutWrites, written, { tier: 'celebrity' });
+  logger.info('celebrity chunk pushed', { postId: input.post.postId, kind: input.kind, followers: input.followers.length, written });
+  return { written };
 }
 
 export const handler = workflowTask(FanoutChunk, pushChunk);

@@ -2,9 +2,12 @@
 import type { SQSRecord } from 'aws-lambda';
 import { sqsConsumer } from '../shared/batch.js';
 import { accumulate, NotificationEvent } from '../shared/notifications.js';
+import { logger } from '../shared/observability.js';
 
 export async function collectRecord(record: SQSRecord): Promise<void> {
-  await accumulate(NotificationEvent.parse(JSON.parse(record.body)));
+  const event = NotificationEvent.parse(JSON.parse(record.body));
+  const stored = await accumulate(event);
+  logger.info('notifications collected', { type: event.type, actorId: event.actorId, postId: event.postId, recipients: event.recipients.length, stored });
 }
 
 export const handler = sqsConsumer(collectRecord);

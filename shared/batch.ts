@@ -1,10 +1,11 @@
 // Queue and stream consumers: records are processed one by one (in order, so each record's log
 // lines carry its own correlation id) and failures are reported per record, so only the failed
-// messages are redelivered (SQS) or retried from the failed record (streams).
+// messages are redelivered (SQS) or retried from the failed record (streams). Every invocation
+// logs as JSON and flushes its metrics (shared/observability.ts).
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import middy from '@middy/core';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { logger, logging } from './observability.js';
+import { logger, logging, metering } from './observability.js';
 
 type Middy<E> = middy.MiddyfiedHandler<E, SQSBatchResponse, Error, Context>;
 
@@ -14,6 +15,8 @@ function consumer<E extends { Records: R[] }, R>(
   work: (record: R) => Promise<unknown>,
 ): Middy<E> {
   const perRecord = async (record: R) => {
+    // Set for every record, also to nothing: a record without an id must not inherit the
+    // previous record's.
     logger.setCorrelationId(correlationOf(record));
     try {
       return await work(record);
@@ -24,6 +27,7 @@ function consumer<E extends { Records: R[] }, R>(
   };
   return middy<E, SQSBatchResponse, Error, Context>()
     .use(logging() as middy.MiddlewareObj<E, SQSBatchResponse>)
+    .use(metering() as middy.MiddlewareObj<E, SQSBatchResponse>)
     // A processor per invocation: it keeps per-invocation state, and under Lambda's
     // multi-concurrency mode that state may only be created inside an invocation.
     .handler(async (event, context) =>

@@ -23,6 +23,8 @@ const schema = z.object({
   FEED_ACTIVE_WINDOW_HOURS: int(24, 1, 24 * 30),
   /** Inline Map concurrency of the CelebrityFanout workflow (Step Functions allows 40). */
   FEED_FANOUT_MAX_CONCURRENCY: int(10, 1, 40),
+  /** How often the CacheWarming workflow runs (a 15-minute schedule in AWS). */
+  FEED_WARM_INTERVAL_SECONDS: int(900, 1, 86_400),
   /** Length of a notification digest window. */
   FEED_NOTIFICATION_WINDOW_SECONDS: int(1800, 1, 86_400),
   /** Set by the deployment: the region this stage serves. Profiles whose home region is another
@@ -39,6 +41,9 @@ const schema = z.object({
   FEED_CURSOR_SECRET: z.string().min(16).optional(),
   /** Redis of the L2 cache tier; unset: the tier is off and reads go to DynamoDB. */
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional().or(z.literal('').transform(() => undefined)),
+  /** Timeout of every Redis command: a slower reply counts as a miss, so a slow Redis never
+   *  slows reads (the test setup raises it, so results do not depend on the machine's load). */
+  FEED_REDIS_TIMEOUT_MS: int(50, 1, 10_000),
   /** Other regions' Redis (comma-separated URLs): high-tier authors' recent posts are written to
    *  every region's cache, so readers everywhere pull them locally. */
   FEED_CACHE_REPLICA_URLS: z.string().optional(),

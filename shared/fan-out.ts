@@ -12,6 +12,7 @@ import { applyTier, edgePage, vipPage } from './follows.js';
 import { FANOUT_JOB_FOLLOWERS, FEED_TRIM_ONE_IN, HIGH_TIER_NOTIFY_DELAY_SECONDS } from './limits.js';
 import { refreshFeeds } from './home-feed.js';
 import { notify } from './notifications.js';
+import { countMetric, METRIC } from './observability.js';
 import type { Tier } from './users.js';
 
 const PostRef = z.strictObject({ postId: z.string(), authorId: z.string(), createdAt: z.string() });
@@ -107,6 +108,8 @@ export async function runFanoutJob(job: FanoutJob): Promise<number> {
     }
     case 'add': {
       const written = await pushToFeeds('add', job.post, job.followers);
+      // Regular-tier jobs notify with the push; the mega tier's VIP jobs (planVipFanout) do not.
+      countMetric(METRIC.fanoutWrites, written, { tier: job.notify ? 'regular' : 'mega' });
       if (job.notify) await notify('post', job.post.authorId, job.followers, job.post.postId);
       return written;
     }

@@ -133,7 +133,7 @@ interface FeedPosition extends Record<string, unknown> {
 
 /** Pushed entries older than `before`, hydrated; dangling entries (deleted posts) are dropped
  *  and deleted. `exhausted` when the precomputed feed has nothing more. */
-async function pushedPosts(userId: string, want: number, before?: string): Promise<{ posts: Post[]; exhausted: boolean }> {
+async function pushedPosts(userId: string, want: number, before?: string, cleanup = true): Promise<{ posts: Post[]; exhausted: boolean }> {
   const posts: Post[] = [];
   let exhausted = want === 0;
   while (posts.length < want) {
@@ -144,7 +144,7 @@ async function pushedPosts(userId: string, want: number, before?: string): Promi
     }
     const found = await postsByIds(batch.entries.map((e) => e.postId));
     const dangling = batch.entries.filter((e) => !found.has(e.postId));
-    if (dangling.length > 0) await removeFromFeedsOf(userId, dangling.map((e) => e.postId));
+    if (cleanup && dangling.length > 0) await removeFromFeedsOf(userId, dangling.map((e) => e.postId));
     for (const e of batch.entries) {
       const post = found.get(e.postId);
       if (post) posts.push(post);
@@ -178,13 +178,19 @@ export async function readFeed(userId: string, limit: number, cursor?: string, s
 
 /** readFeed, also telling which high-tier authors the page pulled from (what a cached copy of
  *  it depends on). */
-export async function readFeedPage(userId: string, limit: number, cursor?: string, sources?: PullSources): Promise<{ page: PostPage; pulled: string[] }> {
+export async function readFeedPage(
+  userId: string,
+  limit: number,
+  cursor?: string,
+  sources?: PullSources,
+  opts: { cleanup?: boolean } = {},
+): Promise<{ page: PostPage; pulled: string[] }> {
   const scope = `feed:${userId}`;
   const pos = cursor ? decodeCursor<FeedPosition>(scope, cursor) : undefined;
   const served = pos?.served ?? 0;
   const before = pos?.before;
   const want = limit + 1;
-  const pushed = await pushedPosts(userId, Math.min(want, Math.max(0, FEED_MAX_ENTRIES - served)), before);
+  const pushed = await pushedPosts(userId, Math.min(want, Math.max(0, FEED_MAX_ENTRIES - served)), before, opts.cleanup ?? true);
   const candidates = [...pushed.posts];
   const pulledFrom: string[] = [];
   if (sources) {

@@ -13,7 +13,7 @@ import { backfill, removeAuthorFromFeed } from './feed.js';
 import { isId } from './ids.js';
 import { followsTable, keys } from './keys.js';
 import { ACTIVE_INDEX_BUCKETS, FOLLOWER_COUNTER_SHARDS, TRANSACTION_CONFLICT_RETRIES, VIPS_MAX } from './limits.js';
-import { getUser, profileRow, usersByIds, type ProfileRow, type Tier, type User } from './users.js';
+import { getUser, profileRow, profileRows, usersByIds, type ProfileRow, type Tier, type User } from './users.js';
 
 export interface UserPage {
   items: User[];
@@ -74,6 +74,9 @@ export async function follow(caller: User | ProfileRow, targetId: string): Promi
     followerCounter(targetId, 1),
     ...(tier !== 'regular' ? [{ Put: { TableName: hi.table, Item: { ...hi.key, tier } } }] : []),
   ]);
+  // An active reader who follows a celebrity joins its active-follower index now, not at their
+  // next activity write (up to FEED_ACTIVITY_RESOLUTION_SECONDS later).
+  if (tier === 'celebrity' && 'activeAt' in caller) await indexActive(targetId, [caller]);
   // Backfill runs even when the edge already existed, so a retry after a failed backfill
   // completes it (entries are idempotent).
   await backfill(caller.userId, targetId);
@@ -105,6 +108,8 @@ export async function applyTier(authorId: string, tier: Tier, followerIds: strin
     await batchWrite(followerIds.map((f) => ({ table: keys.highTier(f, authorId).table, request: { DeleteRequest: { Key: keys.highTier(f, authorId).key } } })));
     return;
   }
+  // Followers active now join a new celebrity's active-follower index straight away.
+  if (tier === 'celebrity') await indexActive(authorId, await profileRows(followerIds));
   // 50 followers per transaction: a ConditionCheck and a Put each, DynamoDB's 100-item limit.
   let pending = [...followerIds];
   while (pending.length > 0) {
@@ -207,6 +212,21 @@ async function keyPage(pk: string, table: string, limit: number, after?: string)
   );
   const ids = (res.Items ?? []).map((i) => i.sk as string);
   return { ids, last: res.LastEvaluatedKey ? ids[ids.length - 1] : undefined };
+}
+
+/** Adds those of these followers active within FEED_ACTIVE_WINDOW_HOURS to the author's
+ *  active-follower index. */
+export async function indexActive(authorId: string, followers: Pick<ProfileRow, 'userId' | 'activeAt'>[]): Promise<number> {
+  const window = config().FEED_ACTIVE_WINDOW_HOURS * 3600;
+  const now = Math.floor(Date.now() / 1000);
+  const active = followers.filter((f) => f.activeAt !== undefined && f.activeAt + window > now);
+  await batchWrite(
+    active.map((f) => {
+      const { table, key } = keys.activeFollower(authorId, activeBucket(f.userId), f.userId);
+      return { table, request: { PutRequest: { Item: { ...key, expiresAt: f.activeAt! + window } } } };
+    }),
+  );
+  return active.length;
 }
 
 /** Records in each celebrity followee's active-follower index that the user was just active

@@ -46,6 +46,9 @@ export const FUNCTIONS = {
   /** BatchedNotification tasks: plan the closed window; compose one page of a shard's digests. */
   'notification-plan': { file: 'functions/notification-plan.ts', memoryMB: 256, timeoutSeconds: 30, deployed: true },
   'notification-compose': { file: 'functions/notification-compose.ts', memoryMB: 512, timeoutSeconds: 120, deployed: true },
+  /** CacheWarming tasks: list a page of recently active users; warm one chunk of feeds. */
+  'cache-warm-page': { file: 'functions/cache-warm-page.ts', memoryMB: 256, timeoutSeconds: 30, deployed: true },
+  'cache-warm-chunk': { file: 'functions/cache-warm-chunk.ts', memoryMB: 1024, timeoutSeconds: 120, deployed: true },
 } satisfies Record<string, FunctionSpec>;
 
 export type FunctionName = keyof typeof FUNCTIONS;

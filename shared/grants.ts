@@ -134,7 +134,8 @@ export const GRANTS: Record<FunctionName, Grant> = {
   // add/remove jobs write feed entries (about one write in FEED_TRIM_ONE_IN queries a feed to
   // trim it) and notify; tier jobs rewrite high-tier lists; notify-plan pages the followers.
   'fan-out-worker': grant({
-    tables: { feeds: { access: 'readwrite' }, follows: { access: 'readwrite' }, posts: { access: 'read', indexes: ['byAuthor'] } },
+    // Tier jobs read followers' profiles to index the active ones under a new celebrity.
+    tables: { feeds: { access: 'readwrite' }, follows: { access: 'readwrite' }, posts: { access: 'read', indexes: ['byAuthor'] }, users: { access: 'read' } },
     consumes: ['fanout'],
     sendsTo: ['fanout', 'notifications'],
     redis: true,
@@ -148,6 +149,14 @@ export const GRANTS: Record<FunctionName, Grant> = {
   'workflow-continue': grant({ startsWorkflows: ['celebrity-fanout'] }),
   'notification-collector': grant({ tables: { notifications: { access: 'write' } }, consumes: ['notifications'] }),
   'notification-plan': none,
+  // Reads the `active` set in Redis only.
+  'cache-warm-page': grant({ redis: true }),
+  // Generates feeds as get-feed does (entries, posts, high-tier lists) and writes them to the
+  // cache; it leaves dangling entries for readers to delete, so it only reads tables.
+  'cache-warm-chunk': grant({
+    tables: { feeds: { access: 'read' }, follows: { access: 'read' }, posts: { access: 'read', indexes: ['byAuthor'] } },
+    redis: true,
+  }),
   // Reads a window's accumulators, the actors' handles, writes digests and drops accumulators.
   'notification-compose': grant({ tables: { users: { access: 'read' }, notifications: { access: 'readwrite' } } }),
 };

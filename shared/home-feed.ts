@@ -13,9 +13,11 @@ import { pullSources } from './pull.js';
 
 export type FeedSource = 'l1' | 'l2' | 'generated' | 'dynamodb';
 
-async function generate(userId: string, limit: number): Promise<string> {
+/** Generates a first page; background regeneration (`cleanup: false`) leaves dangling entries
+ *  for the reader's own request to delete, so it never writes tables. */
+async function generate(userId: string, limit: number, cleanup = true): Promise<string> {
   const at = Date.now();
-  const { page, pulled } = await readFeedPage(userId, limit, undefined, pullSources);
+  const { page, pulled } = await readFeedPage(userId, limit, undefined, pullSources, { cleanup });
   return JSON.stringify({ page, pulled, at } satisfies CachedPage<PostPage>);
 }
 
@@ -37,6 +39,11 @@ export async function homeFeed(userId: string, limit: number, cursor?: string): 
  *  read is a hit. */
 export async function refreshFeeds(userIds: string[], opts: { activeNow?: boolean } = {}): Promise<void> {
   await Promise.all(userIds.map((u) => feedCache().invalidate(u)));
-  const active = opts.activeNow ? userIds : await activeAmong(userIds);
-  await Promise.all(active.map(async (u) => feedCache().put(u, feedVariant(PAGE_LIMIT_DEFAULT), await generate(u, PAGE_LIMIT_DEFAULT))));
+  await warmFeeds(opts.activeNow ? userIds : await activeAmong(userIds));
+}
+
+/** Generates these users' default first page into both tiers; returns how many. */
+export async function warmFeeds(userIds: string[]): Promise<number> {
+  await Promise.all(userIds.map(async (u) => feedCache().put(u, feedVariant(PAGE_LIMIT_DEFAULT), await generate(u, PAGE_LIMIT_DEFAULT, false))));
+  return userIds.length;
 }

@@ -1,7 +1,8 @@
 // The edge of every HTTP operation: `api(spec, work)` wraps a plain work function into a middy
 // Lambda handler for API Gateway HTTP API (payload v2) events. It authenticates (the JWT
 // authorizer's `sub` claim), refuses oversized bodies, parses and validates JSON and query
-// strings with zod, and maps errors to {"error":{"code","message"}}.
+// strings with zod, and maps errors to {"error":{"code","message"}}. Every invocation logs as JSON
+// with the API request id as correlation id and flushes its metrics (shared/observability.ts).
 import middy from '@middy/core';
 import type {
   APIGatewayProxyEventV2WithJWTAuthorizer,
@@ -16,7 +17,7 @@ import {
   UnauthorizedError,
 } from './errors.js';
 import { BODY_MAX_BYTES, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, PAGE_LIMIT_MIN } from './limits.js';
-import { logger, logging } from './observability.js';
+import { logger, logging, metering } from './observability.js';
 
 export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -142,6 +143,7 @@ export function api<B extends z.ZodType | undefined = undefined, Q extends z.Zod
 ): middy.MiddyfiedHandler<HttpEvent, HttpResult, Error, Context> {
   return middy<HttpEvent, HttpResult, Error, Context>()
     .use(logging() as middy.MiddlewareObj<HttpEvent, HttpResult>)
+    .use(metering() as middy.MiddlewareObj<HttpEvent, HttpResult>)
     .use(correlation())
     .use(httpErrors())
     .handler(async (event) => {

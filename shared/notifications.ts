@@ -13,6 +13,7 @@ import { decodeCursor, encodeCursor } from './cursor.js';
 import { BadRequestError } from './errors.js';
 import { idAt, isId, logicalShardOf } from './ids.js';
 import { keys } from './keys.js';
+import { countMetric, METRIC } from './observability.js';
 import { FANOUT_JOB_FOLLOWERS, NOTIFICATION_TTL_SECONDS, NOTIFY_BUCKETS, NOTIFY_COMPOSE_PAGE, NOTIFY_EVENTS_MAX } from './limits.js';
 import { tableName } from './tables.js';
 import { usersByIds } from './users.js';
@@ -133,6 +134,7 @@ export async function composeDigests(windowStart: number, shard: number, from: C
       after = undefined;
     }
   }
+  countMetric(METRIC.notificationDigests, digests);
   return { next: bucket < NOTIFY_BUCKETS ? { bucket, ...(after && { after }) } : null, digests };
 }
 

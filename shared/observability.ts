@@ -1,11 +1,42 @@
-// Logging for every handler, set up once: Powertools Logger (structured JSON, service name,
-// cold-start flag, correlation id). HTTP handlers take the API request id as correlation id;
-// queue, stream and workflow handlers take the id carried in their input (see withCorrelation).
+// Logging and metrics for every handler, set up once: Powertools Logger (structured JSON, service
+// name, cold-start flag, correlation id) and Powertools Metrics (CloudWatch EMF, namespace and
+// service `feedscale`), both attached by the handler wrappers (api, sqsConsumer/streamConsumer,
+// workflowTask). HTTP handlers take the API request id as correlation id; queue, stream and
+// workflow handlers take the id carried in their input. Metrics also count into an in-process
+// registry, which the local stack serves as its stats (`/feedscale/stats`).
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { MiddlewareObj } from '@middy/core';
 
 export const SERVICE_NAME = 'feedscale';
+/** The EMF namespace of every application metric; the alarms in stacks/ read the same. */
+export const METRICS_NAMESPACE = SERVICE_NAME;
+
+/** The application metrics, named once: stacks/alarm-plan.ts alarms on some of them. Every one
+ *  carries the dimension service=feedscale; those counted with more dimensions say which. */
+export const METRIC = {
+  /** Milliseconds per GET /v1/feed (any page). */
+  feedLatency: 'FeedLatency',
+  /** Per first-page feed read: 1 and 0, so the hit rate's sums always exist (an alarm on
+   *  hits / (hits + misses) would see no data at all when every read misses). */
+  cacheHit: 'CacheHit',
+  cacheMiss: 'CacheMiss',
+  /** The same read by tier: L1 (this container) on every read, L2 (Redis) when L1 missed. */
+  l1Hit: 'L1Hit',
+  l1Miss: 'L1Miss',
+  l2Hit: 'L2Hit',
+  l2Miss: 'L2Miss',
+  /** Feed entries written by fan-out; dimension tier = regular | celebrity | mega. */
+  fanoutWrites: 'FanoutWrites',
+  postsCreated: 'PostsCreated',
+  notificationDigests: 'NotificationDigests',
+  /** Workflow Task invocations that threw (each is retried or caught by its state). */
+  workflowFailures: 'WorkflowFailures',
+} as const;
+export type MetricName = (typeof METRIC)[keyof typeof METRIC];
+
 export const logger = new Logger({ serviceName: SERVICE_NAME });
 
 /** The logger's Lambda-context middleware, shared so every handler is wired the same way. */
@@ -17,4 +48,194 @@ export function logging(): MiddlewareObj {
 export function currentCorrelationId(): string | undefined {
   const id = logger.getCorrelationId();
   return typeof id === 'string' ? id : undefined;
+}
+
+// ---- metrics ----
+
+export type EmfDocument = ReturnType<Metrics['serializeMetrics']>;
+
+/** EMF documents kept in memory when output is 'memory' (the newest; older ones are dropped). */
+const EMF_KEPT = 200;
+let chosenOutput: 'stdout' | 'memory' | undefined;
+const emitted: EmfDocument[] = [];
+/** Where EMF goes unless emitMetricsTo chose: memory on the local stack and in tests (FEED_LOCAL=1,
+ *  set before any handler runs), where nothing ships stdout to CloudWatch and EMF lines would
+ *  bury the logs; stdout everywhere else. */
+const output = () => chosenOutput ?? (process.env.FEED_LOCAL === '1' ? 'memory' : 'stdout');
+
+/** Powertools Metrics with two changes: an invocation that recorded nothing flushes nothing
+ *  (Powertools would print a warning on every such invocation — most API calls), and EMF can be
+ *  kept in memory instead of stdout, where the local stack's console would drown in it. */
+class FeedMetrics extends Metrics {
+  override publishStoredMetrics(): this {
+    if (!this.hasStoredMetrics()) {
+      this.clearDimensions();
+      this.clearMetadata();
+      return this;
+    }
+    if (output() === 'stdout') return super.publishStoredMetrics();
+    try {
+      if (!this.isDisabled()) {
+        emitted.push(this.serializeMetrics());
+        if (emitted.length > EMF_KEPT) emitted.splice(0, emitted.length - EMF_KEPT);
+      }
+    } finally {
+      this.clearMetrics();
+      this.clearDimensions();
+      this.clearMetadata();
+    }
+    return this;
+  }
+
+  /** Metrics with their own dimensions (and the cold-start metric) go out at once, the same way. */
+  override singleMetric(): Metrics {
+    return new FeedMetrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME, singleMetric: true, logger });
+  }
+}
+
+let instance: Metrics | undefined;
+/** One instance per process. Under Lambda's multi-concurrency mode (AWS_LAMBDA_MAX_CONCURRENCY,
+ *  as the local stack runs) Powertools keeps the stored metrics of each invocation apart, in the
+ *  invocation's InvokeStore scope, and the middleware flushes each invocation's own. Built on
+ *  first use, not at import: in that mode the constructor already reaches for the InvokeStore,
+ *  which the runtime (or the local stack) may create only after this module has loaded. */
+export function metrics(): Metrics {
+  instance ??= new FeedMetrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME, logger });
+  return instance;
+}
+
+/** The metrics middleware: flushes the invocation's metrics as one EMF document when it ends
+ *  (errors too) and counts cold starts (ColdStart, dimension function_name). */
+export function metering(): MiddlewareObj {
+  let inner: MiddlewareObj | undefined;
+  const mw = () => (inner ??= logMetrics(metrics(), { throwOnEmptyMetrics: false, captureColdStartMetric: true }) as MiddlewareObj);
+  return {
+    before: (request) => mw().before!(request),
+    after: (request) => mw().after!(request),
+    onError: (request) => mw().onError!(request),
+  };
+}
+
+/** Chooses where EMF goes: stdout, which Lambda ships to CloudWatch Logs, or memory (see
+ *  emittedMetrics); undefined goes back to the default (memory when FEED_LOCAL=1). */
+export function emitMetricsTo(target: 'stdout' | 'memory' | undefined): void {
+  chosenOutput = target;
+}
+
+/** The EMF documents flushed while output was 'memory', oldest first. */
+export function emittedMetrics(): readonly EmfDocument[] {
+  return emitted;
+}
+
+// The in-process registry: sums per metric and dimension set since start-up. In Lambda it is one
+// container's view and nobody reads it; in the local stack every function shares the process, so
+// it is the whole stack's.
+type Dimensions = Record<string, string>;
+const LATENCY_SAMPLES = 1000;
+const counters = new Map<string, number>();
+const timings = new Map<string, { count: number; totalMs: number; maxMs: number; recent: number[] }>();
+
+const seriesKey = (name: string, dims: Dimensions) => {
+  const entries = Object.entries(dims).sort(([a], [b]) => a.localeCompare(b));
+  return entries.length === 0 ? name : `${name}{${entries.map(([k, v]) => `${k}=${v}`).join(',')}}`;
+};
+
+type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
+
+/** Stores one value in this invocation's metrics; false when it was refused. A metric must never
+ *  fail the request it describes, so a bad value is logged instead of thrown. */
+function record(name: MetricName, unit: Unit, value: number, dims: Dimensions): boolean {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    logger.warn('metric not recorded', { metric: name, error: `${String(value)} is not a finite number` });
+    return false;
+  }
+  try {
+    if (Object.keys(dims).length === 0) {
+      metrics().addMetric(name, unit, value);
+    } else {
+      const single = metrics().singleMetric();
+      single.addDimensions(dims);
+      single.addMetric(name, unit, value);
+    }
+  } catch (err) {
+    logger.warn('metric not recorded', { metric: name, error: (err as Error).message });
+    return false;
+  }
+  return true;
+}
+
+/** Adds `value` to a Count metric, in this invocation's EMF and in the in-process registry.
+ *  Without dimensions it joins the invocation's document (dimension service only, which is what
+ *  alarms read); with dimensions it is emitted at once in a document of its own. */
+export function countMetric(name: MetricName, value = 1, dims: Dimensions = {}): void {
+  if (!record(name, MetricUnit.Count, value, dims)) return;
+  const key = seriesKey(name, dims);
+  counters.set(key, (counters.get(key) ?? 0) + value);
+}
+
+/** Records a duration in milliseconds (standard resolution), in EMF and in the registry. */
+export function timeMetric(name: MetricName, ms: number, dims: Dimensions = {}): void {
+  if (!record(name, MetricUnit.Milliseconds, ms, dims)) return;
+  const key = seriesKey(name, dims);
+  let t = timings.get(key);
+  if (!t) timings.set(key, (t = { count: 0, totalMs: 0, maxMs: 0, recent: [] }));
+  t.count++;
+  t.totalMs += ms;
+  t.maxMs = Math.max(t.maxMs, ms);
+  t.recent.push(ms);
+  if (t.recent.length > LATENCY_SAMPLES) t.recent.shift();
+}
+
+/** One GET /v1/feed: its latency, and for first pages (the ones served through the cache) which
+ *  tier answered (home-feed.ts's FeedSource). Deeper pages (source 'dynamodb') bypass the cache and count no hit or miss. */
+export function recordFeedRead(latencyMs: number, source: 'l1' | 'l2' | 'generated' | 'dynamodb'): void {
+  timeMetric(METRIC.feedLatency, latencyMs);
+  if (source === 'dynamodb') return;
+  const hit = (yes: boolean) => (yes ? 1 : 0);
+  countMetric(METRIC.cacheHit, hit(source !== 'generated'));
+  countMetric(METRIC.cacheMiss, hit(source === 'generated'));
+  countMetric(METRIC.l1Hit, hit(source === 'l1'));
+  countMetric(METRIC.l1Miss, hit(source !== 'l1'));
+  if (source === 'l1') return;
+  countMetric(METRIC.l2Hit, hit(source === 'l2'));
+  countMetric(METRIC.l2Miss, hit(source !== 'l2'));
+}
+
+const rate = (hits: number, misses: number) => (hits + misses > 0 ? Math.round((1000 * hits) / (hits + misses)) / 1000 : null);
+
+export interface MetricsSnapshot {
+  /** Sums per series: `Name` or `Name{dim=value}`. */
+  counters: Record<string, number>;
+  /** Durations: count, mean, the p95 and max of the most recent LATENCY_SAMPLES. */
+  timings: Record<string, { count: number; avgMs: number; p95Ms: number; maxMs: number }>;
+  /** Hit rates of first feed pages (0..1; null before any read): overall, L1, L2 after an L1 miss. */
+  cacheHitRate: { overall: number | null; l1: number | null; l2: number | null };
+}
+
+/** The registry as the local stack's stats show it. */
+export function metricsSnapshot(): MetricsSnapshot {
+  const c = (name: MetricName) => counters.get(name) ?? 0;
+  const round = (ms: number) => Math.round(ms * 10) / 10;
+  return {
+    counters: Object.fromEntries([...counters].sort(([a], [b]) => a.localeCompare(b))),
+    timings: Object.fromEntries(
+      [...timings].map(([key, t]) => {
+        const sorted = [...t.recent].sort((a, b) => a - b);
+        const p95 = sorted[Math.min(sorted.length - 1, Math.ceil(0.95 * sorted.length) - 1)] ?? 0;
+        return [key, { count: t.count, avgMs: round(t.totalMs / t.count), p95Ms: round(p95), maxMs: round(t.maxMs) }];
+      }),
+    ),
+    cacheHitRate: {
+      overall: rate(c(METRIC.cacheHit), c(METRIC.cacheMiss)),
+      l1: rate(c(METRIC.l1Hit), c(METRIC.l1Miss)),
+      l2: rate(c(METRIC.l2Hit), c(METRIC.l2Miss)),
+    },
+  };
+}
+
+/** Empties the registry and the kept EMF documents (tests). */
+export function resetMetricsRegistry(): void {
+  counters.clear();
+  timings.clear();
+  emitted.length = 0;
 }

@@ -9,7 +9,7 @@ import { isId, logicalShardOf, mintId } from './ids.js';
 import { keys, postsTable } from './keys.js';
 import { IDEMPOTENCY_TTL_SECONDS } from './limits.js';
 import { recordDeletion } from './cache/pull-cache.js';
-import { currentCorrelationId } from './observability.js';
+import { countMetric, currentCorrelationId, METRIC } from './observability.js';
 
 export interface Post {
   postId: string;
@@ -52,6 +52,7 @@ export async function createPost(author: { userId: string }, content: string, id
     try {
       if (!idempotencyKey) {
         await db().send(new PutCommand(put));
+        countMetric(METRIC.postsCreated);
         return post;
       }
       const idem = keys.idempotency(author.userId, idempotencyKey);
@@ -70,6 +71,7 @@ export async function createPost(author: { userId: string }, content: string, id
           ],
         }),
       );
+      countMetric(METRIC.postsCreated);
       return post;
     } catch (err) {
       if (!isConditionFailure(err)) throw err;

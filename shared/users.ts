@@ -159,6 +159,12 @@ export async function profileRow(userId: string): Promise<ProfileRow | undefined
   return out.Item as ProfileRow | undefined;
 }
 
+/** Profile rows (no counters) for ids; unknown ids are left out. */
+export async function profileRows(userIds: string[]): Promise<ProfileRow[]> {
+  const found = await batchGet(userIds.filter(isId).map((id) => keys.profile(id)));
+  return Object.values(found).flat() as unknown as ProfileRow[];
+}
+
 export async function findUserIdBySubject(sub: string): Promise<string | undefined> {
   const { table, key } = keys.subject(sub);
   const out = await db().send(new GetCommand({ TableName: table, Key: key }));

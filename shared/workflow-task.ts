@@ -1,10 +1,19 @@
 // Step Functions Task handlers: the input is validated with zod, the correlation id it carries
 // (`correlationId`, put there by whoever started the execution) tags every log line, and errors
-// propagate so the state's Retry and Catch decide what happens.
+// are logged, counted (WorkflowFailures) and propagated, so the state's Retry and Catch decide
+// what happens. Every invocation flushes its metrics (shared/observability.ts).
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
-import { logger, logging } from './observability.js';
+import { countMetric, logger, logging, METRIC, metering } from './observability.js';
+
+/** The execution's correlation id: at the top of a Task's input, or, for tasks whose state
+ *  wraps the execution's input (`{"workflow", "input.$": "$"}`, as ContinueAsNew does), inside it. */
+export function correlationOf(event: unknown): string | undefined {
+  const top = event as { correlationId?: unknown; input?: { correlationId?: unknown } } | null | undefined;
+  const id = top?.correlationId ?? top?.input?.correlationId;
+  return typeof id === 'string' && id.length > 0 ? id : undefined;
+}
 
 export function workflowTask<S extends z.ZodType, R>(
   schema: S,
@@ -12,9 +21,15 @@ export function workflowTask<S extends z.ZodType, R>(
 ): middy.MiddyfiedHandler<unknown, R, Error, Context> {
   return middy<unknown, R, Error, Context>()
     .use(logging() as middy.MiddlewareObj<unknown, R>)
+    .use(metering() as middy.MiddlewareObj<unknown, R>)
     .handler(async (event) => {
-      const correlationId = (event as { correlationId?: unknown })?.correlationId;
-      if (typeof correlationId === 'string') logger.setCorrelationId(correlationId);
-      return work(schema.parse(event));
+      logger.setCorrelationId(correlationOf(event));
+      try {
+        return await work(schema.parse(event));
+      } catch (err) {
+        countMetric(METRIC.workflowFailures);
+        logger.error('workflow task failed', err as Error);
+        throw err;
+      }
     });
 }

@@ -4,6 +4,7 @@
 import { config } from './config.js';
 import { taskFunctions, type Asl } from '../workflows/asl.js';
 import { batchedNotification } from '../workflows/batched-notification.js';
+import { cacheWarming } from '../workflows/cache-warming.js';
 import { celebrityFanout } from '../workflows/celebrity-fanout.js';
 
 export interface WorkflowSpec {
@@ -18,6 +19,11 @@ export const WORKFLOWS = {
   'celebrity-fanout': {
     definition: () => celebrityFanout(config().FEED_FANOUT_MAX_CONCURRENCY),
     description: 'pushes a celebrity post to recently active followers',
+  },
+  'cache-warming': {
+    definition: () => cacheWarming(config().FEED_FANOUT_MAX_CONCURRENCY),
+    everySeconds: () => config().FEED_WARM_INTERVAL_SECONDS,
+    description: 'regenerates the cached first feed page of users active in the last hour',
   },
   'batched-notification': {
     definition: () => batchedNotification(),

@@ -1,7 +1,9 @@
 // ElastiCache (Valkey) in a VPC, for the functions whose grants say `redis`. Those functions
 // join the VPC's private subnets, which have no NAT: they reach DynamoDB through a gateway
-// endpoint (free, and traffic stays in AWS) and need nothing else today; a function in the VPC
-// that must call SQS or Step Functions needs an interface endpoint or NAT added here first.
+// endpoint (free, and traffic stays in AWS), and SQS and Step Functions (fan-out jobs,
+// notifications, workflow starts) through interface endpoints with private DNS, so the SDK's
+// default endpoints resolve inside the VPC. Eviction policy volatile-ttl: under memory pressure
+// the keys nearest expiry go first — 15-minute feed pages long before 24-hour celebrity posts.
 import type { Plan } from './plan.js';
 
 export interface Cache {
@@ -22,7 +24,22 @@ export function deployCache(plan: Plan): Cache | undefined {
   });
   // Cluster mode off: shared/cache/l2.ts uses a single-endpoint client (ioredis `Redis`). Its keys
   // already carry hash tags, so moving to cluster mode is a Cluster client away.
-  const redis = new sst.aws.Redis('Cache', { engine: 'valkey', vpc, cluster: false });
+  for (const service of ['sqs', 'states']) {
+    new aws.ec2.VpcEndpoint(`Vpc${service === 'sqs' ? 'Sqs' : 'States'}Endpoint`, {
+      vpcId: vpc.id,
+      serviceName: `com.amazonaws.${plan.target.region}.${service}`,
+      vpcEndpointType: 'Interface',
+      privateDnsEnabled: true,
+      subnetIds: vpc.privateSubnets,
+      securityGroupIds: vpc.securityGroups,
+    });
+  }
+  const redis = new sst.aws.Redis('Cache', {
+    engine: 'valkey',
+    vpc,
+    cluster: false,
+    parameters: { 'maxmemory-policy': 'volatile-ttl' },
+  });
   // SST's Redis always has an auth token outside `sst dev`.
   const password = $resolve([redis.password]).apply(([p]) => encodeURIComponent(p ?? ''));
   const url = $interpolate`rediss://${redis.username}:${password}@${redis.host}:${redis.port}`;

@@ -103,6 +103,12 @@ export class FeedCache {
     await this.l2.writeFeed(userId, variant, value);
   }
 
+  /** Empties this container's L1 (as a fresh container would start); L2 is untouched. */
+  dropL1(): void {
+    this.l1.clear();
+    this.l1KeysByUser.clear();
+  }
+
   /** Drops every cached page of the user from L1 and L2. Loads already in flight still answer
    *  their readers but store nothing, and later reads start a fresh load. */
   async invalidate(userId: string): Promise<void> {

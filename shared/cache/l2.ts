@@ -398,7 +398,7 @@ export function createL2(url: string | undefined, opts: L2Options = {}): L2Cache
 let shared: L2Cache | undefined;
 /** The process-wide L2 tier on REDIS_URL (off when unset), built on first use. */
 export function l2(): L2Cache {
-  shared ??= createL2(config().REDIS_URL);
+  shared ??= createL2(config().REDIS_URL, { commandTimeoutMs: config().FEED_REDIS_TIMEOUT_MS });
   return shared;
 }
 

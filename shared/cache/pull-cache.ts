@@ -37,7 +37,10 @@ export async function recordRecentPost(post: Post): Promise<void> {
           .lpush(key, serialize(post))
           .ltrim(key, 0, RECENT_POSTS_MAX - 1)
           .expire(key, RECENT_POSTS_TTL_SECONDS)
-          .zadd(cacheKeys.lastPost, Date.parse(post.createdAt) || Date.now(), post.authorId)
+          // Scored with the time of recording, which is after the post was stored: a page
+          // generated before this moment may lack the post and is refused, one generated after
+          // it read the post.
+          .zadd(cacheKeys.lastPost, Date.now(), post.authorId)
           .exec(),
       ),
     ),
@@ -145,3 +148,18 @@ export function resetPullMirror(): void {
 }
 
 export type { Redis };
+
+/** One page of the users active in the last hour, in activity order; `next` resumes after it. */
+export async function activeUsersPage(count: number, after?: { score: number; userId: string }): Promise<{ users: string[]; next?: { score: number; userId: string } }> {
+  const since = Math.floor(Date.now() / 1000) - ACTIVE_RETENTION_SECONDS;
+  const from = after ? after.score : since;
+  const raw = await l2().command((r) => r.zrangebyscore(cacheKeys.active, from, '+inf', 'WITHSCORES', 'LIMIT', 0, count + 200));
+  if (!raw) return { users: [] };
+  const rows: { userId: string; score: number }[] = [];
+  for (let i = 0; i < raw.length; i += 2) rows.push({ userId: raw[i]!, score: Number(raw[i + 1]) });
+  // Members sharing the cursor's score sort by name: skip those up to the cursor's member.
+  const start = after ? rows.findIndex((r) => r.score > after.score || (r.score === after.score && r.userId > after.userId)) : 0;
+  const page = start < 0 ? [] : rows.slice(start, start + count);
+  const last = page[page.length - 1];
+  return { users: page.map((r) => r.userId), next: page.length === count && last ? { score: last.score, userId: last.userId } : undefined };
+}

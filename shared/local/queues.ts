@@ -186,9 +186,11 @@ export class LocalQueues implements QueueTransport {
     return this.queue(queue).deadLetters.map(({ messageId, body, receiveCount }) => ({ messageId, body, receiveCount }));
   }
 
-  /** True when no queue holds a message (used to wait for quiescence). */
+  /** True when no queue holds a message that is due or in flight; messages sent with a delay
+   *  that has not passed yet do not count (used to wait for quiescence). */
   idle(): boolean {
-    return [...this.queues.values()].every((q) => q.messages.length === 0);
+    const now = Date.now();
+    return [...this.queues.values()].every((q) => q.messages.every((m) => m.receiveCount === 0 && m.visibleAt > now));
   }
 
   async stop(): Promise<void> {

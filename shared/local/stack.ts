@@ -18,8 +18,10 @@ import { LocalStepFunctions } from './stepfunctions.js';
 import { countWrites, writeCounts } from './write-counter.js';
 import { resetSfn } from '../adapters/workflows.js';
 import { WORKFLOWS } from '../workflows.js';
+import { metricsSnapshot } from '../observability.js';
 
-/** What `feedctl stats` shows: queues, streams, workflow runs and DynamoDB writes. */
+/** What `feedctl stats` shows: queues, streams, workflow runs, DynamoDB writes and the handlers'
+ *  metrics (counters, feed latency, cache hit rates). */
 function localStats(queues: LocalQueues, pollers: StreamPoller[], sfn: LocalStepFunctions) {
   const runs: Record<string, number> = {};
   for (const e of sfn.executions.values()) runs[e.status] = (runs[e.status] ?? 0) + 1;
@@ -28,6 +30,7 @@ function localStats(queues: LocalQueues, pollers: StreamPoller[], sfn: LocalStep
     streams: pollers.map((p) => ({ delivered: p.delivered, failures: p.failures.length })),
     workflows: runs,
     dynamodbWrites: writeCounts().total,
+    metrics: metricsSnapshot(),
   };
 }
 
@@ -55,6 +58,8 @@ export interface Stack {
   queues: LocalQueues;
   pollers: StreamPoller[];
   stepFunctions: LocalStepFunctions;
+  /** The engines this stack started (DynamoDB Local, redis-server), to stop or restart them. */
+  engines: Engine[];
   /** One line per running part, for the console. */
   lines: string[];
   /** Resolves when every stream record and queue message so far has been processed. */
@@ -197,6 +202,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       queues,
       pollers,
       stepFunctions,
+      engines: started,
       lines,
       settle,
       stop: stopAll,

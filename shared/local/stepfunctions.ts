@@ -66,8 +66,8 @@ function taskStates(definition: Asl): Record<string, FunctionName> {
 
 const stringify = (v: unknown) => JSON.stringify(v ?? null);
 
-function toHistory(e: EventLog, id: number): HistoryEvent {
-  const base = { id, previousEventId: id - 1, timestamp: e.timestamp / 1000 };
+function toHistory(e: EventLog, id: number, previousEventId: number): HistoryEvent {
+  const base = { id, previousEventId, timestamp: e.timestamp / 1000 };
   const stateType = 'state' in e ? e.state.type : 'parentState' in e ? e.parentState.type : '';
   switch (e.type) {
     case 'ExecutionStarted':
@@ -140,8 +140,21 @@ export class LocalStepFunctions {
       overrides: { taskResourceLocalHandlers: target.handlers as never },
       context: { Execution: { Id: executionArn, Name: execName, Input: parsed, StartTime: new Date().toISOString() } } as never,
     });
+    // As in AWS, an event inside a Map iteration points back to the previous event of its own
+    // iteration (the first to MapIterationStarted), not to whatever ran just before it, so
+    // interleaved iterations can be told apart (feedctl shows each event's index).
+    const lastOfIteration = new Map<number, number>();
     const logs = (async () => {
-      for await (const event of run.eventLogs) execution.history.push(toHistory(event, execution.history.length + 1));
+      for await (const event of run.eventLogs) {
+        const id = execution.history.length + 1;
+        const index = 'index' in event && typeof event.index === 'number' ? event.index : undefined;
+        const previous = index === undefined || event.type === 'MapIterationStarted' ? id - 1 : (lastOfIteration.get(index) ?? id - 1);
+        if (index !== undefined) {
+          if (event.type === 'MapIterationSucceeded' || event.type === 'MapIterationFailed') lastOfIteration.delete(index);
+          else lastOfIteration.set(index, id);
+        }
+        execution.history.push(toHistory(event, id, previous));
+      }
     })();
     const done = run.result.then(
       (output: unknown) => {
@@ -150,8 +163,11 @@ export class LocalStepFunctions {
       },
       (err: { name?: string; message?: string; cause?: unknown; errorOutput?: { Error?: string; Cause?: unknown } }) => {
         execution.status = 'FAILED';
-        execution.error = err.errorOutput?.Error ?? err.name ?? 'Error';
-        execution.cause = String(err.errorOutput?.Cause ?? err.message ?? '');
+        // The library wraps the failure in an ExecutionError whose cause is the Fail state's (or
+        // the uncaught task's) error: its name and message are the Error and Cause AWS reports.
+        const failure = err.cause instanceof Error ? err.cause : err;
+        execution.error = err.errorOutput?.Error ?? failure.name ?? 'Error';
+        execution.cause = String(err.errorOutput?.Cause ?? failure.message ?? '');
       },
     );
     const tracked = Promise.allSettled([done, logs]).then(() => {

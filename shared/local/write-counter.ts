@@ -26,11 +26,12 @@ export function countWrites(client: DynamoDBClient): void {
   counted.add(client);
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      const op = context.commandName;
+      // The document client's commands (PutCommand, …) and the raw ones (PutItemCommand, …).
+      const op = String(context.commandName).replace(/(Items?)?Command$/, '');
       const input = args.input as Input;
-      if (op === 'PutItemCommand' || op === 'UpdateItemCommand' || op === 'DeleteItemCommand') add(input.TableName ?? '?', 1);
-      else if (op === 'BatchWriteItemCommand') for (const [t, reqs] of Object.entries(input.RequestItems ?? {})) add(t, reqs.length);
-      else if (op === 'TransactWriteItemsCommand') {
+      if (op === 'Put' || op === 'Update' || op === 'Delete') add(input.TableName ?? '?', 1);
+      else if (op === 'BatchWrite') for (const [t, reqs] of Object.entries(input.RequestItems ?? {})) add(t, reqs.length);
+      else if (op === 'TransactWrite') {
         for (const item of input.TransactItems ?? []) {
           const [kind, body] = Object.entries(item)[0] ?? [];
           if (kind && kind !== 'ConditionCheck') add(body?.TableName ?? '?', 1);

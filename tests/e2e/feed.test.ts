@@ -18,7 +18,7 @@ describe('feed and push fan-out', () => {
     for (const f of followers) await followUser(f, author);
     const p = await post(author, 'hello followers');
     for (const f of followers) {
-      await eventually(async () => (await feedIds(f)).includes(p.postId), 5000, 'post in follower feed');
+      await eventually(async () => (await feedIds(f)).includes(p.postId), 15_000, 'post in follower feed');
     }
     const stranger = await newUser();
     expect(await feedIds(stranger)).toEqual([]);
@@ -65,7 +65,7 @@ describe('feed and push fan-out', () => {
     await followUser(reader, other);
     const a = await post(author, 'from author');
     const o = await post(other, 'from other');
-    await eventually(async () => (await feedIds(reader)).length === 2, 5000, 'two posts');
+    await eventually(async () => (await feedIds(reader)).length === 2, 15_000, 'two posts');
     for (let i = 0; i < 2; i++) {
       expect((await call('DELETE', `/v1/users/${author.userId}/follow`, { token: reader.token })).status).toBe(204);
     }
@@ -74,7 +74,7 @@ describe('feed and push fan-out', () => {
     expect((await call('GET', '/v1/me', { token: reader.token })).body.followingCount).toBe(1);
     await post(author, 'after unfollow');
     const later = await post(other, 'still followed');
-    await eventually(async () => (await feedIds(reader)).includes(later.postId), 5000, 'later post');
+    await eventually(async () => (await feedIds(reader)).includes(later.postId), 15_000, 'later post');
     expect(await feedIds(reader)).not.toContain(a.postId);
     expect((await feedIds(reader)).length).toBe(2);
   });
@@ -84,7 +84,7 @@ describe('feed and push fan-out', () => {
     const readers = await Promise.all([newUser(), newUser()]);
     for (const r of readers) await followUser(r, author);
     const p = await post(author, 'regret');
-    for (const r of readers) await eventually(async () => (await feedIds(r)).includes(p.postId), 5000, 'delivered');
+    for (const r of readers) await eventually(async () => (await feedIds(r)).includes(p.postId), 15_000, 'delivered');
     expect((await call('DELETE', `/v1/posts/${p.postId}`, { token: author.token })).status).toBe(204);
     // Gone within 2 s for every reader, cached first pages included.
     for (const r of readers) await eventually(async () => !(await feedIds(r)).includes(p.postId), 2000, 'post gone');
@@ -97,10 +97,10 @@ describe('feed and push fan-out', () => {
     await followUser(reader, author);
     const first: string[] = [];
     for (let i = 0; i < 7; i++) first.push((await post(author, `batch1 ${i}`)).postId);
-    await eventually(async () => (await feedIds(reader, '?limit=100')).length === 7, 8000, 'seven posts');
+    await eventually(async () => (await feedIds(reader, '?limit=100')).length === 7, 15_000, 'seven posts');
     const page1 = await call('GET', '/v1/feed?limit=3', { token: reader.token });
     for (let i = 0; i < 3; i++) await post(author, `interleaved ${i}`);
-    await eventually(async () => (await feedIds(reader, '?limit=100')).length === 10, 8000, 'ten posts');
+    await eventually(async () => (await feedIds(reader, '?limit=100')).length === 10, 15_000, 'ten posts');
     const seen = page1.body.items.map((p: { postId: string }) => p.postId);
     let cursor: string | null = page1.body.nextCursor;
     while (cursor) {

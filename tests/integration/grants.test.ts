@@ -347,6 +347,11 @@ beforeAll(async () => {
   const digests = (await http('list-notifications', { sub: b.sub })).body as { items: { notificationId: string }[] };
   await http('mark-notifications-read', { sub: b.sub, body: { upTo: digests.items[0]?.notificationId ?? mintId(0) } }, [204]);
 
+  // The CacheWarming tasks: b read its feed, so b is in the active set.
+  const warm = (await run('cache-warm-page', { correlationId: null })) as { chunks: string[][] };
+  expect(Array.isArray(warm.chunks)).toBe(true);
+  await run('cache-warm-chunk', { correlationId: null, users: [b.id] });
+
   // A feed entry whose post is gone: reading the feed deletes it.
   const gone = { postId: mintId(logicalShardOf(a.id)), authorId: a.id, createdAt: new Date().toISOString() };
   await db().send(new PutCommand({ TableName: keys.feedEntry(b.id, gone.postId).table, Item: feedEntry(b.id, gone) }));

@@ -56,7 +56,7 @@ export async function newUser(country = 'US'): Promise<TestUser> {
 }
 
 /** Polls `probe` until it returns a truthy value, at most `timeoutMs`; returns that value. */
-export async function eventually<T>(probe: () => Promise<T | undefined | false>, timeoutMs = 5_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(probe: () => Promise<T | undefined | false>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

@@ -1,0 +1,158 @@
+// The feed cache on a stack of its own (its own redis-server, so the test can stop it): hits at
+// both tiers, coalesced misses, freshness within 2 s after posts, follows, unfollows and deletes,
+// reads that survive a Redis outage, and warm feeds after the CacheWarming workflow runs.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Stack } from '../../shared/local/stack.js';
+
+const PREFIX = `cache${process.pid}-`;
+let stack: Stack;
+let base = '';
+let cache: typeof import('../../shared/cache/feed-cache.js');
+
+interface U {
+  token: string;
+  userId: string;
+}
+
+async function http(method: string, path: string, token?: string, body?: unknown) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { ...(token && { authorization: `Bearer ${token}` }), ...(body !== undefined && { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+let n = 0;
+async function user(): Promise<U> {
+  const { body } = await http('POST', '/v1/dev/token', undefined, { sub: `cache-${process.pid}-${n}` });
+  const created = await http('POST', '/v1/users', body.token, { handle: `c${process.pid}_${n++}`.slice(0, 30), displayName: 'C', country: 'DE' });
+  return { token: body.token, userId: created.body.userId };
+}
+
+async function until<T>(probe: () => Promise<T | false | undefined>, ms: number, what: string): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const feed = async (u: U) => {
+  const res = await http('GET', '/v1/feed', u.token);
+  expect(res.status).toBe(200);
+  return (res.body.items as { postId: string }[]).map((p) => p.postId);
+};
+const stats = () => cache.cacheStats();
+
+beforeAll(async () => {
+  delete process.env.REDIS_URL; // this stack starts its own redis-server
+  const { startStack } = await import('../../shared/local/stack.js');
+  stack = await startStack({
+    fresh: true,
+    port: 0,
+    env: { FEED_TABLE_PREFIX: PREFIX, FEED_SHARDS: '16', FEED_WARM_INTERVAL_SECONDS: '2' },
+    queues: { visibilityTimeoutMs: 500 },
+    sweepIntervalMs: 3_600_000,
+  });
+  base = stack.url;
+  cache = await import('../../shared/cache/feed-cache.js');
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('feed cache', () => {
+  it('serves a repeated read from L1, and from L2 once L1 is gone', async () => {
+    const reader = await user();
+    await feed(reader);
+    const before = stats();
+    await feed(reader);
+    expect(stats().l1.hits - before.l1.hits).toBe(1);
+    // L2 answers once L1 is gone (polled: a Redis reply slower than the 50 ms timeout counts as
+    // a miss, as it should, on a loaded machine).
+    await until(async () => {
+      cache.feedCache().dropL1();
+      await feed(reader);
+      return stats().l2.hits > before.l2.hits;
+    }, 5000, 'an L2 hit');
+  });
+
+  it('generates a cold feed once for 20 concurrent readers', async () => {
+    const reader = await user();
+    const before = stats().generated;
+    await Promise.all(Array.from({ length: 20 }, () => feed(reader)));
+    expect(stats().generated - before).toBe(1);
+  });
+
+  it('shows a followee’s new post within 2 s, caches notwithstanding', async () => {
+    const [author, reader] = [await user(), await user()];
+    await http('PUT', `/v1/users/${author.userId}/follow`, reader.token);
+    await feed(reader); // cached
+    const post = (await http('POST', '/v1/posts', author.token, { content: 'fresh' })).body;
+    const t0 = Date.now();
+    await until(async () => (await feed(reader)).includes(post.postId), 2000, 'new post visible');
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
+  it('reflects follow, unfollow and delete at once', async () => {
+    const [author, reader] = [await user(), await user()];
+    const post = (await http('POST', '/v1/posts', author.token, { content: 'old' })).body;
+    expect(await feed(reader)).toEqual([]);
+    await http('PUT', `/v1/users/${author.userId}/follow`, reader.token);
+    expect(await feed(reader)).toEqual([post.postId]);
+    await http('DELETE', `/v1/users/${author.userId}/follow`, reader.token);
+    expect(await feed(reader)).toEqual([]);
+    await http('PUT', `/v1/users/${author.userId}/follow`, reader.token);
+    expect(await feed(reader)).toEqual([post.postId]);
+    await http('DELETE', `/v1/posts/${post.postId}`, author.token);
+    await until(async () => !(await feed(reader)).includes(post.postId), 2000, 'deleted post gone');
+  });
+
+  it('keeps answering from DynamoDB while Redis is down, loses no write, and refills after', async () => {
+    const [author, reader] = [await user(), await user()];
+    await http('PUT', `/v1/users/${author.userId}/follow`, reader.token);
+    const redis = stack.engines.find((e) => e.name === 'redis')!;
+    const port = Number(new URL(redis.endpoint).port);
+    await redis.stop();
+    cache.feedCache().dropL1();
+    const post = (await http('POST', '/v1/posts', author.token, { content: 'during outage' }));
+    expect(post.status).toBe(201);
+    for (let i = 0; i < 8; i++) {
+      const t0 = Date.now();
+      const res = await http('GET', '/v1/feed', reader.token);
+      expect(res.status).toBe(200);
+      expect(Date.now() - t0).toBeLessThan(1000);
+    }
+    await until(async () => (await feed(reader)).includes(post.body.postId), 5000, 'post delivered without Redis');
+    const { startRedis } = await import('../../shared/local/engines.js');
+    const restarted = (await startRedis({ port }))!;
+    stack.engines.push(restarted);
+    const l2Before = stats().l2.hits;
+    await until(async () => {
+      cache.feedCache().dropL1();
+      await feed(reader);
+      return stats().l2.hits > l2Before;
+    }, 10_000, 'L2 hits after Redis returns');
+  });
+
+  it('warms active users’ feeds with the CacheWarming workflow', async () => {
+    const reader = await user();
+    await feed(reader); // active now
+    await cache.feedCache().invalidate(reader.userId);
+    cache.feedCache().dropL1();
+    const l2Before = stats().l2.hits;
+    const since = Date.now();
+    await until(async () => {
+      const done = [...stack.stepFunctions.executions.values()].filter((e) => e.name.startsWith('cache-warming') && e.status === 'SUCCEEDED' && e.startDate * 1000 > since);
+      return done.length > 0;
+    }, 10_000, 'a CacheWarming run');
+    cache.feedCache().dropL1();
+    await feed(reader);
+    expect(stats().l2.hits).toBeGreaterThan(l2Before);
+  });
+});

@@ -1,0 +1,274 @@
+// The metrics helper (shared/observability.ts) and its wiring in the handler wrappers: what each
+// invocation flushes as CloudWatch EMF (namespace, dimensions, values), that concurrent
+// invocations in one process keep their metrics apart (Lambda's multi-concurrency mode, as the
+// local stack runs), that nothing is thrown or printed for an invocation without metrics, and the
+// in-process registry behind the local stack's stats.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
+
+// Multi-concurrency mode, decided when the InvokeStore is first created (fixtures-lambda does).
+vi.hoisted(() => {
+  process.env.AWS_LAMBDA_MAX_CONCURRENCY ??= '1000';
+});
+
+import { NotFoundError } from '../../shared/errors.js';
+import { api } from '../../shared/http.js';
+import { sqsConsumer } from '../../shared/batch.js';
+import {
+  countMetric,
+  emitMetricsTo,
+  emittedMetrics,
+  logger,
+  METRIC,
+  METRICS_NAMESPACE,
+  metricsSnapshot,
+  recordFeedRead,
+  resetMetricsRegistry,
+  SERVICE_NAME,
+  type EmfDocument,
+} from '../../shared/observability.js';
+import { correlationOf, workflowTask } from '../../shared/workflow-task.js';
+import { APP_METRICS } from '../../stacks/alarm-plan.js';
+import { METRICS_NAMESPACE as PLAN_NAMESPACE } from '../../stacks/plan.js';
+import { httpEvent, invokeLambda, testContext } from '../support/fixtures-lambda.js';
+
+/** The EMF documents flushed so far, without the cold-start documents. */
+const docs = () => emittedMetrics().filter((d) => !('ColdStart' in d));
+const directive = (d: EmfDocument) => d._aws.CloudWatchMetrics[0]!;
+const metricNames = (d: EmfDocument) => directive(d).Metrics.map((m) => m.Name).sort();
+
+/** A Task handler whose work counts what it is given. */
+const counting = workflowTask(z.object({ posts: z.number() }), async ({ posts }) => {
+  countMetric(METRIC.postsCreated, posts);
+  return { ok: true };
+});
+
+beforeEach(() => {
+  emitMetricsTo('memory');
+  resetMetricsRegistry();
+});
+afterEach(() => {
+  emitMetricsTo(undefined);
+  vi.restoreAllMocks();
+});
+
+describe('EMF per invocation', () => {
+  it('flushes an invocation’s counts as one document in namespace feedscale with dimension service only', async () => {
+    const handler = workflowTask(z.object({}), async () => {
+      countMetric(METRIC.postsCreated);
+      countMetric(METRIC.postsCreated, 2);
+      countMetric(METRIC.notificationDigests, 5);
+    });
+
+    await invokeLambda(handler, {});
+
+    expect(docs()).toHaveLength(1);
+    const doc = docs()[0]!;
+    expect(directive(doc).Namespace).toBe('feedscale');
+    expect(directive(doc).Dimensions).toEqual([['service']]);
+    expect(doc.service).toBe('feedscale');
+    expect(metricNames(doc)).toEqual(['NotificationDigests', 'PostsCreated']);
+    expect(directive(doc).Metrics.every((m) => m.Unit === 'Count')).toBe(true);
+    expect(doc.PostsCreated).toEqual([1, 2]);
+    expect(doc.NotificationDigests).toBe(5);
+  });
+
+  it('emits a metric with dimensions in a document of its own, leaving the invocation’s document without them', async () => {
+    const handler = workflowTask(z.object({}), async () => {
+      countMetric(METRIC.fanoutWrites, 500, { tier: 'celebrity' });
+      countMetric(METRIC.postsCreated);
+    });
+
+    await invokeLambda(handler, {});
+
+    const fanout = docs().find((d) => 'FanoutWrites' in d)!;
+    expect(directive(fanout).Dimensions).toEqual([['service', 'tier']]);
+    expect(fanout).toMatchObject({ service: 'feedscale', tier: 'celebrity', FanoutWrites: 500 });
+    const rest = docs().find((d) => 'PostsCreated' in d)!;
+    expect(directive(rest).Dimensions).toEqual([['service']]);
+    expect(rest).not.toHaveProperty('tier');
+    expect(rest).not.toHaveProperty('FanoutWrites');
+  });
+
+  it('flushes nothing, warns nothing and throws nothing for an invocation that counted nothing', async () => {
+    const warned = vi.spyOn(logger, 'warn');
+    const handler = api({ auth: false }, async () => ({ status: 200, body: { ok: true } }));
+
+    const res = await invokeLambda(handler, httpEvent({ method: 'GET' }));
+
+    expect(res.statusCode).toBe(200);
+    expect(docs()).toEqual([]);
+    expect(warned).not.toHaveBeenCalled();
+  });
+
+  it('keeps concurrent invocations’ metrics apart and flushes each invocation’s own', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const started: string[] = [];
+    const handler = workflowTask(z.object({ posts: z.number() }), async ({ posts }) => {
+      countMetric(METRIC.postsCreated, posts);
+      started.push(String(posts));
+      await gate; // both invocations are inside, each with one value stored
+      countMetric(METRIC.postsCreated, posts);
+    });
+
+    const a = invokeLambda(handler, { posts: 1 });
+    const b = invokeLambda(handler, { posts: 7 });
+    await vi.waitFor(() => expect(started).toHaveLength(2));
+    release();
+    await Promise.all([a, b]);
+
+    expect(docs().map((d) => d.PostsCreated).sort()).toEqual([
+      [1, 1],
+      [7, 7],
+    ]);
+  });
+
+  it('flushes when the work throws: an HTTP error answer, a failed record, a failed workflow task', async () => {
+    vi.spyOn(logger, 'error').mockImplementation(() => {});
+    const http = api({ auth: false }, async () => {
+      countMetric(METRIC.postsCreated);
+      throw new NotFoundError('post');
+    });
+    const consumer = sqsConsumer(async (record) => {
+      countMetric(METRIC.notificationDigests);
+      if (record.body === 'poison') throw new Error('poison');
+    });
+    const message = (messageId: string, body: string) => ({ messageId, body, messageAttributes: {}, eventSource: 'aws:sqs' });
+    const task = workflowTask(z.object({}), async () => {
+      throw new Error('boom');
+    });
+
+    expect((await invokeLambda(http, httpEvent({ method: 'GET' }))).statusCode).toBe(404);
+    const batch = await invokeLambda(consumer, { Records: [message('m1', 'poison'), message('m2', '{}')] } as never);
+    await expect(invokeLambda(task, {})).rejects.toThrow('boom');
+
+    expect(batch.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }]);
+    expect(docs().map((d) => metricNames(d))).toEqual([['PostsCreated'], ['NotificationDigests'], ['WorkflowFailures']]);
+    expect(docs()[1]!.NotificationDigests).toEqual([1, 1]);
+    expect(docs()[2]!.WorkflowFailures).toBe(1);
+  });
+
+  it('prints the document to stdout as one JSON line when output is stdout (as Lambda ships it to CloudWatch)', async () => {
+    emitMetricsTo('stdout');
+    const lines: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    }) as typeof process.stdout.write);
+
+    await invokeLambda(counting, { posts: 3 });
+
+    const emf = lines.filter((l) => l.includes('"_aws"'));
+    expect(emf).toHaveLength(1);
+    expect(emf[0]!.endsWith('\n')).toBe(true);
+    expect(JSON.parse(emf[0]!)).toMatchObject({ service: 'feedscale', PostsCreated: 3 });
+    expect(emittedMetrics()).toEqual([]);
+  });
+
+  it('counts a cold start once, on the first invocation, with the function name', async () => {
+    vi.resetModules();
+    process.env.AWS_LAMBDA_INITIALIZATION_TYPE = 'on-demand';
+    try {
+      const fresh = await import('../../shared/observability.js');
+      const { workflowTask: freshTask } = await import('../../shared/workflow-task.js');
+      fresh.emitMetricsTo('memory');
+      const handler = freshTask(z.object({}), async () => fresh.countMetric(fresh.METRIC.postsCreated));
+
+      await invokeLambda(handler, {}, testContext('feedscale-prod-create-post'));
+      await invokeLambda(handler, {}, testContext('feedscale-prod-create-post'));
+
+      const cold = fresh.emittedMetrics().filter((d) => 'ColdStart' in d);
+      expect(cold).toHaveLength(1);
+      expect(cold[0]).toMatchObject({ ColdStart: 1, function_name: 'feedscale-prod-create-post', service: 'feedscale' });
+      expect(fresh.emittedMetrics().filter((d) => 'PostsCreated' in d)).toHaveLength(2);
+    } finally {
+      delete process.env.AWS_LAMBDA_INITIALIZATION_TYPE;
+    }
+  });
+});
+
+describe('feed reads', () => {
+  const read = async (source: 'l1' | 'l2' | 'generated' | 'dynamodb', ms = 12) => {
+    const handler = workflowTask(z.object({}), async () => recordFeedRead(ms, source));
+    await invokeLambda(handler, {});
+    return docs().at(-1)!;
+  };
+
+  it('records latency in milliseconds and, for first pages, a hit or a miss of each tier as 1s and 0s', async () => {
+    const l1 = await read('l1', 3.5);
+    expect(directive(l1).Metrics).toContainEqual({ Name: 'FeedLatency', Unit: 'Milliseconds' });
+    expect(l1).toMatchObject({ FeedLatency: 3.5, CacheHit: 1, CacheMiss: 0, L1Hit: 1, L1Miss: 0 });
+    expect(l1).not.toHaveProperty('L2Hit');
+
+    expect(await read('l2')).toMatchObject({ CacheHit: 1, CacheMiss: 0, L1Hit: 0, L1Miss: 1, L2Hit: 1, L2Miss: 0 });
+    expect(await read('generated')).toMatchObject({ CacheHit: 0, CacheMiss: 1, L1Hit: 0, L1Miss: 1, L2Hit: 0, L2Miss: 1 });
+
+    const deeper = await read('dynamodb', 40);
+    expect(metricNames(deeper)).toEqual(['FeedLatency']);
+  });
+
+  it('emits exactly what the alarms read: names, namespace and the service dimension', async () => {
+    const doc = await read('generated');
+
+    expect(PLAN_NAMESPACE).toBe(METRICS_NAMESPACE);
+    expect(directive(doc).Namespace).toBe(PLAN_NAMESPACE);
+    expect(directive(doc).Dimensions).toEqual([['service']]);
+    expect(doc.service).toBe(SERVICE_NAME);
+    for (const name of Object.values(APP_METRICS)) expect(metricNames(doc)).toContain(name);
+  });
+});
+
+describe('in-process registry', () => {
+  it('sums counts per metric and dimension set, and derives the cache hit rates', () => {
+    countMetric(METRIC.postsCreated);
+    countMetric(METRIC.postsCreated);
+    countMetric(METRIC.fanoutWrites, 500, { tier: 'regular' });
+    countMetric(METRIC.fanoutWrites, 20, { tier: 'regular' });
+    countMetric(METRIC.fanoutWrites, 3, { tier: 'mega' });
+    for (const source of ['l1', 'l1', 'l2', 'generated'] as const) recordFeedRead(10, source);
+
+    const snap = metricsSnapshot();
+
+    expect(snap.counters).toMatchObject({
+      PostsCreated: 2,
+      'FanoutWrites{tier=regular}': 520,
+      'FanoutWrites{tier=mega}': 3,
+      CacheHit: 3,
+      CacheMiss: 1,
+      L1Hit: 2,
+      L1Miss: 2,
+      L2Hit: 1,
+      L2Miss: 1,
+    });
+    expect(snap.cacheHitRate).toEqual({ overall: 0.75, l1: 0.5, l2: 0.5 });
+    expect(snap.timings.FeedLatency).toEqual({ count: 4, avgMs: 10, p95Ms: 10, maxMs: 10 });
+  });
+
+  it('reports no hit rate before any feed read, and p95 of the recent latencies', () => {
+    for (let ms = 1; ms <= 100; ms++) recordFeedRead(ms, 'dynamodb');
+
+    const snap = metricsSnapshot();
+
+    expect(snap.cacheHitRate).toEqual({ overall: null, l1: null, l2: null });
+    expect(snap.timings.FeedLatency).toMatchObject({ count: 100, p95Ms: 95, maxMs: 100, avgMs: 50.5 });
+  });
+
+  it('never throws into the caller: an invalid value is logged and the request goes on', () => {
+    const warned = vi.spyOn(logger, 'warn').mockImplementation(() => {});
+
+    expect(() => countMetric(METRIC.postsCreated, Number.NaN)).not.toThrow();
+    expect(() => countMetric(METRIC.postsCreated, 'x' as unknown as number)).not.toThrow();
+
+    expect(warned).toHaveBeenCalledWith('metric not recorded', expect.objectContaining({ metric: 'PostsCreated' }));
+  });
+});
+
+describe('workflow correlation id', () => {
+  it('is read from the top of the input, or from the execution input a ContinueAsNew task wraps', () => {
+    expect(correlationOf({ correlationId: 'req-1', post: {} })).toBe('req-1');
+    expect(correlationOf({ workflow: 'celebrity-fanout', input: { correlationId: 'req-2', next: {} } })).toBe('req-2');
+    expect(correlationOf({ correlationId: null })).toBeUndefined();
+    expect(correlationOf(undefined)).toBeUndefined();
+  });
+});
