@@ -99,7 +99,8 @@ export class LocalStepFunctions {
   private readonly machines = new Map<string, { name: WorkflowName; machine: StateMachine; handlers: Record<string, (input: unknown) => Promise<unknown>> }>();
   readonly executions = new Map<string, Execution>();
   private readonly running = new Set<Promise<unknown>>();
-  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private scheduling = true;
   private server: http.Server | undefined;
   endpoint = '';
 
@@ -185,6 +186,7 @@ export class LocalStepFunctions {
       if (!('everySeconds' in spec)) continue;
       const periodMs = spec.everySeconds() * 1000;
       const fire = () => {
+        if (!this.scheduling) return;
         const windowStart = Math.floor((Date.now() - graceMs) / periodMs) * periodMs - periodMs;
         try {
           this.startExecution(this.arnOf(name), JSON.stringify({ windowStart: windowStart / 1000 }), `${name}-${windowStart / 1000}`);
@@ -194,10 +196,11 @@ export class LocalStepFunctions {
         arm();
       };
       const arm = () => {
+        if (!this.scheduling) return;
         const next = Math.ceil((Date.now() - graceMs + 1) / periodMs) * periodMs + graceMs;
         const t = setTimeout(fire, next - Date.now());
         t.unref();
-        this.timers[0] = t;
+        this.timers.set(name, t);
       };
       arm();
     }
@@ -279,7 +282,8 @@ export class LocalStepFunctions {
   }
 
   async stop(): Promise<void> {
-    for (const t of this.timers) clearTimeout(t);
+    this.scheduling = false;
+    for (const t of this.timers.values()) clearTimeout(t);
     await Promise.race([Promise.allSettled([...this.running]), new Promise((r) => setTimeout(r, 5000))]);
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     this.server?.closeAllConnections();

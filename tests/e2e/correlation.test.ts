@@ -5,7 +5,7 @@
 // run in the global-setup process, out of reach of this file, so it starts its own stack in this
 // process (same DynamoDB Local and Redis, its own tables by prefix) and reads the JSON lines the
 // handlers write to stdout.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { InvokeStore } from '@aws/lambda-invoke-store';
@@ -41,6 +41,7 @@ const levelBefore = vi.hoisted(() => {
 const logs: LogLine[] = [];
 const realWrite = process.stdout.write;
 const envBefore = { ...process.env };
+const dataDir = mkdtempSync(path.join(tmpdir(), 'feedscale-corr-'));
 let stack: Stack;
 
 /** Keeps the handlers' JSON log lines (and hides them); anything else passes through. */
@@ -76,7 +77,7 @@ beforeAll(async () => {
   const starting = startStack({
     fresh: true,
     port: 0,
-    dataDir: mkdtempSync(path.join(tmpdir(), 'feedscale-corr-')),
+    dataDir,
     env: {
       FEED_TABLE_PREFIX: 'corr-',
       // The fewest tables the sharding allows: half the tables to create and streams to poll.
@@ -92,12 +93,12 @@ beforeAll(async () => {
   // Load the handlers while the tables are created (startStack has already applied the env).
   const { loadHandler } = await import('../../shared/local/lambda.js');
   const { FUNCTIONS } = await import('../../shared/functions.js');
-  await Promise.all(Object.keys(FUNCTIONS).map((fn) => loadHandler(fn as keyof typeof FUNCTIONS)));
-  stack = await starting;
+  [stack] = await Promise.all([starting, ...Object.keys(FUNCTIONS).map((fn) => loadHandler(fn as keyof typeof FUNCTIONS))]);
 }, 60_000);
 
 afterAll(async () => {
   await stack?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
   process.stdout.write = realWrite;
   // startStack applied this stack's settings to the process environment; take them back.
   for (const key of Object.keys(process.env)) if (!(key in envBefore)) delete process.env[key];
