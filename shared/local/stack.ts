@@ -7,7 +7,7 @@ import { dynamo, resetDynamo } from '../adapters/dynamodb.js';
 import { useQueueTransport } from '../adapters/queue.js';
 import { config, resetConfig } from '../config.js';
 import { MAPPINGS, QUEUES } from '../event-sources.js';
-import { tableName } from '../tables.js';
+import { tableName, TABLES } from '../tables.js';
 import { startDynamo, startRedis, type Engine } from './engines.js';
 import { invoke, ROOT } from './lambda.js';
 import { LocalQueues, type LocalQueueOptions } from './queues.js';
@@ -111,7 +111,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
     countWrites(dynamo());
     const created = await ensureTables(dynamo());
-    lines.push(`tables     ${config().FEED_SHARDS} shards × 4 entities (${created} created)`);
+    lines.push(`tables     ${config().FEED_SHARDS} shards × ${Object.keys(TABLES).length} entities (${created} created)`);
 
     const queues = new LocalQueues(opts.queues);
     useQueueTransport(queues);
