@@ -17,6 +17,7 @@ import { ensureTables, sweepExpired } from './tables.js';
 import { LocalStepFunctions } from './stepfunctions.js';
 import { countWrites, writeCounts } from './write-counter.js';
 import { resetSfn } from '../adapters/workflows.js';
+import { closeL2 } from '../cache/l2.js';
 import { WORKFLOWS } from '../workflows.js';
 import { metricsSnapshot } from '../observability.js';
 
@@ -113,6 +114,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const created = await ensureTables(dynamo());
     lines.push(`tables     ${config().FEED_SHARDS} shards × ${Object.keys(TABLES).length} entities (${created} created)`);
 
+    // The process's cache client belongs to the stack: closed last (stoppers run in reverse), so
+    // nothing keeps the process alive after stop().
+    stoppers.push(() => closeL2());
     const queues = new LocalQueues(opts.queues);
     useQueueTransport(queues);
     stoppers.push(async () => {

@@ -56,8 +56,12 @@ beforeAll(async () => {
     fresh: true,
     port: 0,
     env: { FEED_TABLE_PREFIX: PREFIX, FEED_SHARDS: '16', FEED_CELEBRITY_THRESHOLD: '5', FEED_MEGA_THRESHOLD: '20', FEED_NOTIFICATION_WINDOW_SECONDS: '2' },
-    queues: { visibilityTimeoutMs: 500 },
+    // Long enough that a slow job is not redelivered while it still runs (a redelivered job
+    // rewrites the same entries: harmless, but counted as writes).
+    queues: { visibilityTimeoutMs: 10_000 },
     sweepIntervalMs: 3_600_000,
+    // Compose a 2-second window 1.5 s after it closes, so a slow machine's late writes are in.
+    notificationGraceMs: 1500,
   });
   base = stack.url;
   writes = (await import('../../shared/local/write-counter.js')).writeCounts;
@@ -154,13 +158,13 @@ describe('hybrid fan-out by tier', () => {
     const digest = await until(async () => {
       const res = await http('GET', '/v1/notifications', fan.token);
       return res.body.items.find((n: { posts: number }) => n.posts > 0);
-    }, 10_000, 'a post digest');
+    }, 20_000, 'a post digest');
     expect(digest.text).toMatch(/posted/);
     // The 22 follows spread over a few 2-second windows: one digest per window, none counted twice.
     const digests = await until(async () => {
       const items = (await http('GET', '/v1/notifications?limit=100', mega.token)).body.items as { follows: number; text: string; notificationId: string }[];
       return items.reduce((sum, d) => sum + d.follows, 0) === 22 && items;
-    }, 10_000, 'follower digests adding up to 22');
+    }, 20_000, 'follower digests adding up to 22');
     const author = digests[0]!;
     expect(author.text).toMatch(/followed you/);
     expect(digests.some((d) => /and \d+ others followed you/.test(d.text))).toBe(true);
