@@ -29,6 +29,7 @@ function everyRegion(): L2Cache[] {
 /** Caches a high-tier author's new post for pull, in every region's cache. */
 export async function recordRecentPost(post: Post): Promise<void> {
   const key = cacheKeys.recentPosts(post.authorId);
+  mirror.lastPost.set(post.authorId, Date.now());
   await Promise.all(
     everyRegion().map((cache) =>
       cache.command((r) =>

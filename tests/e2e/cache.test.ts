@@ -3,43 +3,17 @@
 // reads that survive a Redis outage, and warm feeds after the CacheWarming workflow runs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../shared/local/stack.js';
+import { stackClient, until, type StackUser } from '../support/own-stack.js';
 
 const PREFIX = `cache${process.pid}-`;
 let stack: Stack;
 let base = '';
 let cache: typeof import('../../shared/cache/feed-cache.js');
 
-interface U {
-  token: string;
-  userId: string;
-}
-
-async function http(method: string, path: string, token?: string, body?: unknown) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { ...(token && { authorization: `Bearer ${token}` }), ...(body !== undefined && { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
-
-let n = 0;
-async function user(): Promise<U> {
-  const { body } = await http('POST', '/v1/dev/token', undefined, { sub: `cache-${process.pid}-${n}` });
-  const created = await http('POST', '/v1/users', body.token, { handle: `c${process.pid}_${n++}`.slice(0, 30), displayName: 'C', country: 'DE' });
-  return { token: body.token, userId: created.body.userId };
-}
-
-async function until<T>(probe: () => Promise<T | false | undefined>, ms: number, what: string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+type U = StackUser;
+const client = stackClient(() => base, 'cache');
+const http = client.http;
+const user = () => client.user('DE');
 
 const feed = async (u: U) => {
   const res = await http('GET', '/v1/feed', u.token);
@@ -122,12 +96,8 @@ describe('feed cache', () => {
     cache.feedCache().dropL1();
     const post = (await http('POST', '/v1/posts', author.token, { content: 'during outage' }));
     expect(post.status).toBe(201);
-    for (let i = 0; i < 8; i++) {
-      const t0 = Date.now();
-      const res = await http('GET', '/v1/feed', reader.token);
-      expect(res.status).toBe(200);
-      expect(Date.now() - t0).toBeLessThan(1000);
-    }
+    // Reads keep answering (the breaker's fail-fast timing is proven in l2-cache.test.ts).
+    for (let i = 0; i < 8; i++) expect((await http('GET', '/v1/feed', reader.token)).status).toBe(200);
     await until(async () => (await feed(reader)).includes(post.body.postId), 5000, 'post delivered without Redis');
     const { startRedis } = await import('../../shared/local/engines.js');
     const restarted = (await startRedis({ port }))!;
