@@ -7,9 +7,11 @@ export default defineConfig({
     include: ['tests/**/*.test.ts'],
     globalSetup: ['tests/global-setup.ts'],
     setupFiles: ['tests/support/setup.ts'],
-    testTimeout: 30_000,
+    testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    reporters: process.env.CI ? ['default'] : ['default'],
+    // Two files at a time: the shared stack, DynamoDB Local and redis-server need the rest of a
+    // 2-core machine, and the files that run stacks of their own double that.
+    maxWorkers: 2,
   },
 });

@@ -12,7 +12,7 @@ export async function followWork({ sub, params }: { sub: string; params: Record<
   const me = await callerRow(sub);
   if (await follow(me, target)) await notify('follow', me.userId, [target]);
   await reconcileTier(target);
-  await refreshFeeds([me.userId], { activeNow: true });
+  await refreshFeeds([me.userId], { regenerate: false });
   return { status: 204 };
 }
 

@@ -5,11 +5,11 @@ import { indexActivity } from '../shared/follows.js';
 import { api, PageQuery, type Page } from '../shared/http.js';
 import { homeFeed } from '../shared/home-feed.js';
 import { recordFeedRead } from '../shared/observability.js';
-import { callerRow, touchActivity } from '../shared/users.js';
+import { cachedCallerRow, touchActivity } from '../shared/users.js';
 
 export async function getFeedWork({ sub, query }: { sub: string; query: Page }) {
   const started = performance.now();
-  const me = await callerRow(sub, 404);
+  const me = await cachedCallerRow(sub);
   if (await touchActivity(me)) await indexActivity(me.userId, me.activeAt!);
   const { page, source } = await homeFeed(me.userId, query.limit, query.cursor);
   recordFeedRead(performance.now() - started, source);

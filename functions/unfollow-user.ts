@@ -11,7 +11,7 @@ export async function unfollowWork({ sub, params }: { sub: string; params: Recor
   const me = await callerRow(sub);
   await unfollow(me, target);
   await reconcileTier(target);
-  await refreshFeeds([me.userId], { activeNow: true });
+  await refreshFeeds([me.userId], { regenerate: false });
   return { status: 204 };
 }
 

@@ -78,11 +78,11 @@ export const GRANTS: Record<FunctionName, Grant> = {
     tables: {
       users: { access: 'readwrite' },
       follows: { access: 'readwrite' },
-      posts: { access: 'read', indexes: ['byAuthor'] },
-      feeds: { access: 'readwrite' },
+      posts: { indexes: ['byAuthor'] },
+      feeds: { access: 'write' },
     },
     sendsTo: ['fanout', 'notifications'],
-    // Drops the caller's cached feed and regenerates it (they are active).
+    // Drops the caller's cached feed.
     redis: true,
   }),
   // As follow, in reverse: the followee's entries found through the feed's byAuthor index are
@@ -91,8 +91,7 @@ export const GRANTS: Record<FunctionName, Grant> = {
     tables: {
       users: { access: 'readwrite' },
       follows: { access: 'readwrite' },
-      feeds: { access: 'readwrite', indexes: ['byAuthor'] },
-      posts: { access: 'read', indexes: ['byAuthor'] },
+      feeds: { access: 'write', indexes: ['byAuthor'] },
     },
     sendsTo: ['fanout'],
     redis: true,

@@ -35,11 +35,11 @@ export async function homeFeed(userId: string, limit: number, cursor?: string): 
 }
 
 /** Drops these users' cached feeds at both tiers and regenerates the default first page of those
- *  active in the last hour (or of all of them, when they are acting right now), so their next
- *  read is a hit. */
-export async function refreshFeeds(userIds: string[], opts: { activeNow?: boolean } = {}): Promise<void> {
+ *  active in the last hour, so their next read is a hit. `regenerate: false` only drops (a user's
+ *  own follow or unfollow: their next read, moments later, regenerates it). */
+export async function refreshFeeds(userIds: string[], opts: { regenerate?: boolean } = {}): Promise<void> {
   await Promise.all(userIds.map((u) => feedCache().invalidate(u)));
-  await warmFeeds(opts.activeNow ? userIds : await activeAmong(userIds));
+  if (opts.regenerate !== false) await warmFeeds(await activeAmong(userIds));
 }
 
 /** Generates these users' default first page into both tiers; returns how many. */

@@ -179,6 +179,24 @@ export async function getMe(sub: string): Promise<User> {
   return user;
 }
 
+// Feed reads look their caller up on every request; a cache hit should cost no database read,
+// so the caller's row is kept in process for as long as an L1 feed page (60 s). Only fields that
+// do not change under a reader (id, activity, which this process updates itself) are used from it.
+const CALLER_TTL_MS = 60_000;
+const CALLER_CACHE_MAX = 100_000;
+const callers = new Map<string, { row: ProfileRow; at: number }>();
+
+/** callerRow for reads: served from the process's short-lived cache when it can. */
+export async function cachedCallerRow(sub: string): Promise<ProfileRow> {
+  const hit = callers.get(sub);
+  if (hit && Date.now() - hit.at < CALLER_TTL_MS) return hit.row;
+  const row = await callerRow(sub, 404);
+  callers.delete(sub);
+  if (callers.size >= CALLER_CACHE_MAX) callers.delete(callers.keys().next().value!);
+  callers.set(sub, { row, at: Date.now() });
+  return row;
+}
+
 /** The caller's profile row for actions that need one (posting, following, reading the feed);
  *  `status` is the error when there is none (403 for actions, 404 for reads). */
 export async function callerRow(sub: string, status: 403 | 404 = 403): Promise<ProfileRow> {
@@ -217,7 +235,11 @@ export async function touchActivity(row: ProfileRow, nowSeconds = Math.floor(Dat
     await recordActive(row.userId, nowSeconds);
     return true;
   } catch (err) {
-    if (isConditionFailure(err)) return false;
+    // Recorded recently by another request: remember that, so this row does not try again.
+    if (isConditionFailure(err)) {
+      row.activeAt = nowSeconds;
+      return false;
+    }
     throw err;
   }
 }
