@@ -3,6 +3,7 @@
 // against DynamoDB Local, while recorders note each table, index, queue, workflow and Redis use.
 // The recorded usage must equal shared/grants.ts in both directions: a handler that touches an
 // ungranted resource fails here before it fails in AWS, and so does a grant nobody uses.
+import { recordActive } from '../../shared/cache/pull-cache.js';
 import { randomUUID } from 'node:crypto';
 import { DeleteItemCommand, GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -346,6 +347,12 @@ beforeAll(async () => {
   await run('notification-compose', { windowStart, shard: shardOfId(b.id), correlationId: null });
   const digests = (await http('list-notifications', { sub: b.sub })).body as { items: { notificationId: string }[] };
   await http('mark-notifications-read', { sub: b.sub, body: { upTo: digests.items[0]?.notificationId ?? mintId(0) } }, [204]);
+
+  // A fan-out write to an active follower's feed regenerates it at once (reading posts): b is
+  // marked active explicitly, so this does not depend on how fast Redis answered earlier.
+  await recordActive(b.id, Math.floor(Date.now() / 1000));
+  const regen = { kind: 'add', post, followers: [b.id] };
+  await run('fan-out-worker', { Records: [sqsRecord('fanout', { body: JSON.stringify(regen) })] });
 
   // The CacheWarming tasks: b read its feed, so b is in the active set.
   const warm = (await run('cache-warm-page', { correlationId: null })) as { chunks: string[][] };
