@@ -1,0 +1,393 @@
+// Turns the results into the one table the bench prints (and the README carries): every figure,
+// its baseline and ratio, and the issue's targets checked pass/fail with the miss margin. Targets
+// are fixed here, as the issue states them; a miss is reported, never relaxed.
+import { PATH_LABEL, type Results, type RunSummary } from './results.js';
+
+export interface Row {
+  section: string;
+  figure: string;
+  measured: string;
+  baseline: string;
+  target: string;
+  /** '', 'PASS', 'FAIL — <miss margin>', 'pending' (waits on wiring) or 'error'. */
+  result: string;
+}
+
+/** The issue's targets. */
+export const TARGETS = {
+  l1VsBare: 0.5,
+  l2P95AtC32Ms: 5,
+  coldP95Ms: 50,
+  visibleP95Ms: 1000,
+  writerVsRaw: 0.8,
+  hitRate: 0.95,
+  megaFewerWrites: 0.999,
+  bundleBytes: 1_000_000,
+  coldInitMs: 300,
+} as const;
+/** The concurrency at which the latency targets are read (the issue names it for L2; the cold
+ *  target is read at the same load). */
+export const TARGET_CONCURRENCY = 32;
+
+const n0 = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : 'n/a');
+const f = (v: number, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
+const ms = (v: number) => (!Number.isFinite(v) ? 'n/a' : v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0));
+const pct = (v: number, d = 1) => (Number.isFinite(v) ? `${(100 * v).toFixed(d)}%` : 'n/a');
+const kb = (b: number) => (Number.isFinite(b) ? `${(b / 1000).toFixed(0)} kB` : 'n/a');
+const mb = (b: number) => (Number.isFinite(b) ? `${(b / 2 ** 20).toFixed(0)} MiB` : 'n/a');
+
+function lat(s: RunSummary): string {
+  return `p50 ${ms(s.p50)} · p95 ${ms(s.p95)} · p99 ${ms(s.p99)} ms · ${n0(s.rps)} req/s`;
+}
+
+export function buildRows(r: Results): Row[] {
+  const rows: Row[] = [];
+  const add = (row: Row) => rows.push(row);
+  const wired = r.meta.cacheWired === true;
+  const conc = Object.keys(r.sweep.l1 ?? r.sweep.cold ?? {}).map(Number).sort((a, b) => a - b);
+
+  // Feed reads per tier and concurrency.
+  for (const p of ['l1', 'l2', 'cold'] as const) {
+    for (const c of conc) {
+      const s = r.sweep[p]?.[c];
+      const bare = r.sweep.bare?.[c];
+      if (!s) continue;
+      const pending = p !== 'cold' && !wired;
+      add({
+        section: 'feed read (HTTP)',
+        figure: `${PATH_LABEL[p]} · c=${c}`,
+        measured: `${lat(s)} · ${f(s.dbReads, 1)} DB reads/req${s.purity !== undefined ? ` · ${pct(s.purity, 0)} ${p === 'cold' ? 'generated' : 'from tier'}` : ''}${pending ? ' (pending wiring)' : ''}${s.errors ? ` · ${s.errors} errors` : ''}`,
+        baseline: p === 'l1' && bare ? `bare ${n0(bare.rps)} req/s (${pct(s.rps / bare.rps, 0)})` : '',
+        target: '',
+        result: '',
+      });
+    }
+  }
+  for (const c of conc) {
+    const b = r.sweep.bare?.[c];
+    if (b) add({ section: 'feed read (HTTP)', figure: `bare node:http · c=${c}`, measured: lat(b), baseline: 'same bytes, no work', target: '', result: '' });
+  }
+
+  // Targets on the read path.
+  if (r.sweep.l1 && r.sweep.bare) {
+    const peakL1 = Math.max(...conc.map((c) => r.sweep.l1![c]!.rps));
+    const peakBare = Math.max(...conc.map((c) => r.sweep.bare![c]!.rps));
+    const ratio = peakL1 / peakBare;
+    const pass = wired ? ratio >= TARGETS.l1VsBare : undefined;
+    add({
+      section: 'targets',
+      figure: 'L1-hit req/s vs bare server (peak of sweep)',
+      measured: `${n0(peakL1)} req/s`,
+      baseline: `bare ${n0(peakBare)} req/s → ${pct(ratio)}`,
+      target: `≥ ${pct(TARGETS.l1VsBare, 0)} of bare`,
+      result: withMargin(pass, `${f(100 * (TARGETS.l1VsBare - ratio), 1)} pts short`),
+    });
+  }
+  const l2c = r.sweep.l2?.[TARGET_CONCURRENCY];
+  if (l2c) {
+    const pass = wired ? l2c.p95 < TARGETS.l2P95AtC32Ms : undefined;
+    add({
+      section: 'targets',
+      figure: `L2-hit p95 at c=${TARGET_CONCURRENCY}`,
+      measured: `${ms(l2c.p95)} ms`,
+      baseline: r.l2VsRaw ? `raw Redis GET p95 ${ms(r.l2VsRaw.raw.p95)} ms` : '',
+      target: `< ${TARGETS.l2P95AtC32Ms} ms`,
+      result: withMargin(pass, `${ms(l2c.p95 - TARGETS.l2P95AtC32Ms)} ms over`),
+    });
+  }
+  const coldc = r.sweep.cold?.[TARGET_CONCURRENCY];
+  if (coldc) {
+    const pass = coldc.p95 < TARGETS.coldP95Ms;
+    add({
+      section: 'targets',
+      figure: `cold (DynamoDB) p95 at c=${TARGET_CONCURRENCY}`,
+      measured: `${ms(coldc.p95)} ms`,
+      baseline: r.sweep.cold?.[1] ? `c=1: p95 ${ms(r.sweep.cold[1]!.p95)} ms` : '',
+      target: `< ${TARGETS.coldP95Ms} ms`,
+      result: withMargin(pass, `${ms(coldc.p95 - TARGETS.coldP95Ms)} ms over`),
+    });
+  }
+  if (r.mix) {
+    const pass = wired ? r.mix.steadyHitRate >= TARGETS.hitRate : undefined;
+    add({
+      section: 'targets',
+      figure: `cache hit rate, Zipf mix ${f(r.mix.readWriteRatio, 0)}:1 read:write, c=32 (steady state)`,
+      measured: `${pct(r.mix.steadyHitRate)} without first reads; ${pct(r.mix.hitRate)} with them (${pct(r.mix.firstReadShare, 0)} of reads were a user's first)`,
+      baseline: `L1 ${pct(r.mix.l1HitRate)} · L2 ${pct(r.mix.l2HitRate)} of L1 misses · ${lat({ ...r.mix, dbReads: r.mix.dbReadsPerRead, errors: 0, runs: [] })}`,
+      target: `≥ ${pct(TARGETS.hitRate, 0)}`,
+      result: withMargin(pass, `${f(100 * (TARGETS.hitRate - r.mix.steadyHitRate), 1)} pts short`),
+    });
+  }
+  if (r.visible) {
+    const pass = r.visible.p95 < TARGETS.visibleP95Ms;
+    add({
+      section: 'targets',
+      figure: `post-to-visible, regular follower (${r.visible.samples} posts)`,
+      measured: `p50 ${ms(r.visible.p50)} · p95 ${ms(r.visible.p95)} ms${r.visible.timeouts ? ` · ${r.visible.timeouts} not visible in 5 s` : ''}`,
+      baseline: 'POST → first GET /v1/feed that shows it',
+      target: `p95 < ${TARGETS.visibleP95Ms} ms`,
+      result: withMargin(pass, `${ms(r.visible.p95 - TARGETS.visibleP95Ms)} ms over`),
+    });
+  }
+  if (r.writer) {
+    const pass = r.writer.ratio >= TARGETS.writerVsRaw;
+    add({
+      section: 'targets',
+      figure: `fan-out writer vs raw BatchWriteItem (${r.writer.entries} entries, ${r.writer.concurrency} at once)`,
+      measured: `${n0(r.writer.writer)} entries/s`,
+      baseline: `raw ${n0(r.writer.raw)} items/s → ${pct(r.writer.ratio)}`,
+      target: `≥ ${pct(TARGETS.writerVsRaw, 0)} of raw`,
+      result: withMargin(pass, `${f(100 * (TARGETS.writerVsRaw - r.writer.ratio), 1)} pts short`),
+    });
+  }
+  const mega = r.tiers?.mega?.[0];
+  if (mega) {
+    const reduction = 1 - mega.feedWrites / Math.max(1, mega.pushAllWrites);
+    const pass = reduction >= TARGETS.megaFewerWrites;
+    add({
+      section: 'targets',
+      figure: `mega-celebrity post: fan-out writes vs plain push (${n0(mega.followers)} followers)`,
+      measured: `${n0(mega.feedWrites)} feed entries`,
+      baseline: `push-to-all ${n0(mega.pushAllWrites)} → ${pct(reduction, 2)} fewer`,
+      target: `≥ ${pct(TARGETS.megaFewerWrites, 1)} fewer`,
+      result: withMargin(pass, `${f(100 * (TARGETS.megaFewerWrites - reduction), 2)} pts short`),
+    });
+  }
+  if (r.bundles?.length) {
+    const worstSize = [...r.bundles].sort((a, b) => (b.bytes || Infinity) - (a.bytes || Infinity))[0]!;
+    const worstInit = [...r.bundles].sort((a, b) => (Number.isFinite(b.initMs) ? b.initMs : Infinity) - (Number.isFinite(a.initMs) ? a.initMs : Infinity))[0]!;
+    const over = r.bundles.filter((b) => !(b.bytes < TARGETS.bundleBytes));
+    const slow = r.bundles.filter((b) => !(b.initMs < TARGETS.coldInitMs));
+    add({
+      section: 'targets',
+      figure: `handler bundles (${r.bundles.length}, esbuild minified ESM)`,
+      measured: `largest ${worstSize.fn} ${kb(worstSize.bytes)}`,
+      baseline: `median ${kb(median(r.bundles.map((b) => b.bytes)))}`,
+      target: `each < ${kb(TARGETS.bundleBytes)}`,
+      result: withMargin(over.length === 0, `${over.length} over: ${over.map((b) => `${b.fn} ${kb(b.bytes)}`).join(', ')}`),
+    });
+    add({
+      section: 'targets',
+      figure: 'handler cold init (import in a fresh node)',
+      measured: `slowest ${worstInit.fn} ${ms(worstInit.initMs)} ms`,
+      baseline: `median ${ms(median(r.bundles.map((b) => b.initMs)))} ms`,
+      target: `each < ${TARGETS.coldInitMs} ms`,
+      result: withMargin(slow.length === 0, `${slow.length} over: ${slow.map((b) => `${b.fn} ${ms(b.initMs)} ms`).join(', ')}`),
+    });
+  }
+
+  // Side by side.
+  if (r.writesPerPost) {
+    const w = r.writesPerPost;
+    add({
+      section: 'hybrid vs push vs pull',
+      figure: 'feed writes per post (seeded history)',
+      measured: `hybrid ${f(w.hybrid, 2)}`,
+      baseline: `push-to-all ${f(w.push, 2)} (hybrid ${pct(w.hybrid / w.push, 0)}) · pull-at-read ${f(w.pull, 0)}`,
+      target: '',
+      result: '',
+    });
+  }
+  if (r.strategies) {
+    const st = r.strategies;
+    add({
+      section: 'hybrid vs push vs pull',
+      figure: `feed read, no cache, Zipf readers, c=${st.connections}`,
+      measured: `hybrid p50 ${ms(st.hybrid.p50)} · p95 ${ms(st.hybrid.p95)} ms · ${n0(st.hybrid.rps)} req/s`,
+      baseline: `push p95 ${ms(st.push.p95)} ms (${f(st.push.p95 / st.hybrid.p95, 2)}×) · pull p95 ${ms(st.pull.p95)} ms (${f(st.pull.p95 / st.hybrid.p95, 2)}×, ${n0(st.pull.rps)} req/s)`,
+      target: '',
+      result: '',
+    });
+    add({
+      section: 'hybrid vs push vs pull',
+      figure: 'DynamoDB reads per feed read, no cache',
+      measured: `hybrid ${f(st.hybrid.dbReads, 1)}`,
+      baseline: `push ${f(st.push.dbReads, 1)} · pull ${f(st.pull.dbReads, 1)} (${f(st.pull.dbReads / st.hybrid.dbReads, 1)}×)`,
+      target: '',
+      result: '',
+    });
+  }
+  if (r.mix && r.sweep.cold) {
+    const coldReads = median(Object.values(r.sweep.cold).map((s) => s.dbReads));
+    add({
+      section: 'hybrid vs push vs pull',
+      figure: 'DynamoDB reads per feed request, Zipf mix (cache) vs cold',
+      measured: `${f(r.mix.dbReadsPerRead, 2)}`,
+      baseline: `cold ${f(coldReads, 2)} → ${pct(1 - r.mix.dbReadsPerRead / coldReads, 0)} fewer`,
+      target: '',
+      result: '',
+    });
+  }
+  for (const tier of ['regular', 'celebrity', 'mega'] as const) {
+    for (const p of r.tiers?.[tier] ?? []) {
+      add({
+        section: 'writes per post by tier',
+        figure: `${tier} (${n0(p.followers)} followers${p.activeFollowers !== undefined ? `, ${n0(p.activeFollowers)} active` : ''})`,
+        measured: `${n0(p.feedWrites)} feed entries (+${n0(p.otherWrites)} other items; ${n0(p.notificationRecipients)} notifications batched) · fan-out done in ${ms(p.settleMs)} ms${p.workflowMs !== undefined ? ` (workflow ${ms(p.workflowMs)} ms)` : ''}`,
+        baseline: `push-to-all ${n0(p.pushAllWrites)} → ${pct(1 - p.feedWrites / Math.max(1, p.pushAllWrites), 1)} fewer`,
+        target: '',
+        result: '',
+      });
+    }
+  }
+
+  // Engines and pipeline.
+  if (r.l2VsRaw) {
+    const x = r.l2VsRaw;
+    add({
+      section: 'vs the machine',
+      figure: `L2 readFeed vs raw Redis GET (${n0(x.valueBytes)} B, c=${x.concurrency}, in-process)`,
+      measured: `${n0(x.l2.opsPerSec)} ops/s · p50 ${ms(x.l2.p50)} · p95 ${ms(x.l2.p95)} ms`,
+      baseline: `raw GET ${n0(x.raw.opsPerSec)} ops/s · p95 ${ms(x.raw.p95)} ms → ${pct(x.l2.opsPerSec / x.raw.opsPerSec, 0)}`,
+      target: '',
+      result: '',
+    });
+    if (l2c) {
+      add({
+        section: 'vs the machine',
+        figure: `L2-hit HTTP read vs raw Redis GET, p95 at c=${TARGET_CONCURRENCY}`,
+        measured: `${ms(l2c.p95)} ms`,
+        baseline: `raw GET ${ms(x.raw.p95)} ms (${f(l2c.p95 / x.raw.p95, 1)}×)`,
+        target: '',
+        result: '',
+      });
+    }
+  }
+  if (r.fanout) {
+    add({
+      section: 'vs the machine',
+      figure: `fan-out end to end (${r.fanout.authors} regular posts at once, ${n0(r.fanout.followers)} followers)`,
+      measured: `${n0(r.fanout.entriesPerSec)} feed entries/s`,
+      baseline: r.writer ? `raw BatchWriteItem ${n0(r.writer.raw)} items/s (${pct(r.fanout.entriesPerSec / r.writer.raw, 0)})` : '',
+      target: '',
+      result: '',
+    });
+  }
+  if (r.engine) {
+    add({
+      section: 'vs the machine',
+      figure: 'DynamoDB Local GetItem, c=1: engine alone vs with the stack idle beside it',
+      measured: `with stack p50 ${ms(r.engine.withStack.p50)} · p95 ${ms(r.engine.withStack.p95)} ms · ${n0(r.engine.withStack.opsPerSec)}/s`,
+      baseline: `alone p50 ${ms(r.engine.alone.p50)} · p95 ${ms(r.engine.alone.p95)} ms · ${n0(r.engine.alone.opsPerSec)}/s (${f(r.engine.withStack.p50 / r.engine.alone.p50, 1)}× slower)`,
+      target: '',
+      result: '',
+    });
+  }
+  if (r.seeding) {
+    add({
+      section: 'vs the machine',
+      figure: 'seeding (BatchWriteItem of 25, 8 at once, streams off)',
+      measured: `${n0(Object.values(r.seeding.items).reduce((a, b) => a + b, 0))} items in ${f(r.seeding.ms / 1000, 1)} s = ${n0(r.seeding.itemsPerSec)} items/s`,
+      baseline: '',
+      target: '',
+      result: '',
+    });
+  }
+  if (r.workflows?.celebrityFanout) {
+    const w = r.workflows.celebrityFanout;
+    add({ section: 'vs the machine', figure: 'CelebrityFanout workflow', measured: `${w.executions} runs, median ${ms(w.medianMs)} ms, ${n0(w.pushes)} pushes`, baseline: '', target: '', result: '' });
+  }
+  if (r.workflows?.batchedNotification) {
+    const w = r.workflows.batchedNotification;
+    add({
+      section: 'vs the machine',
+      figure: "BatchedNotification workflow (this run's window)",
+      measured: `${w.status === 'RUNNING' ? 'still running after' : `${w.status} in`} ${f(w.ms / 1000, 1)} s, ${n0(w.digests)} notification items written (${n0(w.digests / (w.ms / 1000))}/s)`,
+      baseline: '',
+      target: '',
+      result: w.status === 'SUCCEEDED' || w.status === 'RUNNING' ? '' : 'error',
+    });
+  }
+  if ((r.meta.options as { workflows?: boolean }).workflows === false) {
+    add({ section: 'vs the machine', figure: 'CacheWarming and BatchedNotification workflows', measured: 'not run in --quick', baseline: '', target: '', result: '' });
+  }
+  if (r.workflows?.cacheWarming) {
+    const w = r.workflows.cacheWarming;
+    add({
+      section: 'vs the machine',
+      figure: 'CacheWarming workflow (users active in the last hour)',
+      measured: `${w.status === 'RUNNING' ? 'still running after' : `${w.status} in`} ${f(w.ms / 1000, 1)} s${Number.isFinite(w.pages) ? `, ${w.pages} page(s)` : ''}`,
+      baseline: '',
+      target: '',
+      result: w.status === 'SUCCEEDED' || w.status === 'RUNNING' ? '' : 'error',
+    });
+  }
+  add({
+    section: 'vs the machine',
+    figure: 'peak RSS of the stack process (API, handlers, runtime)',
+    measured: `${mb(r.rss.peak)} (under read load ${mb(r.rss.peakByPhase['read sweep'] ?? NaN)})`,
+    baseline: Object.entries(r.rss.engines).map(([k, v]) => `${k} ${mb(v)}`).join(' · '),
+    target: '',
+    result: '',
+  });
+  for (const b of r.bundles ?? []) {
+    add({
+      section: 'handlers',
+      figure: `${b.fn}${b.deployed ? '' : ' (local only)'}`,
+      measured: b.error ? `error: ${b.error}` : `${kb(b.bytes)} · cold init ${ms(b.initMs)} ms`,
+      baseline: b.topPackages.slice(0, 3).map((p) => `${p.name} ${kb(p.bytes)}`).join(', '),
+      target: `< ${kb(TARGETS.bundleBytes)}, < ${TARGETS.coldInitMs} ms`,
+      result: b.error ? 'error' : b.bytes < TARGETS.bundleBytes && b.initMs < TARGETS.coldInitMs ? 'PASS' : 'FAIL',
+    });
+  }
+  for (const e of r.errors) add({ section: 'errors', figure: e.phase, measured: e.message.slice(0, 160), baseline: '', target: '', result: 'error' });
+  return rows;
+}
+
+function median(values: number[]): number {
+  const ok = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (ok.length === 0) return NaN;
+  const m = Math.floor(ok.length / 2);
+  return ok.length % 2 ? ok[m]! : (ok[m - 1]! + ok[m]!) / 2;
+}
+
+/** "PASS", "FAIL — <margin>" or "pending". */
+function withMargin(pass: boolean | undefined, margin: string): string {
+  if (pass === undefined) return 'pending';
+  return pass ? 'PASS' : `FAIL — ${margin}`;
+}
+
+export function summarizeTargets(rows: Row[]): { passed: number; failed: number; pending: number } {
+  const t = rows.filter((r) => r.section === 'targets');
+  return {
+    passed: t.filter((r) => r.result === 'PASS').length,
+    failed: t.filter((r) => r.result.startsWith('FAIL')).length,
+    pending: t.filter((r) => r.result === 'pending').length,
+  };
+}
+
+const HEADER = ['section', 'figure', 'measured (median of reps)', 'baseline → ratio', 'target', 'result'] as const;
+
+function cells(r: Row): string[] {
+  return [r.section, r.figure, r.measured, r.baseline, r.target, r.result];
+}
+
+/** The console table: aligned columns, one line per figure. */
+export function renderTable(r: Results, rows: Row[]): string {
+  const all = [HEADER as unknown as string[], ...rows.map(cells)];
+  const widths = HEADER.map((_, i) => Math.max(...all.map((c) => c[i]!.length)));
+  const line = (c: string[]) => c.map((v, i) => v.padEnd(widths[i]!)).join(' │ ').trimEnd();
+  const sep = widths.map((w) => '─'.repeat(w)).join('─┼─');
+  const out = [line(all[0]!), sep];
+  let last = '';
+  for (const row of rows) {
+    if (last && row.section !== last) out.push(sep);
+    last = row.section;
+    out.push(line(cells(row)));
+  }
+  return [`feedscale bench — ${describe(r)}`, '', ...out].join('\n');
+}
+
+export function describe(r: Results): string {
+  const g = r.meta.graph as { users?: number; edges?: number; posts?: number } | undefined;
+  const o = r.meta.options as { reps?: number; runMs?: number; seed?: number; exponent?: number };
+  return `${g?.users ?? '?'} users, ${g?.edges ?? '?'} follows, ${g?.posts ?? '?'} posts (seed ${o.seed}, exponent ${o.exponent}); ${o.reps} reps × ${o.runMs} ms; ${r.meta.machine.cpus} × ${r.meta.machine.model}, Node ${r.meta.machine.node}; ${f((r.meta.durationMs ?? 0) / 1000, 0)} s`;
+}
+
+/** The same table in Markdown, for the README's Performance section. */
+export function renderMarkdown(r: Results, rows: Row[]): string {
+  const esc = (s: string) => s.replace(/\|/g, '\\|');
+  const lines = [`_${describe(r)}; run on ${r.meta.startedAt.slice(0, 10)} with \`${r.meta.command}\`._`, '', `| ${HEADER.join(' | ')} |`, `|${HEADER.map(() => '---').join('|')}|`];
+  for (const row of rows) lines.push(`| ${cells(row).map(esc).join(' | ')} |`);
+  return lines.join('\n') + '\n';
+}

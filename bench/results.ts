@@ -1,0 +1,127 @@
+// The shape of bench/results/<timestamp>.json: every measured figure with its raw runs, so the
+// table, the chart and any later comparison read from one object.
+import type { BundleResult } from './bundles.js';
+import type { RunResult } from './load-protocol.js';
+
+export type ReadPath = 'l1' | 'l2' | 'cold' | 'bare';
+export const READ_PATHS: ReadPath[] = ['l1', 'l2', 'cold', 'bare'];
+export const PATH_LABEL: Record<ReadPath, string> = {
+  l1: 'L1 hit',
+  l2: 'L2 hit',
+  cold: 'cold (DynamoDB)',
+  bare: 'bare node:http',
+};
+
+/** One load run with what it cost the stack. */
+export interface RunMeasure extends RunResult {
+  /** DynamoDB read requests per HTTP request. */
+  dbReads: number;
+  /** Feed-cache counters over the run (absent when the cache is not wired). */
+  cache?: CacheDelta;
+}
+
+export interface CacheDelta {
+  lookups: number;
+  l1Hits: number;
+  l1Misses: number;
+  l2Hits: number;
+  l2Misses: number;
+  generated: number;
+  coalesced: number;
+}
+
+/** Median over repetitions of each figure. */
+export interface RunSummary {
+  p50: number;
+  p95: number;
+  p99: number;
+  rps: number;
+  dbReads: number;
+  /** Share of reads served by the intended tier (L1 runs: L1 hits; L2 runs: L2 hits; cold runs:
+   *  generated), from the cache counters. */
+  purity?: number;
+  errors: number;
+  runs: RunMeasure[];
+}
+
+export interface LoopSummary {
+  opsPerSec: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  runs: { opsPerSec: number; p50: number; p95: number; p99: number }[];
+}
+
+export interface TierProbe {
+  author: string;
+  followers: number;
+  /** Followers whose activity index entry is live (what the celebrity workflow pushes to). */
+  activeFollowers?: number;
+  /** Feed entries written for the post (the fan-out writes). */
+  feedWrites: number;
+  /** Other items written by the time fan-out finished: the post, the author's activity, … */
+  otherWrites: number;
+  /** Followers whose notification the post queues (batched into digests, written afterwards). */
+  notificationRecipients: number;
+  /** Items plain push-to-all would write for the same post's fan-out (one per follower). */
+  pushAllWrites: number;
+  /** POST → fan-out done (queues empty, workflow finished), ms. */
+  settleMs: number;
+  workflowMs?: number;
+}
+
+export interface Results {
+  meta: {
+    startedAt: string;
+    finishedAt?: string;
+    durationMs?: number;
+    command: string;
+    options: Record<string, unknown>;
+    machine: { cpus: number; model: string; memoryGB: number; node: string; platform: string; loadAvgStart: number[]; loadAvgEnd?: number[] };
+    graph?: Record<string, unknown>;
+    cacheWired?: boolean;
+  };
+  bundles?: BundleResult[];
+  seeding?: {
+    ms: number;
+    items: Record<string, number>;
+    itemsPerSec: number;
+    posts: number;
+    pushAllEntries: number;
+  };
+  /** DynamoDB Local GetItem at c=1 on the seeded data: the engine alone, then with the stack
+   *  (stream pollers, queues) running idle beside it. */
+  engine?: { alone: LoopSummary; withStack: LoopSummary };
+  sweep: Partial<Record<ReadPath, Record<string, RunSummary>>>;
+  mix?: {
+    /** 1 − generated / lookups over the measured window. */
+    hitRate: number;
+    /** The same without first reads of users never read before in the run (steady state). */
+    steadyHitRate: number;
+    /** Share of the window's reads that were first reads. */
+    firstReadShare: number;
+    l1HitRate: number;
+    l2HitRate: number;
+    dbReadsPerRead: number;
+    rps: number;
+    p50: number;
+    p95: number;
+    p99: number;
+    readWriteRatio: number;
+    runs: RunMeasure[];
+  };
+  strategies?: Record<'hybrid' | 'push' | 'pull', RunSummary> & { connections: number };
+  writesPerPost?: { hybrid: number; push: number; pull: number; source: string };
+  tiers?: Partial<Record<'regular' | 'celebrity' | 'mega', TierProbe[]>>;
+  l2VsRaw?: { l2: LoopSummary; raw: LoopSummary; concurrency: number; valueBytes: number };
+  visible?: { p50: number; p95: number; samples: number; timeouts: number; rounds: { p50: number; p95: number; samplesMs: number[] }[] };
+  fanout?: { entriesPerSec: number; rounds: { entries: number; ms: number; entriesPerSec: number }[]; authors: number; followers: number };
+  writer?: { writer: number; raw: number; ratio: number; entries: number; concurrency: number; rounds: { writer: number; raw: number }[] };
+  workflows?: {
+    celebrityFanout?: { executions: number; medianMs: number; pushes: number };
+    batchedNotification?: { ms: number; status: string; digests: number; recipients?: number };
+    cacheWarming?: { ms: number; status: string; pages: number };
+  };
+  rss: { peak: number; maxRss: number; peakByPhase: Record<string, number>; engines: Record<string, number> };
+  errors: { phase: string; message: string }[];
+}

@@ -1,0 +1,134 @@
+// `npm run bench [-- --quick] [--users N] [--seed S] ...`: boots a fresh local stack, loads a
+// seeded power-law graph, measures every path against its baseline, prints one table and writes
+// bench/results/<timestamp>.json and .svg. This entry only parses flags and sets the environment:
+// the product's modules read configuration (and the logger its level) when first imported, so
+// they are imported only after, through ./suite.ts.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface BenchOptions {
+  quick: boolean;
+  users: number;
+  seed: number;
+  exponent: number;
+  zipf: number;
+  postsPerUser: number;
+  /** Repetitions of every measurement; the report shows their median. */
+  reps: number;
+  /** Length of one load run, ms. */
+  runMs: number;
+  concurrency: number[];
+  /** Users whose pages are kept warm for the L1/L2 runs (the head of the Zipf distribution). */
+  hotUsers: number;
+  warmMs: number;
+  /** Length of one run of the 100:1 Zipf mix (hit rates). */
+  mixMs: number;
+  /** Post-to-visible samples per repetition. */
+  visibleSamples: number;
+  /** Regular authors posting at once per fan-out throughput repetition. */
+  fanoutAuthors: number;
+  /** Jobs of 500 followers per writer-vs-raw repetition. */
+  writerJobs: number;
+  /** Authors probed per tier for writes per post. */
+  tierAuthors: number;
+  /** Run the CacheWarming and BatchedNotification workflows (not in --quick). */
+  workflows: boolean;
+  coldInitReps: number;
+  celebrityThreshold?: number;
+  megaThreshold?: number;
+  bundles: boolean;
+  outDir: string;
+}
+
+const HELP = `usage: npm run bench [-- options]
+  --quick                 a fast check (< 2 min): 1,500 users, 2 reps of shorter runs, no
+                          CacheWarming/BatchedNotification runs
+  --users N               users in the synthetic graph (default 20000; quick 1500)
+  --seed S                seed of the graph and request mix (default 42)
+  --exponent E            power-law exponent of follower counts (default 2.276, Kwak et al. 2010)
+  --zipf S                Zipf exponent of feed reads over users by activity (default 1)
+  --posts-per-user P      seeded history (default 0.5)
+  --reps R                repetitions per measurement, median reported (default 3; quick 2)
+  --run-ms MS             length of one load run (default 2500; quick 400)
+  --concurrency LIST      connections per sweep step (default 1,8,32,128)
+  --celebrity-threshold N / --mega-threshold N   override the thresholds scaled to the graph
+  --no-bundles            skip handler bundle sizes and cold init
+  --out DIR               results directory (default bench/results)`;
+
+function parse(argv: string[]): BenchOptions {
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
+    const [k, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
+    if (inline !== undefined) flags.set(k, inline);
+    else if (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) flags.set(k, argv[++i]!);
+    else flags.set(k, true);
+  }
+  const known = ['quick', 'users', 'seed', 'exponent', 'zipf', 'posts-per-user', 'reps', 'run-ms', 'concurrency', 'celebrity-threshold', 'mega-threshold', 'no-bundles', 'out', 'help'];
+  for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown flag --${k}`);
+  if (flags.has('help')) {
+    console.log(HELP);
+    process.exit(0);
+  }
+  const quick = flags.get('quick') === true;
+  const num = (k: string, def: number, check: (n: number) => boolean = (n) => n > 0) => {
+    const v = flags.get(k);
+    if (v === undefined) return def;
+    const n = Number(v);
+    if (v === true || !Number.isFinite(n) || !check(n)) throw new Error(`--${k} needs a valid number (got ${String(v)})`);
+    return n;
+  };
+  const optional = (k: string) => (flags.has(k) ? num(k, 0, (n) => Number.isInteger(n) && n >= 1) : undefined);
+  const concurrency = String(flags.get('concurrency') ?? '1,8,32,128')
+    .split(',')
+    .map(Number);
+  if (concurrency.some((c) => !Number.isInteger(c) || c < 1 || c > 1024)) throw new Error('--concurrency takes integers 1..1024, comma-separated');
+  const users = num('users', quick ? 1500 : 20_000, (n) => Number.isInteger(n) && n >= 100 && n <= 1_000_000);
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+  return {
+    quick,
+    users,
+    seed: num('seed', 42, (n) => Number.isInteger(n) && n >= 0),
+    exponent: num('exponent', 2.276, (n) => n > 2 && n < 5),
+    zipf: num('zipf', 1, (n) => n >= 0 && n <= 3),
+    postsPerUser: num('posts-per-user', 0.5, (n) => n > 0 && n <= 20),
+    reps: num('reps', quick ? 2 : 3, (n) => Number.isInteger(n) && n >= 1 && n <= 15),
+    runMs: num('run-ms', quick ? 400 : 2500, (n) => n >= 200 && n <= 60_000),
+    concurrency,
+    hotUsers: Math.min(quick ? 100 : 300, Math.floor(users / 4)),
+    warmMs: quick ? 1500 : 6000,
+    mixMs: quick ? 1000 : 4000,
+    visibleSamples: quick ? 4 : 10,
+    fanoutAuthors: quick ? 3 : 8,
+    writerJobs: quick ? 1 : 4,
+    tierAuthors: quick ? 1 : 3,
+    workflows: !quick,
+    coldInitReps: quick ? 1 : 3,
+    celebrityThreshold: optional('celebrity-threshold'),
+    megaThreshold: optional('mega-threshold'),
+    bundles: !flags.has('no-bundles'),
+    outDir: path.resolve(String(flags.get('out') ?? path.join(root, 'bench', 'results'))),
+  };
+}
+
+let opts: BenchOptions;
+try {
+  opts = parse(process.argv.slice(2));
+} catch (err) {
+  console.error(`${(err as Error).message}\n\n${HELP}`);
+  process.exit(2);
+}
+
+// A fresh stack of its own: never an engine from the caller's environment.
+delete process.env.DYNAMODB_ENDPOINT;
+delete process.env.REDIS_URL;
+// Handlers log at ERROR during the run (the logger reads this at import); progress is ours.
+process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
+
+const { runBench } = await import('./suite.js');
+const code = await runBench(opts).catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  return 1;
+});
+process.exit(code);
