@@ -99,6 +99,8 @@ export class LocalStepFunctions {
   private readonly machines = new Map<string, { name: WorkflowName; machine: StateMachine; handlers: Record<string, (input: unknown) => Promise<unknown>> }>();
   readonly executions = new Map<string, Execution>();
   private readonly running = new Set<Promise<unknown>>();
+  /** Runs started by something other than a schedule: what "idle" waits for. */
+  private readonly triggered = new Set<Promise<unknown>>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private scheduling = true;
   private server: http.Server | undefined;
@@ -119,7 +121,7 @@ export class LocalStepFunctions {
     return `arn:aws:states:${config().AWS_REGION}:${ACCOUNT}:stateMachine:${name}`;
   }
 
-  startExecution(stateMachineArn: string, input: string, name?: string): Execution {
+  startExecution(stateMachineArn: string, input: string, name?: string, scheduled = false): Execution {
     const target = this.machines.get(stateMachineArn);
     if (!target) throw new ApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
     const execName = name ?? randomUUID();
@@ -174,8 +176,10 @@ export class LocalStepFunctions {
     const tracked = Promise.allSettled([done, logs]).then(() => {
       execution.stopDate = Date.now() / 1000;
       this.running.delete(tracked);
+      this.triggered.delete(tracked);
     });
     this.running.add(tracked);
+    if (!scheduled) this.triggered.add(tracked);
     return execution;
   }
 
@@ -189,7 +193,7 @@ export class LocalStepFunctions {
         if (!this.scheduling) return;
         const windowStart = Math.floor((Date.now() - graceMs) / periodMs) * periodMs - periodMs;
         try {
-          this.startExecution(this.arnOf(name), JSON.stringify({ windowStart: windowStart / 1000 }), `${name}-${windowStart / 1000}`);
+          this.startExecution(this.arnOf(name), JSON.stringify({ windowStart: windowStart / 1000 }), `${name}-${windowStart / 1000}`, true);
         } catch (err) {
           if (!(err instanceof ApiError && err.type === 'ExecutionAlreadyExists')) console.error(`schedule ${name}: ${(err as Error).message}`);
         }
@@ -276,9 +280,10 @@ export class LocalStepFunctions {
     return this.endpoint;
   }
 
-  /** True when no execution is running. */
+  /** True when no execution started by a handler is running (scheduled runs recur forever with
+   *  short test periods, so they are not waited for). */
   idle(): boolean {
-    return this.running.size === 0;
+    return this.triggered.size === 0;
   }
 
   async stop(): Promise<void> {
