@@ -24,15 +24,6 @@ function niceLogTicks(min: number, max: number): number[] {
   return ticks;
 }
 
-function niceLinearTicks(max: number): number[] {
-  const step0 = max / 5;
-  const mag = 10 ** Math.floor(Math.log10(step0));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= step0) ?? step0;
-  const out: number[] = [];
-  for (let v = 0; v <= max * 1.0001; v += step) out.push(v);
-  return out;
-}
-
 const label = (v: number) => (v >= 1000 ? `${v / 1000}k` : v >= 1 ? String(v) : v.toString());
 
 export function renderChart(r: Results): string {
@@ -69,14 +60,14 @@ export function renderChart(r: Results): string {
   }
   xAxis(parts, LEFT[0]!, conc, xOf);
 
-  // Throughput panel (linear y).
-  const rpsMax = Math.max(1, ...READ_PATHS.flatMap((p) => conc.map((c) => r.sweep[p]?.[c]?.rps ?? 0)).filter(Number.isFinite));
-  const rTicks = niceLinearTicks(rpsMax);
-  const top = rTicks[rTicks.length - 1]!;
-  const yRps = (v: number) => PANEL.bottom - (v / top) * (PANEL.bottom - PANEL.top);
-  axes(parts, LEFT[1]!, rTicks, yRps, 'requests/s');
+  // Throughput panel (log y: the cold path runs at a hundredth of the bare server).
+  const rates = READ_PATHS.flatMap((p) => conc.map((c) => r.sweep[p]?.[c]?.rps ?? NaN)).filter((v) => Number.isFinite(v) && v > 0);
+  const rlo = 10 ** Math.floor(Math.log10(Math.min(...rates, 10)));
+  const rhi = 10 ** Math.ceil(Math.log10(Math.max(...rates, 100)));
+  const yRps = (v: number) => PANEL.bottom - ((Math.log10(v) - Math.log10(rlo)) / (Math.log10(rhi) - Math.log10(rlo))) * (PANEL.bottom - PANEL.top);
+  axes(parts, LEFT[1]!, niceLogTicks(rlo, rhi), yRps, 'requests/s (log)');
   for (const p of READ_PATHS) {
-    const pts = conc.map((c, i) => ({ x: xOf(LEFT[1]!, i), v: r.sweep[p]?.[c]?.rps ?? NaN })).filter((pt) => Number.isFinite(pt.v));
+    const pts = conc.map((c, i) => ({ x: xOf(LEFT[1]!, i), v: r.sweep[p]?.[c]?.rps ?? NaN })).filter((pt) => Number.isFinite(pt.v) && pt.v > 0);
     if (pts.length === 0) continue;
     parts.push(`<polyline fill="none" stroke="${COLORS[p]}" stroke-width="2" points="${pts.map((pt) => `${pt.x.toFixed(1)},${yRps(pt.v).toFixed(1)}`).join(' ')}"/>`);
     for (const pt of pts) parts.push(`<circle cx="${pt.x.toFixed(1)}" cy="${yRps(pt.v).toFixed(1)}" r="3" fill="${COLORS[p]}"><title>${PATH_LABEL[p]} ${Math.round(pt.v)} req/s</title></circle>`);

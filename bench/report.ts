@@ -56,7 +56,7 @@ export function buildRows(r: Results): Row[] {
       add({
         section: 'feed read (HTTP)',
         figure: `${PATH_LABEL[p]} · c=${c}`,
-        measured: `${lat(s)} · ${f(s.dbReads, 1)} DB reads/req${s.purity !== undefined ? ` · ${pct(s.purity, 0)} ${p === 'cold' ? 'generated' : 'from tier'}` : ''}${pending ? ' (pending wiring)' : ''}${s.errors ? ` · ${s.errors} errors` : ''}`,
+        measured: `${lat(s)} · ${f(s.dbReads, 1)} DB reads/req${s.purity !== undefined ? ` · ${pct(s.purity, 0)} ${p === 'cold' ? 'generated' : 'from tier'}` : ''}${s.l2Errors || s.l2ShortCircuited ? ` · Redis: ${s.l2Errors} timeouts, ${s.l2ShortCircuited} short-circuited` : ''}${pending ? ' (pending wiring)' : ''}${s.errors ? ` · ${s.errors} errors` : ''}`,
         baseline: p === 'l1' && bare ? `bare ${n0(bare.rps)} req/s (${pct(s.rps / bare.rps, 0)})` : '',
         target: '',
         result: '',
@@ -164,7 +164,7 @@ export function buildRows(r: Results): Row[] {
       measured: `largest ${worstSize.fn} ${kb(worstSize.bytes)}`,
       baseline: `median ${kb(median(r.bundles.map((b) => b.bytes)))}`,
       target: `each < ${kb(TARGETS.bundleBytes)}`,
-      result: withMargin(over.length === 0, `${over.length} over: ${over.map((b) => `${b.fn} ${kb(b.bytes)}`).join(', ')}`),
+      result: withMargin(over.length === 0, `${over.length} of ${r.bundles.length} over, by up to ${kb(worstSize.bytes - TARGETS.bundleBytes)}${commonHeavy(r.bundles)}`),
     });
     add({
       section: 'targets',
@@ -172,7 +172,7 @@ export function buildRows(r: Results): Row[] {
       measured: `slowest ${worstInit.fn} ${ms(worstInit.initMs)} ms`,
       baseline: `median ${ms(median(r.bundles.map((b) => b.initMs)))} ms`,
       target: `each < ${TARGETS.coldInitMs} ms`,
-      result: withMargin(slow.length === 0, `${slow.length} over: ${slow.map((b) => `${b.fn} ${ms(b.initMs)} ms`).join(', ')}`),
+      result: withMargin(slow.length === 0, `${slow.length} of ${r.bundles.length} over, by up to ${ms(worstInit.initMs - TARGETS.coldInitMs)} ms`),
     });
   }
 
@@ -332,6 +332,14 @@ export function buildRows(r: Results): Row[] {
   }
   for (const e of r.errors) add({ section: 'errors', figure: e.phase, measured: e.message.slice(0, 160), baseline: '', target: '', result: 'error' });
   return rows;
+}
+
+/** "; zod is 454 kB of every bundle" when one package is the largest part of all of them. */
+function commonHeavy(bundles: NonNullable<Results['bundles']>): string {
+  const tops = bundles.map((b) => b.topPackages[0]).filter((t) => t !== undefined);
+  const name = tops[0]?.name;
+  if (!name || tops.length !== bundles.length || tops.some((t) => t.name !== name)) return '';
+  return `; ${name} is ${kb(Math.min(...tops.map((t) => t.bytes)))}+ of every bundle`;
 }
 
 function median(values: number[]): number {

@@ -28,6 +28,10 @@ export interface CacheDelta {
   l2Misses: number;
   generated: number;
   coalesced: number;
+  /** Redis commands that failed or timed out (L2_COMMAND_TIMEOUT_MS), and calls the open
+   *  breaker answered without Redis: each sends the read to DynamoDB instead. */
+  l2Errors: number;
+  l2ShortCircuited: number;
 }
 
 /** Median over repetitions of each figure. */
@@ -40,6 +44,9 @@ export interface RunSummary {
   /** Share of reads served by the intended tier (L1 runs: L1 hits; L2 runs: L2 hits; cold runs:
    *  generated), from the cache counters. */
   purity?: number;
+  /** Redis timeouts/failures and breaker short-circuits over all repetitions. */
+  l2Errors?: number;
+  l2ShortCircuited?: number;
   errors: number;
   runs: RunMeasure[];
 }
