@@ -1,5 +1,5 @@
 // CacheWarming task: regenerates one chunk of users' first feed pages into both cache tiers.
-import { z } from 'zod';
+import * as z from 'zod';
 import { warmFeeds } from '../shared/home-feed.js';
 import { workflowTask } from '../shared/workflow-task.js';
 

@@ -1,6 +1,6 @@
 // CelebrityFanout task: one page of the author's recently active followers, split into chunks
 // for the throttled Map that pushes them.
-import { z } from 'zod';
+import * as z from 'zod';
 import { FanoutPlan } from '../shared/celebrity.js';
 import { activeFollowerPage } from '../shared/follows.js';
 import { FANOUT_JOB_FOLLOWERS } from '../shared/limits.js';

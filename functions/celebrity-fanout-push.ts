@@ -1,5 +1,5 @@
 // CelebrityFanout task: writes (or removes) the post's entry in one chunk of followers' feeds.
-import { z } from 'zod';
+import * as z from 'zod';
 import { pushToFeeds } from '../shared/fan-out.js';
 import { FanoutChunk } from '../shared/celebrity.js';
 import { countMetric, logger, METRIC } from '../shared/observability.js';

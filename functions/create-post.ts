@@ -1,6 +1,6 @@
 // POST /v1/posts — publishes a post; an Idempotency-Key header makes retries create it once.
 // Fan-out to followers starts from the posts stream (functions/post-router.ts).
-import { z } from 'zod';
+import * as z from 'zod';
 import { BadRequestError } from '../shared/errors.js';
 import { api } from '../shared/http.js';
 import { IDEMPOTENCY_KEY_MAX, POST_CONTENT_MAX } from '../shared/limits.js';

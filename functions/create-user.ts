@@ -1,5 +1,5 @@
 // POST /v1/users — creates the caller's profile (one per token subject; handles are unique).
-import { z } from 'zod';
+import * as z from 'zod';
 import { api } from '../shared/http.js';
 import { DISPLAY_NAME_MAX, HANDLE_PATTERN } from '../shared/limits.js';
 import { createUser } from '../shared/users.js';

@@ -1,6 +1,6 @@
 // POST /v1/dev/token {"sub"} — mints an HS256 token for local development. Served by the local
 // stack only: the route is localOnly and the function refuses to run outside it.
-import { z } from 'zod';
+import * as z from 'zod';
 import { config } from '../shared/config.js';
 import { NotFoundError } from '../shared/errors.js';
 import { api } from '../shared/http.js';

@@ -1,5 +1,5 @@
 // POST /v1/notifications/read {"upTo"} — marks the caller's notifications up to an id as read.
-import { z } from 'zod';
+import * as z from 'zod';
 import { api } from '../shared/http.js';
 import { markRead } from '../shared/notifications.js';
 import { callerRow } from '../shared/users.js';

@@ -1,5 +1,5 @@
 // BatchedNotification task: composes one page of a shard's digests for a closed window.
-import { z } from 'zod';
+import * as z from 'zod';
 import { composeDigests } from '../shared/notifications.js';
 import { workflowTask } from '../shared/workflow-task.js';
 

@@ -1,5 +1,5 @@
 // BatchedNotification task: picks the window that just closed and lists the shards to compose.
-import { z } from 'zod';
+import * as z from 'zod';
 import { config } from '../shared/config.js';
 import { windowOf } from '../shared/notifications.js';
 import { workflowTask } from '../shared/workflow-task.js';

@@ -1,6 +1,6 @@
 // Task of long workflows: starts a fresh execution of the same workflow from the current cursor
 // ("continue as new"), so no execution's history approaches the 25,000-event limit.
-import { z } from 'zod';
+import * as z from 'zod';
 import { startWorkflow } from '../shared/adapters/workflows.js';
 import { workflowTask } from '../shared/workflow-task.js';
 

@@ -1,5 +1,5 @@
 // The celebrity tier's inputs: what the CelebrityFanout workflow carries between its states.
-import { z } from 'zod';
+import * as z from 'zod';
 import { FANOUT_JOB_FOLLOWERS } from './limits.js';
 
 const PostRef = z.strictObject({ postId: z.string(), authorId: z.string(), createdAt: z.string() });

@@ -1,6 +1,6 @@
 // Configuration, read once at start-up from the environment, typed, with every default in one
 // place. A missing or malformed value fails fast with the variable's name. The README lists each.
-import { z } from 'zod';
+import * as z from 'zod';
 import { REGIONS, type RegionName } from './regions.js';
 
 const int = (def: number, min: number, max: number) =>

@@ -5,7 +5,7 @@
 // Deletions travel the same paths; tier changes reach followers' high-tier lists as jobs too.
 // Every step is idempotent, so a redelivered record or message writes nothing new.
 import murmurhash from 'murmurhash';
-import { z } from 'zod';
+import * as z from 'zod';
 import { enqueue } from './adapters/queue.js';
 import { addToFeeds, removeFromFeeds, trimFeed } from './feed.js';
 import { applyTier, edgePage, vipPage } from './follows.js';

@@ -5,7 +5,7 @@
 // in the window that is open when it is stored, so a closed window never receives late events.
 import murmurhash from 'murmurhash';
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { batchWrite, db, isConditionFailure } from './adapters/dynamodb.js';
 import { enqueue } from './adapters/queue.js';
 import { config } from './config.js';

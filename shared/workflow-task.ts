@@ -4,7 +4,7 @@
 // what happens. Every invocation flushes its metrics (shared/observability.ts).
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { countMetric, logger, logging, METRIC, metering } from './observability.js';
 
 /** The execution's correlation id: at the top of a Task's input, or, for tasks whose state
