@@ -2,7 +2,7 @@
 // API Gateway v2 events, as Lambda would, to pin authentication, body limits, JSON and query
 // validation, and the mapping of errors to {"error":{"code","message"}}.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   BadRequestError,
   ConflictError,

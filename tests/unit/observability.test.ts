@@ -4,7 +4,7 @@
 // local stack runs), that nothing is thrown or printed for an invocation without metrics, and the
 // in-process registry behind the local stack's stats.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 
 // Multi-concurrency mode, decided when the InvokeStore is first created (fixtures-lambda does).
 vi.hoisted(() => {
