@@ -10,8 +10,9 @@ import { enqueue } from './adapters/queue.js';
 import { addToFeeds, removeFromFeeds, trimFeed } from './feed.js';
 import { applyTier, edgePage, vipPage } from './follows.js';
 import { FANOUT_JOB_FOLLOWERS, FEED_TRIM_ONE_IN, HIGH_TIER_NOTIFY_DELAY_SECONDS } from './limits.js';
-import { refreshFeeds } from './home-feed.js';
+import { addToCachedFeeds, refreshFeeds } from './home-feed.js';
 import { notify } from './notifications.js';
+import { findPost } from './posts.js';
 import { countMetric, METRIC } from './observability.js';
 import type { Tier } from './users.js';
 
@@ -89,7 +90,11 @@ export async function pushToFeeds(kind: 'add' | 'remove', post: PostRef, followe
   for (const follower of followers) {
     if (murmurhash.v3(`${follower}:${post.postId}`) % FEED_TRIM_ONE_IN === 0) await trimFeed(follower);
   }
-  await refreshFeeds(followers);
+  // The post goes into the followers' cached first pages too (one read of it per job); deleted
+  // meanwhile, it must not: their pages are dropped and regenerated instead.
+  const full = await findPost(post.postId);
+  if (full) await addToCachedFeeds(full, followers);
+  else await refreshFeeds(followers);
   return written;
 }
 

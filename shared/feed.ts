@@ -217,3 +217,24 @@ export async function readFeedPage(
 async function removeFromFeedsOf(userId: string, postIds: string[]): Promise<void> {
   await batchWrite(postIds.map((p) => ({ table: feedsTable(userId), request: { DeleteRequest: { Key: { userId, postId: p } } } })));
 }
+
+/** A cached first page of `userId`'s feed with `newer` posts merged in, as generating it afresh
+ *  would give: newest first, no duplicates, at most `limit` items. A post older than the page's
+ *  last item belongs on a later page (read from DynamoDB, not cached) and is left out; items
+ *  pushed off the end reappear on the next page, since the cursor is the last item kept. */
+export function mergeIntoFirstPage(userId: string, page: PostPage, limit: number, newer: Post[]): PostPage {
+  const last = page.nextCursor ? page.items[page.items.length - 1]?.postId : undefined;
+  const unique = new Map<string, Post>();
+  for (const p of page.items) unique.set(p.postId, p);
+  let added = 0;
+  for (const p of newer) {
+    if ((last && p.postId <= last) || unique.has(p.postId)) continue;
+    unique.set(p.postId, p);
+    added++;
+  }
+  if (added === 0) return page;
+  const items = [...unique.values()].sort((a, b) => (a.postId < b.postId ? 1 : -1));
+  if (items.length <= limit) return { items, nextCursor: page.nextCursor };
+  const kept = items.slice(0, limit);
+  return { items: kept, nextCursor: encodeCursor(`feed:${userId}`, { before: kept[kept.length - 1]!.postId, served: kept.length }) };
+}

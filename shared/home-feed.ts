@@ -1,14 +1,16 @@
 // The home feed as readers get it: first pages through the two cache tiers (L1 in-process, L2
-// Redis, with coalesced generation), deeper pages straight from DynamoDB. A cached page is served
-// only while no high-tier author it pulled from has posted since, and never with a deleted post.
-// After a fan-out write, follow or unfollow the affected feeds are dropped from both tiers and
-// regenerated at once for users active in the last hour.
-import { activeAmong, checkCachedPage, type CachedPage } from './cache/pull-cache.js';
+// Redis, with coalesced generation), deeper pages straight from DynamoDB. A cached page never
+// shows a deleted post, and is kept current in place rather than regenerated: a fan-out write
+// puts its post into the followers' cached pages, and a reader whose page pulled from a
+// high-tier author who has posted since gets that author's new posts merged in from the Redis
+// recent-posts cache. Follows, unfollows, deletions and tier changes drop the affected feeds from
+// both tiers and regenerate them at once for users active in the last hour.
 import { feedCache } from './cache/feed-cache.js';
-import { feedVariant } from './cache/keys.js';
-import { readFeed, readFeedPage } from './feed.js';
+import { feedVariant, limitOfVariant } from './cache/keys.js';
+import { activeAmong, checkCachedPage, newPostsOf, type CachedPage } from './cache/pull-cache.js';
+import { mergeIntoFirstPage, readFeed, readFeedPage } from './feed.js';
 import { PAGE_LIMIT_DEFAULT } from './limits.js';
-import type { PostPage } from './posts.js';
+import type { Post, PostPage } from './posts.js';
 import { pullSources } from './pull.js';
 
 export type FeedSource = 'l1' | 'l2' | 'generated' | 'dynamodb';
@@ -26,12 +28,40 @@ export async function homeFeed(userId: string, limit: number, cursor?: string): 
   const variant = feedVariant(limit);
   for (let attempt = 0; ; attempt++) {
     const { value, tier } = await feedCache().getOrGenerate(userId, variant, () => generate(userId, limit));
-    const page = await checkCachedPage(JSON.parse(value) as CachedPage<PostPage>);
-    if (page) return { page, source: tier };
-    // An author it pulled from has posted since: drop it and generate afresh (once).
+    const cached = JSON.parse(value) as CachedPage<PostPage>;
+    const checked = await checkCachedPage(cached);
+    if ('page' in checked) return { page: checked.page, source: tier };
+    // Authors it pulled from have posted since: merge their new posts from the recent-posts cache.
+    // `at` is taken before the lists are read, so a post recorded after it is merged next time.
+    const at = Date.now() - 1;
+    const newer = await newPostsOf(checked.stale);
+    if (newer) {
+      const fresh: CachedPage<PostPage> = { page: mergeIntoFirstPage(userId, cached.page, limit, newer), pulled: cached.pulled, at };
+      const next = JSON.stringify(fresh);
+      await feedCache().replace(userId, variant, value, next);
+      const served = await checkCachedPage(fresh);
+      if ('page' in served) return { page: served.page, source: tier };
+    }
+    // A list is not cached (or more posts keep coming): drop the page and generate afresh (once).
     await feedCache().invalidate(userId);
     if (attempt > 0) return { page: (JSON.parse(await generate(userId, limit)) as CachedPage<PostPage>).page, source: 'generated' };
   }
+}
+
+/** Puts a newly pushed post into these users' cached first pages, at both tiers (see
+ *  FeedCache.update): their next read is a hit that shows it. */
+export async function addToCachedFeeds(post: Post, userIds: string[]): Promise<void> {
+  await Promise.all(
+    userIds.map((u) =>
+      feedCache().update(u, (variant, value) => {
+        const limit = limitOfVariant(variant);
+        if (limit === undefined) return undefined;
+        const cached = JSON.parse(value) as CachedPage<PostPage>;
+        const page = mergeIntoFirstPage(u, cached.page, limit, [post]);
+        return page === cached.page ? undefined : JSON.stringify({ ...cached, page } satisfies CachedPage<PostPage>);
+      }),
+    ),
+  );
 }
 
 /** Drops these users' cached feeds at both tiers and regenerates the default first page of those

@@ -112,13 +112,45 @@ export class FeedCache {
   /** Drops every cached page of the user from L1 and L2. Loads already in flight still answer
    *  their readers but store nothing, and later reads start a fresh load. */
   async invalidate(userId: string): Promise<void> {
+    this.dropLocal(userId);
+    await this.l2.invalidateFeed(userId);
+  }
+
+  /**
+   * Rewrites the user's cached pages in place: `edit` gets each page L2 holds and returns its new
+   * value (undefined: unchanged). Each page is replaced only if nobody changed it meanwhile (one
+   * that did is dropped), and the user's epoch moves on, so a generation that started before the
+   * change cannot store its older page. This container's L1 copies are dropped (the next read
+   * takes the new page from L2) and its loads in flight store nothing.
+   */
+  async update(userId: string, edit: (variant: string, value: string) => string | undefined): Promise<void> {
+    this.dropLocal(userId);
+    const pages = await this.l2.readFeeds(userId);
+    const changes: { variant: string; expected: string; value: string }[] = [];
+    for (const [variant, value] of Object.entries(pages)) {
+      const next = edit(variant, value);
+      if (next !== undefined && next !== value) changes.push({ variant, expected: value, value: next });
+    }
+    await this.l2.replaceFeeds(userId, changes);
+  }
+
+  /** Replaces one page that a reader found and brought up to date, at both tiers, unless it changed
+   *  meanwhile (then it is dropped from L2 and this container keeps no copy). */
+  async replace(userId: string, variant: string, expected: string, value: string): Promise<void> {
+    const replaced = await this.l2.replaceFeeds(userId, [{ variant, expected, value }]);
+    const key = cacheKeys.feedL1(userId, variant);
+    if (replaced === 1 && !this.flights.has(key)) this.remember(key, userId, value);
+    else this.l1.delete(key);
+  }
+
+  /** Forgets the user's pages in this container: L1 copies, and loads in flight (superseded). */
+  private dropLocal(userId: string): void {
     for (const [key, flight] of this.flights) {
       if (flight.userId !== userId) continue;
       flight.superseded = true;
       this.flights.delete(key);
     }
     for (const key of [...(this.l1KeysByUser.get(userId) ?? [])]) this.l1.delete(key);
-    await this.l2.invalidateFeed(userId);
   }
 
   stats(): FeedCacheStats {

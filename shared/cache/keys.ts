@@ -26,6 +26,11 @@ export const RECENT_POSTS_MAX = 100;
  * scroll, so first pages carry the hit rate. Deeper pages are read from DynamoDB.
  */
 export const feedVariant = (limit: number): string => `first:${limit}`;
+/** The page size of a feedVariant (undefined for anything else). */
+export const limitOfVariant = (variant: string): number | undefined => {
+  const m = /^first:(\d+)$/.exec(variant);
+  return m ? Number(m[1]) : undefined;
+};
 
 export const cacheKeys = {
   /** Hash of a user's cached first pages, one field per variant: invalidation is one DEL. */

@@ -126,6 +126,23 @@ redis.call('DEL', KEYS[1])
 redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
 return 1`;
 
+/** KEYS pages, epoch; ARGV new epoch, epoch ttl s, then (field, expected value, new value) triples.
+ *  Replaces each page that still holds its expected value, drops one that changed meanwhile, and
+ *  starts a new epoch, so a generation that began before the change cannot write its older page
+ *  over it. → number of pages replaced. */
+const REPLACE_FEEDS = `
+local replaced = 0
+for i = 3, #ARGV, 3 do
+  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 2])
+    replaced = replaced + 1
+  else
+    redis.call('HDEL', KEYS[1], ARGV[i])
+  end
+end
+redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
+return replaced`;
+
 /** KEYS lock; ARGV token. Deletes the lock only if this token still holds it. */
 const UNLOCK = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -135,6 +152,7 @@ interface ScriptedRedis extends Redis {
   feedRead(pages: string, epoch: string, lock: string, field: string, token: string, ttlMs: number): Promise<[string | null, string, number]>;
   feedWrite(pages: string, epoch: string, lock: string, field: string, value: string, ttl: number, expected: string, token: string): Promise<number>;
   feedInvalidate(pages: string, epoch: string, newEpoch: string, ttl: number): Promise<number>;
+  feedReplace(pages: string, epoch: string, newEpoch: string, ttl: number, ...triples: string[]): Promise<number>;
   compareAndDelete(lock: string, token: string): Promise<number>;
 }
 
@@ -226,6 +244,7 @@ export class L2Cache {
     client.defineCommand('feedRead', { numberOfKeys: 3, lua: READ_FEED });
     client.defineCommand('feedWrite', { numberOfKeys: 3, lua: WRITE_FEED });
     client.defineCommand('feedInvalidate', { numberOfKeys: 2, lua: INVALIDATE_FEED });
+    client.defineCommand('feedReplace', { numberOfKeys: 2, lua: REPLACE_FEEDS });
     client.defineCommand('compareAndDelete', { numberOfKeys: 1, lua: UNLOCK });
     this.firstConnect = new Promise<void>((resolve) => {
       const done = () => {
@@ -369,6 +388,22 @@ export class L2Cache {
       ),
     );
     return out.ok && out.value === 1;
+  }
+
+  /** Every cached page of a user, by variant ({} when none or Redis is unusable). */
+  async readFeeds(userId: string): Promise<Record<string, string>> {
+    const out = await this.run((r) => r.hgetall(cacheKeys.feedPages(userId)));
+    return out.ok ? out.value : {};
+  }
+
+  /** Replaces cached pages that still hold `expected` (compare-and-set; one that changed meanwhile
+   *  is dropped) and starts a new epoch, in one round trip. → pages replaced, or undefined when
+   *  Redis was unusable (nothing known changed). */
+  async replaceFeeds(userId: string, pages: { variant: string; expected: string; value: string }[]): Promise<number | undefined> {
+    const out = await this.run((r) =>
+      r.feedReplace(cacheKeys.feedPages(userId), cacheKeys.feedEpoch(userId), randomUUID(), FEED_L2_TTL_SECONDS, ...pages.flatMap((p) => [p.variant, p.expected, p.value])),
+    );
+    return out.ok ? out.value : undefined;
   }
 
   /** Drops every cached page of a user (one DEL of the hash) and starts a new epoch. */

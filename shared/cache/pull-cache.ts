@@ -132,13 +132,32 @@ export interface CachedPage<P> {
   at: number;
 }
 
-/** Whether a cached page is still good: no author it pulled from has posted since. Also drops
- *  deleted posts from it. */
-export async function checkCachedPage<P extends { items: Post[] }>(cached: CachedPage<P>): Promise<P | undefined> {
+/** A cached page as it may be served: deleted posts dropped. Or, when high-tier authors it pulled
+ *  from have posted since it was generated, those authors (`stale`): their new posts must be
+ *  merged in first (see newPostsOf). */
+export async function checkCachedPage<P extends { items: Post[] }>(cached: CachedPage<P>): Promise<{ page: P } | { stale: string[] }> {
   await sync();
-  if (cached.pulled.some((a) => (mirror.lastPost.get(a) ?? 0) > cached.at)) return undefined;
+  const stale = cached.pulled.filter((a) => (mirror.lastPost.get(a) ?? 0) > cached.at);
+  if (stale.length > 0) return { stale };
   const items = cached.page.items.filter((p) => !mirror.deleted.has(p.postId));
-  return items.length === cached.page.items.length ? cached.page : { ...cached.page, items };
+  return { page: items.length === cached.page.items.length ? cached.page : { ...cached.page, items } };
+}
+
+/** The cached recent posts (RECENT_POSTS_MAX newest) of each author, in one round trip; undefined
+ *  when any author's list is missing, so the caller reads DynamoDB instead. */
+export async function newPostsOf(authorIds: string[]): Promise<Post[] | undefined> {
+  const out = await l2().command((r) => {
+    const p = r.pipeline();
+    for (const a of authorIds) p.lrange(cacheKeys.recentPosts(a), 0, RECENT_POSTS_MAX - 1);
+    return p.exec();
+  });
+  if (!out) return undefined;
+  const posts: Post[] = [];
+  for (const [err, raw] of out) {
+    if (err || !Array.isArray(raw) || raw.length === 0) return undefined;
+    for (const s of raw as string[]) posts.push(JSON.parse(s) as Post);
+  }
+  return posts;
 }
 
 /** Forces the next check to re-read the sets (tests). */

@@ -73,6 +73,20 @@ describe('feed cache', () => {
     await until(async () => (await feed(reader)).includes(post.postId), 15_000, 'new post visible');
   });
 
+  it('puts a followee’s new post into the reader’s cached page: the next read is a hit', async () => {
+    const [author, reader] = [await user(), await user()];
+    await http('PUT', `/v1/users/${author.userId}/follow`, reader.token);
+    await feed(reader);
+    // Even a reader no longer counted active (not regenerated after writes) keeps a current page.
+    const { l2 } = await import('../../shared/cache/l2.js');
+    const { cacheKeys } = await import('../../shared/cache/keys.js');
+    await l2().command((r) => r.zrem(cacheKeys.active, reader.userId));
+    const before = stats().generated;
+    const post = (await http('POST', '/v1/posts', author.token, { content: 'merged' })).body;
+    await until(async () => (await feed(reader))[0] === post.postId, 15_000, 'new post on top of the cached page');
+    expect(stats().generated - before).toBe(0);
+  });
+
   it('reflects follow, unfollow and delete at once', async () => {
     const [author, reader] = [await user(), await user()];
     const post = (await http('POST', '/v1/posts', author.token, { content: 'old' })).body;

@@ -148,4 +148,14 @@ describe('hybrid fan-out by tier', () => {
     const after = await http('GET', '/v1/notifications', mega.token);
     expect(after.body.items.find((n: { notificationId: string }) => n.notificationId === author.notificationId).read).toBe(true);
   });
+  it('merges a mega-celebrity’s new post into a cached page at read time, generating nothing', async () => {
+    const reader = fans[12]!; // follows the mega author only, not a VIP
+    await feed(reader);
+    await feed(reader); // the page is cached, pulled from the mega author
+    const { cacheStats } = await import('../../shared/cache/feed-cache.js');
+    const before = cacheStats().generated;
+    const post = (await http('POST', '/v1/posts', mega.token, { content: 'merged at read time' })).body;
+    await until(async () => (await feed(reader))[0] === post.postId, 15_000, 'mega post on top of the cached page');
+    expect(cacheStats().generated - before).toBe(0);
+  });
 });

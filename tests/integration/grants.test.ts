@@ -348,9 +348,12 @@ beforeAll(async () => {
   const digests = (await http('list-notifications', { sub: b.sub })).body as { items: { notificationId: string }[] };
   await http('mark-notifications-read', { sub: b.sub, body: { upTo: digests.items[0]?.notificationId ?? mintId(0) } }, [204]);
 
-  // A fan-out write to an active follower's feed regenerates it at once (reading posts): b is
-  // marked active explicitly, so this does not depend on how fast Redis answered earlier.
+  // A celebrity post's removal regenerates an active follower's feed at once (reading entries,
+  // posts and high-tier lists): b is marked active explicitly, so this does not depend on how fast
+  // Redis answered earlier. A fan-out write then puts the post back into b's cached page (reading
+  // the post).
   await recordActive(b.id, Math.floor(Date.now() / 1000));
+  await run('celebrity-fanout-push', { ...plan, kind: 'remove', followers: [b.id] });
   const regen = { kind: 'add', post, followers: [b.id] };
   await run('fan-out-worker', { Records: [sqsRecord('fanout', { body: JSON.stringify(regen) })] });
 

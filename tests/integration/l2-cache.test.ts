@@ -139,6 +139,28 @@ describe('L2 feed pages', () => {
     expect(await cache.readFeed(user, 'first:5')).toEqual({ status: 'hit', value: 'fresh' });
   });
 
+  it('replaces pages only where they still hold what was read, and refuses a write generated before', async () => {
+    const user = `u-${randomUUID()}`;
+    await cache.writeFeed(user, 'first:20', 'v1-20');
+    await cache.writeFeed(user, 'first:10', 'v1-10');
+    const ttl = await raw.ttl(cacheKeys.feedPages(user));
+    const pending = await cache.readFeed(user, 'first:5'); // a generation starts here
+    const staleEpoch = pending.status === 'miss' ? pending.epoch : '';
+    expect(await cache.readFeeds(user)).toEqual({ 'first:20': 'v1-20', 'first:10': 'v1-10' });
+
+    // first:10 changed after it was read: it is dropped, not overwritten.
+    await cache.writeFeed(user, 'first:10', 'v2-10');
+    const replaced = await cache.replaceFeeds(user, [
+      { variant: 'first:20', expected: 'v1-20', value: 'v3-20' },
+      { variant: 'first:10', expected: 'v1-10', value: 'v3-10' },
+    ]);
+    expect(replaced).toBe(1);
+    expect(await cache.readFeeds(user)).toEqual({ 'first:20': 'v3-20' });
+    expect(await raw.ttl(cacheKeys.feedPages(user))).toBeLessThanOrEqual(ttl);
+    expect(await cache.writeFeed(user, 'first:5', 'stale', { epoch: staleEpoch })).toBe(false);
+    expect(await cache.replaceFeeds(`u-${randomUUID()}`, [])).toBe(0);
+  });
+
   it('takes the generation lock on a miss in the same round trip, and releases it on write', async () => {
     const user = `u-${randomUUID()}`;
     const mine = await cache.readFeed(user, 'first:20', { lockTtlMs: 2_000 });
