@@ -114,6 +114,8 @@ export class FeedCache {
   async invalidate(userId: string): Promise<void> {
     this.dropLocal(userId);
     await this.l2.invalidateFeed(userId);
+    // Again once L2 is done: a load that read the old page from L2 meanwhile must not keep it.
+    this.dropLocal(userId);
   }
 
   /**
@@ -132,6 +134,8 @@ export class FeedCache {
       if (next !== undefined && next !== value) changes.push({ variant, expected: value, value: next });
     }
     await this.l2.replaceFeeds(userId, changes);
+    // Again once L2 is done: a load that read the old page from L2 meanwhile must not keep it.
+    this.dropLocal(userId);
   }
 
   /** Replaces one page that a reader found and brought up to date, at both tiers, unless it changed

@@ -7,8 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cacheKeys, feedVariant } from '../../shared/cache/keys.js';
-import { FeedCache, type FeedCacheOptions } from '../../shared/cache/feed-cache.js';
-import { createL2, type L2Cache } from '../../shared/cache/l2.js';
+import { FeedCache, type CachedFeed, type FeedCacheOptions } from '../../shared/cache/feed-cache.js';
+import { createL2, L2Cache } from '../../shared/cache/l2.js';
 import { freePort } from '../../shared/local/engines.js';
 
 const url = process.env.REDIS_URL ?? '';
@@ -256,5 +256,49 @@ describe('feed cache without Redis', () => {
     expect(await cache.getOrGenerate(user, FIRST, gen)).toEqual({ value: 'page', tier: 'l1' });
     await cache.invalidate(user);
     expect(await cache.getOrGenerate(user, FIRST, gen)).toEqual({ value: 'page', tier: 'generated' });
+  });
+  it('updates cached pages in place, and a load that read the old page meanwhile keeps no copy', async () => {
+    /** An L2 whose reads and replacements can be held at a known point. */
+    class GatedL2 extends L2Cache {
+      afterRead?: () => Promise<void>;
+      beforeReplace?: () => Promise<void>;
+      override async readFeed(...args: Parameters<L2Cache['readFeed']>) {
+        const read = await super.readFeed(...args);
+        await this.afterRead?.();
+        return read;
+      }
+      override async replaceFeeds(...args: Parameters<L2Cache['replaceFeeds']>) {
+        await this.beforeReplace?.();
+        return super.replaceFeeds(...args);
+      }
+    }
+    const user = newUser();
+    const l2 = new GatedL2(url, { commandTimeoutMs: 1_000, connectWaitMs: 1_000 });
+    clients.push(l2);
+    expect(await l2.connect()).toBe(true);
+    const cache = new FeedCache({ l2 });
+    await l2.writeFeed(user, FIRST, 'v1');
+    const gen = generator('generated');
+
+    // A reader's load starts after the update began and reads v1 from L2 before v2 replaces it.
+    const readDone = signal();
+    const release = signal();
+    let reader: Promise<CachedFeed> | undefined;
+    l2.beforeReplace = async () => {
+      l2.beforeReplace = undefined;
+      l2.afterRead = async () => {
+        l2.afterRead = undefined;
+        readDone.fire();
+        await release.fired;
+      };
+      reader = cache.getOrGenerate(user, FIRST, gen);
+      await readDone.fired;
+    };
+    await cache.update(user, (variant, value) => (variant === FIRST && value === 'v1' ? 'v2' : undefined));
+    release.fire();
+    expect(await reader).toEqual({ value: 'v1', tier: 'l2' }); // its reader asked earlier
+    expect(await cache.getOrGenerate(user, FIRST, gen)).toEqual({ value: 'v2', tier: 'l2' });
+    expect(await cache.getOrGenerate(user, FIRST, gen)).toEqual({ value: 'v2', tier: 'l1' });
+    expect(gen.calls).toBe(0);
   });
 });
