@@ -86,7 +86,9 @@ function run(spec: RunSpec): Promise<RunResult> {
         };
       }
       const u = next();
-      if (!readBefore.has(u)) {
+      // Only reads of the product's GET /v1/feed (authenticated) make a user's later reads
+      // cacheable; the baselines' reads (bare server, strategy harness) bypass the cache.
+      if (spec.auth && !readBefore.has(u)) {
         readBefore.add(u);
         firstReads++;
       }
