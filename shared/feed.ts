@@ -163,8 +163,9 @@ async function pushedPosts(userId: string, want: number, before?: string, cleanu
 export interface PullSources {
   highTier(userId: string): Promise<string[]>;
   following(userId: string): Promise<string[]>;
-  /** Up to `count` posts of the author older than `before`, newest first. */
-  recentPosts(authorId: string, count: number, before?: string): Promise<Post[]>;
+  /** Up to `count` posts of the author older than `before`, newest first; `highTier` when the
+   *  author is one of highTier()'s. */
+  recentPosts(authorId: string, count: number, before?: string, highTier?: boolean): Promise<Post[]>;
 }
 
 /** A page of the caller's feed, newest first: their pushed entries merged with posts pulled from
@@ -194,10 +195,11 @@ export async function readFeedPage(
   const candidates = [...pushed.posts];
   const pulledFrom: string[] = [];
   if (sources) {
-    const authors = new Set(await sources.highTier(userId));
-    pulledFrom.push(...authors);
+    const highTier = new Set(await sources.highTier(userId));
+    pulledFrom.push(...highTier);
+    const authors = new Set(highTier);
     if (pushed.exhausted) for (const a of await sources.following(userId)) authors.add(a);
-    const pulled = await Promise.all([...authors].map((a) => sources.recentPosts(a, want, before)));
+    const pulled = await Promise.all([...authors].map((a) => sources.recentPosts(a, want, before, highTier.has(a))));
     candidates.push(...pulled.flat());
   }
   const unique = new Map<string, Post>();

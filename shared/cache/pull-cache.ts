@@ -66,13 +66,78 @@ export async function recordDeletion(post: Post): Promise<void> {
   );
 }
 
+/** The last element of a recent-posts list that holds all of its author's posts (fewer than
+ *  RECENT_POSTS_MAX); without it, the list holds only the newest ones. */
+const COMPLETE = '~complete';
+
 /** Up to `count` cached posts of the author older than `before`; undefined when the cache cannot
- *  answer in full (missing list, or not enough posts in it), so the caller reads DynamoDB. */
+ *  answer in full (missing list, or fewer posts than asked in a list that is not complete), so
+ *  the caller reads DynamoDB. */
 export async function cachedRecentPosts(authorId: string, count: number, before?: string): Promise<Post[] | undefined> {
-  const raw = await l2().command((r) => r.lrange(cacheKeys.recentPosts(authorId), 0, RECENT_POSTS_MAX - 1));
+  const raw = await l2().command((r) => r.lrange(cacheKeys.recentPosts(authorId), 0, RECENT_POSTS_MAX));
   if (!raw || raw.length === 0) return undefined;
-  const posts = raw.map((s) => JSON.parse(s) as Post).filter((p) => !before || p.postId < before);
-  return posts.length >= count ? posts.slice(0, count) : undefined;
+  const complete = raw[raw.length - 1] === COMPLETE;
+  const posts = (complete ? raw.slice(0, -1) : raw).map((s) => JSON.parse(s) as Post).filter((p) => !before || p.postId < before);
+  return posts.length >= count || complete ? posts.slice(0, count) : undefined;
+}
+
+/** KEYS recent list, lastpost, deleted; ARGV author, not-before ms, ttl s, max, complete (1/0),
+ *  then (postId, json) pairs, newest first. Appends the posts older than the list's oldest (all,
+ *  if there is no list) up to `max`, and the COMPLETE mark when that took every post of the
+ *  author; skips posts deleted meanwhile, and does nothing if the author posted after not-before
+ *  (the posts read may lack that post) or the list is complete already. → posts appended. */
+const FILL_RECENT = `
+local last = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if last and tonumber(last) > tonumber(ARGV[2]) then return 0 end
+local n = redis.call('LLEN', KEYS[1])
+local oldest = false
+if n > 0 then
+  local tail = redis.call('LINDEX', KEYS[1], -1)
+  if tail == '${COMPLETE}' then return 0 end
+  oldest = cjson.decode(tail).postId
+end
+local max = tonumber(ARGV[4])
+local added = 0
+local full = false
+for i = 6, #ARGV, 2 do
+  if not oldest or ARGV[i] < oldest then
+    if n + added >= max then full = true break end
+    if not redis.call('ZSCORE', KEYS[3], ARGV[i]) then
+      redis.call('RPUSH', KEYS[1], ARGV[i + 1])
+      added = added + 1
+    end
+  end
+end
+if ARGV[5] == '1' and not full then redis.call('RPUSH', KEYS[1], '${COMPLETE}') end
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return added`;
+
+/** Margin for the posts index to show a new post (a DynamoDB GSI is eventually consistent): a
+ *  list is not filled from posts read within this long after the author's last recorded post. */
+const FILL_AFTER_POST_MS = 2000;
+
+/**
+ * Fills a high-tier author's recent-posts list from their newest posts as read from DynamoDB
+ * (`posts`, newest first; `complete` when that is all of them), read starting at `readAt` (ms):
+ * the first reader after the list expired (or before it held enough) fills it, and the readers
+ * after it pull from Redis instead of querying one hot partition of the posts index each.
+ */
+export async function fillRecentPosts(authorId: string, posts: Post[], complete: boolean, readAt: number): Promise<void> {
+  await l2().command((r) =>
+    r.eval(
+      FILL_RECENT,
+      3,
+      cacheKeys.recentPosts(authorId),
+      cacheKeys.lastPost,
+      cacheKeys.deleted,
+      authorId,
+      readAt - FILL_AFTER_POST_MS,
+      RECENT_POSTS_TTL_SECONDS,
+      RECENT_POSTS_MAX,
+      complete ? '1' : '0',
+      ...posts.flatMap((p) => [p.postId, serialize(p)]),
+    ),
+  );
 }
 
 /** Orders authors by their last post, newest first (unknown ones last, in their given order). */
@@ -155,7 +220,7 @@ export async function newPostsOf(authorIds: string[]): Promise<Post[] | undefine
   const posts: Post[] = [];
   for (const [err, raw] of out) {
     if (err || !Array.isArray(raw) || raw.length === 0) return undefined;
-    for (const s of raw as string[]) posts.push(JSON.parse(s) as Post);
+    for (const s of raw as string[]) if (s !== COMPLETE) posts.push(JSON.parse(s) as Post);
   }
   return posts;
 }

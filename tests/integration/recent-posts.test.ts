@@ -1,0 +1,62 @@
+// High-tier authors' recent-posts lists (shared/cache/pull-cache.ts) on the real redis-server:
+// what a list answers, how the first reader fills it from DynamoDB's answer, and what keeps a
+// fill from leaving out a new post or bringing back a deleted one.
+import { randomUUID } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { closeL2 } from '../../shared/cache/l2.js';
+import { cachedRecentPosts, fillRecentPosts, newPostsOf, recordDeletion, recordRecentPost } from '../../shared/cache/pull-cache.js';
+import type { Post } from '../../shared/posts.js';
+
+afterAll(() => closeL2());
+
+const author = () => `A${randomUUID().replace(/-/g, '').slice(0, 12).toUpperCase()}`;
+/** Post n of an author; ids sort by n, as time-sortable ids do. */
+const post = (authorId: string, n: number): Post => ({ postId: `0D${String(n).padStart(11, '0')}`, authorId, content: `post ${n}`, createdAt: new Date(1_700_000_000_000 + n).toISOString() });
+const ids = (posts: Post[] | undefined) => posts?.map((p) => Number(p.postId.slice(2)));
+/** Newest first, as DynamoDB's byAuthor query answers. */
+const history = (a: string, ...ns: number[]) => ns.map((n) => post(a, n));
+const LONG_AGO = () => Date.now() + 10_000; // a read that started well after any post recorded here
+
+describe('recent-posts lists', () => {
+  it('answers nothing without a list', async () => {
+    expect(await cachedRecentPosts(author(), 1)).toBeUndefined();
+  });
+
+  it('serves any count from a complete list, and only what it holds from a partial one', async () => {
+    const [a, b] = [author(), author()];
+    await fillRecentPosts(a, history(a, 3, 2, 1), true, LONG_AGO());
+    expect(ids(await cachedRecentPosts(a, 20))).toEqual([3, 2, 1]);
+    expect(ids(await cachedRecentPosts(a, 2))).toEqual([3, 2]);
+    expect(ids(await cachedRecentPosts(a, 20, post(a, 3).postId))).toEqual([2, 1]);
+    await fillRecentPosts(b, history(b, 9, 8, 7), false, LONG_AGO());
+    expect(ids(await cachedRecentPosts(b, 3))).toEqual([9, 8, 7]);
+    expect(await cachedRecentPosts(b, 4)).toBeUndefined();
+    expect(ids(await newPostsOf([a, b]))).toEqual([3, 2, 1, 9, 8, 7]);
+  });
+
+  it('does not fill from a read that may predate the author’s last post', async () => {
+    const a = author();
+    await recordRecentPost(post(a, 4));
+    await fillRecentPosts(a, history(a, 3, 2, 1), true, Date.now()); // the read may lack post 4
+    expect(ids(await cachedRecentPosts(a, 1))).toEqual([4]);
+    expect(await cachedRecentPosts(a, 2)).toBeUndefined();
+  });
+
+  it('extends a list that new posts started with the older posts, then keeps taking new ones', async () => {
+    const a = author();
+    await recordRecentPost(post(a, 4));
+    await fillRecentPosts(a, history(a, 4, 3, 2, 1), true, LONG_AGO());
+    expect(ids(await cachedRecentPosts(a, 10))).toEqual([4, 3, 2, 1]);
+    await recordRecentPost(post(a, 5));
+    expect(ids(await cachedRecentPosts(a, 10))).toEqual([5, 4, 3, 2, 1]);
+    await fillRecentPosts(a, history(a, 5, 4, 3, 2, 1, 0), true, LONG_AGO()); // complete: no change
+    expect(ids(await cachedRecentPosts(a, 10))).toEqual([5, 4, 3, 2, 1]);
+  });
+
+  it('leaves out a post deleted while it was being read', async () => {
+    const a = author();
+    await recordDeletion(post(a, 2));
+    await fillRecentPosts(a, history(a, 3, 2, 1), true, LONG_AGO());
+    expect(ids(await cachedRecentPosts(a, 10))).toEqual([3, 1]);
+  });
+});
