@@ -5,7 +5,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeL2 } from '../../shared/cache/l2.js';
 import { cachedRecentPosts, fillRecentPosts, newPostsOf, recordDeletion, recordRecentPost } from '../../shared/cache/pull-cache.js';
-import type { Post } from '../../shared/posts.js';
+import { createPost, type Post } from '../../shared/posts.js';
+import { pullSources } from '../../shared/pull.js';
+import { newUser } from '../support/fixtures-feeds.js';
 
 afterAll(() => closeL2());
 
@@ -58,5 +60,15 @@ describe('recent-posts lists', () => {
     await recordDeletion(post(a, 2));
     await fillRecentPosts(a, history(a, 3, 2, 1), true, LONG_AGO());
     expect(ids(await cachedRecentPosts(a, 10))).toEqual([3, 1]);
+  });
+  it('is filled by the first pull of a high-tier author from DynamoDB, and never for other authors', async () => {
+    const [celebrity, regular] = [await newUser(), await newUser()];
+    const posts: Post[] = [];
+    for (let i = 0; i < 3; i++) posts.push(await createPost(celebrity, `c${i}`), await createPost(regular, `r${i}`));
+    const newest = (u: { userId: string }) => posts.filter((p) => p.authorId === u.userId).map((p) => p.postId).reverse();
+    expect((await pullSources.recentPosts(celebrity.userId, 2, undefined, true)).map((p) => p.postId)).toEqual(newest(celebrity).slice(0, 2));
+    expect((await cachedRecentPosts(celebrity.userId, 10))?.map((p) => p.postId)).toEqual(newest(celebrity));
+    expect((await pullSources.recentPosts(regular.userId, 2, undefined, false)).map((p) => p.postId)).toEqual(newest(regular).slice(0, 2));
+    expect(await cachedRecentPosts(regular.userId, 1)).toBeUndefined();
   });
 });
