@@ -11,9 +11,9 @@ export async function getFeedWork({ sub, query }: { sub: string; query: Page }) 
   const started = performance.now();
   const me = await cachedCallerRow(sub);
   if (await touchActivity(me)) await indexActivity(me.userId, me.activeAt!);
-  const { page, source } = await homeFeed(me.userId, query.limit, query.cursor);
+  const { page, source, json } = await homeFeed(me.userId, query.limit, query.cursor);
   recordFeedRead(performance.now() - started, source);
-  return { status: 200, body: page };
+  return { status: 200, body: page, ...(json !== undefined && { json }) };
 }
 
 export const handler = api({ auth: true, query: PageQuery }, getFeedWork);

@@ -23,14 +23,35 @@ async function generate(userId: string, limit: number, cleanup = true): Promise<
   return JSON.stringify({ page, pulled, at } satisfies CachedPage<PostPage>);
 }
 
-export async function homeFeed(userId: string, limit: number, cursor?: string): Promise<{ page: PostPage; source: FeedSource }> {
+/** Recently served cached pages, parsed, with their page's JSON, by the cached string: L1 hands out
+ *  the same string on every hit, so a hot page is parsed and serialized once, not on every read. */
+const decodedPages = new Map<string, { cached: CachedPage<PostPage>; json?: string }>();
+const DECODED_PAGES_MAX = 2000;
+
+function decode(value: string): { cached: CachedPage<PostPage>; json?: string } {
+  let decoded = decodedPages.get(value);
+  if (!decoded) {
+    if (decodedPages.size >= DECODED_PAGES_MAX) decodedPages.delete(decodedPages.keys().next().value!);
+    decodedPages.set(value, (decoded = { cached: JSON.parse(value) as CachedPage<PostPage> }));
+  }
+  return decoded;
+}
+
+/** A first page (from the cache when it can) or a deeper one (from DynamoDB). `json` is the page
+ *  serialized, when it was already: the caller can send it as is. */
+export async function homeFeed(userId: string, limit: number, cursor?: string): Promise<{ page: PostPage; source: FeedSource; json?: string }> {
   if (cursor) return { page: await readFeed(userId, limit, cursor, pullSources), source: 'dynamodb' };
   const variant = feedVariant(limit);
   for (let attempt = 0; ; attempt++) {
     const { value, tier } = await feedCache().getOrGenerate(userId, variant, () => generate(userId, limit));
-    const cached = JSON.parse(value) as CachedPage<PostPage>;
+    const decoded = decode(value);
+    const cached = decoded.cached;
     const checked = await checkCachedPage(cached);
-    if ('page' in checked) return { page: checked.page, source: tier };
+    if ('page' in checked) {
+      if (checked.page !== cached.page) return { page: checked.page, source: tier };
+      decoded.json ??= JSON.stringify(cached.page);
+      return { page: cached.page, source: tier, json: decoded.json };
+    }
     // Authors it pulled from have posted since: merge their new posts from the recent-posts cache.
     // `at` is taken before the lists are read, so a post recorded after it is merged next time.
     const at = Date.now() - 1;

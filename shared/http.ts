@@ -34,6 +34,8 @@ export interface ApiRequest<B, Q> {
 export interface ApiResponse {
   status: number;
   body?: unknown;
+  /** `body` already serialized as JSON (sent as is instead of serializing `body`). */
+  json?: string;
 }
 
 interface ApiSpec<B extends z.ZodType | undefined, Q extends z.ZodType | undefined> {
@@ -160,6 +162,7 @@ export function api<B extends z.ZodType | undefined = undefined, Q extends z.Zod
         requestId: event.requestContext?.requestId ?? '',
       };
       const res = await work(req);
+      if (res.json !== undefined) return { statusCode: res.status, headers: { 'content-type': 'application/json' }, body: res.json };
       return json(res.status, res.body);
     });
 }

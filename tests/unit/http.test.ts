@@ -319,3 +319,27 @@ describe('describeIssues', () => {
     expect(issues(z.string(), 5)).toMatch(/^body: /);
   });
 });
+
+describe('responses', () => {
+  it('serializes the body as JSON', async () => {
+    const handler = api({ auth: false }, async () => ({ status: 201, body: { b: 2, a: [1] } }));
+    const res = (await invokeLambda(handler, httpEvent({ method: 'GET' }))) as HttpResult;
+    expect(res).toMatchObject({ statusCode: 201, headers: { 'content-type': 'application/json' }, body: '{"b":2,"a":[1]}' });
+  });
+
+  it('sends a body serialized already as is, without serializing it again', async () => {
+    const body = { items: [] };
+    const stringify = vi.spyOn(JSON, 'stringify');
+    const handler = api({ auth: false }, async () => ({ status: 200, body, json: '{"items":[]}' }));
+    const res = (await invokeLambda(handler, httpEvent({ method: 'GET' }))) as HttpResult;
+    expect(res).toMatchObject({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{"items":[]}' });
+    expect(stringify.mock.calls.filter(([v]) => v === body)).toEqual([]);
+  });
+
+  it('answers without a body when there is none', async () => {
+    const handler = api({ auth: false }, async () => ({ status: 204 }));
+    const res = (await invokeLambda(handler, httpEvent({ method: 'DELETE' }))) as HttpResult;
+    expect(res.statusCode).toBe(204);
+    expect(res.body).toBeUndefined();
+  });
+});
