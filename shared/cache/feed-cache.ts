@@ -127,13 +127,13 @@ export class FeedCache {
    */
   async update(userId: string, edit: (variant: string, value: string) => string | undefined): Promise<void> {
     this.dropLocal(userId);
-    const pages = await this.l2.readFeeds(userId);
+    const pages = await this.l2.beginFeedUpdate(userId);
     const changes: { variant: string; expected: string; value: string }[] = [];
-    for (const [variant, value] of Object.entries(pages)) {
+    for (const [variant, value] of Object.entries(pages ?? {})) {
       const next = edit(variant, value);
       if (next !== undefined && next !== value) changes.push({ variant, expected: value, value: next });
     }
-    await this.l2.replaceFeeds(userId, changes);
+    if (changes.length > 0) await this.l2.replaceFeeds(userId, changes);
     // Again once L2 is done: a load that read the old page from L2 meanwhile must not keep it.
     this.dropLocal(userId);
   }

@@ -143,6 +143,11 @@ end
 redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
 return replaced`;
 
+/** KEYS pages, epoch; ARGV new epoch, epoch ttl s. → HGETALL of the pages. */
+const BEGIN_UPDATE = `
+redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
+return redis.call('HGETALL', KEYS[1])`;
+
 /** KEYS lock; ARGV token. Deletes the lock only if this token still holds it. */
 const UNLOCK = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -153,6 +158,7 @@ interface ScriptedRedis extends Redis {
   feedWrite(pages: string, epoch: string, lock: string, field: string, value: string, ttl: number, expected: string, token: string): Promise<number>;
   feedInvalidate(pages: string, epoch: string, newEpoch: string, ttl: number): Promise<number>;
   feedReplace(pages: string, epoch: string, newEpoch: string, ttl: number, ...triples: string[]): Promise<number>;
+  feedBeginUpdate(pages: string, epoch: string, newEpoch: string, ttl: number): Promise<string[]>;
   compareAndDelete(lock: string, token: string): Promise<number>;
 }
 
@@ -230,6 +236,9 @@ export class L2Cache {
       commandTimeout: this.commandTimeoutMs,
       maxRetriesPerRequest: 0,
       enableOfflineQueue: false,
+      // Commands issued in the same tick go out in one write: a fan-out job's 500 followers, or
+      // many concurrent readers, cost a few socket writes instead of one each.
+      enableAutoPipelining: true,
       connectTimeout: 1_000,
       retryStrategy: reconnectDelay,
     }) as ScriptedRedis;
@@ -245,6 +254,7 @@ export class L2Cache {
     client.defineCommand('feedWrite', { numberOfKeys: 3, lua: WRITE_FEED });
     client.defineCommand('feedInvalidate', { numberOfKeys: 2, lua: INVALIDATE_FEED });
     client.defineCommand('feedReplace', { numberOfKeys: 2, lua: REPLACE_FEEDS });
+    client.defineCommand('feedBeginUpdate', { numberOfKeys: 2, lua: BEGIN_UPDATE });
     client.defineCommand('compareAndDelete', { numberOfKeys: 1, lua: UNLOCK });
     this.firstConnect = new Promise<void>((resolve) => {
       const done = () => {
@@ -390,10 +400,15 @@ export class L2Cache {
     return out.ok && out.value === 1;
   }
 
-  /** Every cached page of a user, by variant ({} when none or Redis is unusable). */
-  async readFeeds(userId: string): Promise<Record<string, string>> {
-    const out = await this.run((r) => r.hgetall(cacheKeys.feedPages(userId)));
-    return out.ok ? out.value : {};
+  /** Starts a new epoch for the user's pages (a generation that began before cannot store its
+   *  page) and returns every cached page by variant, in one round trip ({} when none; undefined
+   *  when Redis is unusable). */
+  async beginFeedUpdate(userId: string): Promise<Record<string, string> | undefined> {
+    const out = await this.run((r) => r.feedBeginUpdate(cacheKeys.feedPages(userId), cacheKeys.feedEpoch(userId), randomUUID(), FEED_L2_TTL_SECONDS));
+    if (!out.ok) return undefined;
+    const pages: Record<string, string> = {};
+    for (let i = 0; i + 1 < out.value.length; i += 2) pages[out.value[i]!] = out.value[i + 1]!;
+    return pages;
   }
 
   /** Replaces cached pages that still hold `expected` (compare-and-set; one that changed meanwhile

@@ -146,7 +146,8 @@ describe('L2 feed pages', () => {
     const ttl = await raw.ttl(cacheKeys.feedPages(user));
     const pending = await cache.readFeed(user, 'first:5'); // a generation starts here
     const staleEpoch = pending.status === 'miss' ? pending.epoch : '';
-    expect(await cache.readFeeds(user)).toEqual({ 'first:20': 'v1-20', 'first:10': 'v1-10' });
+    expect(await cache.beginFeedUpdate(user)).toEqual({ 'first:20': 'v1-20', 'first:10': 'v1-10' });
+    expect(await cache.writeFeed(user, 'first:5', 'stale', { epoch: staleEpoch })).toBe(false);
 
     // first:10 changed after it was read: it is dropped, not overwritten.
     await cache.writeFeed(user, 'first:10', 'v2-10');
@@ -155,10 +156,11 @@ describe('L2 feed pages', () => {
       { variant: 'first:10', expected: 'v1-10', value: 'v3-10' },
     ]);
     expect(replaced).toBe(1);
-    expect(await cache.readFeeds(user)).toEqual({ 'first:20': 'v3-20' });
+    expect(await raw.hgetall(cacheKeys.feedPages(user))).toEqual({ 'first:20': 'v3-20' });
     expect(await raw.ttl(cacheKeys.feedPages(user))).toBeLessThanOrEqual(ttl);
     expect(await cache.writeFeed(user, 'first:5', 'stale', { epoch: staleEpoch })).toBe(false);
     expect(await cache.replaceFeeds(`u-${randomUUID()}`, [])).toBe(0);
+    expect(await cache.beginFeedUpdate(`u-${randomUUID()}`)).toEqual({});
   });
 
   it('takes the generation lock on a miss in the same round trip, and releases it on write', async () => {
