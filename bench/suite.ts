@@ -26,6 +26,7 @@ import { feedEntry } from '../shared/feed.js';
 import { activeFollowerPage } from '../shared/follows.js';
 import { mintId } from '../shared/ids.js';
 import { feedsTable, keys } from '../shared/keys.js';
+import { createPost } from '../shared/posts.js';
 import { ensureTestEngines, EngineMissingError, startDynamo, type Engine } from '../shared/local/engines.js';
 import { startStack, type Stack } from '../shared/local/stack.js';
 import { writeCounts } from '../shared/local/write-counter.js';
@@ -389,7 +390,9 @@ export async function runBench(o: BenchOptions): Promise<number> {
       rawDynamo = new DynamoDBClient({ endpoint: s.dynamoEndpoint, region: config().AWS_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
       const rd = rawDynamo;
       const rng = forkRng(o.seed, 'writer');
-      const author = userIds[byReadWeight[0]!]!;
+      // An author nobody follows: the posts created here fan out to no one but the synthetic jobs.
+      const lonely = graph.followers.findIndex((f) => f.length === 0);
+      const author = userIds[lonely >= 0 ? lonely : byReadWeight[0]!]!;
       const synthetic = () => Array.from({ length: JOB_FOLLOWERS }, () => mintId(rng.int(LOGICAL_SHARDS)));
       const entries = o.writerJobs * JOB_FOLLOWERS;
       const rounds: { writer: number; raw: number }[] = [];
@@ -417,9 +420,11 @@ export async function runBench(o: BenchOptions): Promise<number> {
           }
         });
         const rawRate = entries / ((performance.now() - t) / 1000);
-        // Writer: the fan-out worker's own code (BatchWriteItem of 25 with retries, and the
-        // one-in-32 trim), one job of 500 followers per message, as the queue delivers them.
-        const post = { postId: mintId(0), authorId: author, createdAt: new Date().toISOString() };
+        // Writer: the fan-out worker's own code (BatchWriteItem of 25 with retries, the
+        // one-in-32 trim, the followers' cached pages), one job of 500 followers per message, as
+        // the queue delivers them, for a post that exists (the worker reads it once per job).
+        const stored = await createPost({ userId: author }, `writer vs raw ${rep}`);
+        const post = { postId: stored.postId, authorId: author, createdAt: stored.createdAt };
         const jobs = Array.from({ length: o.writerJobs }, synthetic);
         t = performance.now();
         await pool(jobs, WRITER_CONCURRENCY, (job) => pushToFeeds('add', post, job));

@@ -87,14 +87,13 @@ export async function pushToFeeds(kind: 'add' | 'remove', post: PostRef, followe
     return followers.length;
   }
   const written = await addToFeeds(post, followers);
-  for (const follower of followers) {
-    if (murmurhash.v3(`${follower}:${post.postId}`) % FEED_TRIM_ONE_IN === 0) await trimFeed(follower);
-  }
-  // The post goes into the followers' cached first pages too (one read of it per job); deleted
-  // meanwhile, it must not: their pages are dropped and regenerated instead.
-  const full = await findPost(post.postId);
-  if (full) await addToCachedFeeds(full, followers);
-  else await refreshFeeds(followers);
+  const trimmed = followers.filter((f) => murmurhash.v3(`${f}:${post.postId}`) % FEED_TRIM_ONE_IN === 0);
+  await Promise.all([
+    ...trimmed.map((f) => trimFeed(f)),
+    // The post goes into the followers' cached first pages too (one read of it per job); deleted
+    // meanwhile, it must not: their pages are dropped and regenerated instead.
+    findPost(post.postId).then((full) => (full ? addToCachedFeeds(full, followers) : refreshFeeds(followers))),
+  ]);
   return written;
 }
 
