@@ -48,6 +48,8 @@ class ApiError extends Error {
 }
 
 const ACCOUNT = '000000000000';
+/** Windows a late schedule timer starts at most, the one due included. */
+export const SCHEDULE_CATCH_UP = 5;
 
 /** Every Task state of a definition (nested Map iterators too) with the function it names. */
 function taskStates(definition: Asl): Record<string, FunctionName> {
@@ -184,19 +186,25 @@ export class LocalStepFunctions {
   }
 
   /** Starts scheduled workflows on their period, aligned to it, after `graceMs` (so a window's
-   *  in-flight events land before it is composed). */
+   *  in-flight events land before it is composed). A timer that fires late (a busy machine) starts
+   *  the windows it missed too, up to SCHEDULE_CATCH_UP of them, so no window goes uncomposed. */
   schedule(graceMs: number): void {
     for (const [name, spec] of Object.entries(WORKFLOWS) as [WorkflowName, (typeof WORKFLOWS)[WorkflowName]][]) {
       if (!('everySeconds' in spec)) continue;
       const periodMs = spec.everySeconds() * 1000;
+      let lastStarted: number | undefined;
       const fire = () => {
         if (!this.scheduling) return;
-        const windowStart = Math.floor((Date.now() - graceMs) / periodMs) * periodMs - periodMs;
-        try {
-          this.startExecution(this.arnOf(name), JSON.stringify({ windowStart: windowStart / 1000 }), `${name}-${windowStart / 1000}`, true);
-        } catch (err) {
-          if (!(err instanceof ApiError && err.type === 'ExecutionAlreadyExists')) console.error(`schedule ${name}: ${(err as Error).message}`);
+        const latest = Math.floor((Date.now() - graceMs) / periodMs) * periodMs - periodMs;
+        const first = lastStarted === undefined ? latest : Math.max(lastStarted + periodMs, latest - (SCHEDULE_CATCH_UP - 1) * periodMs);
+        for (let windowStart = first; windowStart <= latest; windowStart += periodMs) {
+          try {
+            this.startExecution(this.arnOf(name), JSON.stringify({ windowStart: windowStart / 1000 }), `${name}-${windowStart / 1000}`, true);
+          } catch (err) {
+            if (!(err instanceof ApiError && err.type === 'ExecutionAlreadyExists')) console.error(`schedule ${name}: ${(err as Error).message}`);
+          }
         }
+        lastStarted = Math.max(lastStarted ?? latest, latest);
         arm();
       };
       const arm = () => {
