@@ -76,9 +76,15 @@ const COMPLETE = '~complete';
 export async function cachedRecentPosts(authorId: string, count: number, before?: string): Promise<Post[] | undefined> {
   const raw = await l2().command((r) => r.lrange(cacheKeys.recentPosts(authorId), 0, RECENT_POSTS_MAX));
   if (!raw || raw.length === 0) return undefined;
-  const complete = raw[raw.length - 1] === COMPLETE;
-  const posts = (complete ? raw.slice(0, -1) : raw).map((s) => JSON.parse(s) as Post).filter((p) => !before || p.postId < before);
+  const { posts: all, complete } = decodeRecent(raw);
+  const posts = before ? all.filter((p) => p.postId < before) : all;
   return posts.length >= count || complete ? posts.slice(0, count) : undefined;
+}
+
+/** A recent-posts list's posts, and whether it ends with the COMPLETE mark. */
+function decodeRecent(raw: string[]): { posts: Post[]; complete: boolean } {
+  const complete = raw[raw.length - 1] === COMPLETE;
+  return { posts: (complete ? raw.slice(0, -1) : raw).map((s) => JSON.parse(s) as Post), complete };
 }
 
 /** KEYS recent list, lastpost, deleted; ARGV author, not-before ms, ttl s, max, complete (1/0),
@@ -202,8 +208,9 @@ export interface CachedPage<P> {
  *  merged in first (see newPostsOf). */
 export async function checkCachedPage<P extends { items: Post[] }>(cached: CachedPage<P>): Promise<{ page: P } | { stale: string[] }> {
   await sync();
-  const stale = cached.pulled.filter((a) => (mirror.lastPost.get(a) ?? 0) > cached.at);
-  if (stale.length > 0) return { stale };
+  // `some` first: this runs on every cache hit, and a stale page is the rare case.
+  const postedSince = (a: string) => (mirror.lastPost.get(a) ?? 0) > cached.at;
+  if (cached.pulled.some(postedSince)) return { stale: cached.pulled.filter(postedSince) };
   const items = cached.page.items.filter((p) => !mirror.deleted.has(p.postId));
   return { page: items.length === cached.page.items.length ? cached.page : { ...cached.page, items } };
 }
@@ -220,7 +227,7 @@ export async function newPostsOf(authorIds: string[]): Promise<Post[] | undefine
   const posts: Post[] = [];
   for (const [err, raw] of out) {
     if (err || !Array.isArray(raw) || raw.length === 0) return undefined;
-    for (const s of raw as string[]) if (s !== COMPLETE) posts.push(JSON.parse(s) as Post);
+    posts.push(...decodeRecent(raw as string[]).posts);
   }
   return posts;
 }
