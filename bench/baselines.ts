@@ -7,10 +7,10 @@
 //   Lambda adapter in front, so the three differ only in how the feed is assembled.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFeed } from '../shared/feed.js';
-import { edgePage } from '../shared/follows.js';
-import { queryAuthorPosts, type Post } from '../shared/posts.js';
-import { pullSources } from '../shared/pull.js';
+import { readFeed } from '../shared/services/feed-entries.js';
+import { edgePage } from '../shared/services/follows.js';
+import { queryAuthorPosts, type Post } from '../shared/services/posts.js';
+import { pullSources } from '../shared/services/pull.js';
 
 export interface Server {
   url: string;

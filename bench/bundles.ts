@@ -1,4 +1,4 @@
-// Bundle size and cold init of every Lambda handler: each file of shared/functions.ts bundled by
+// Bundle size and cold init of every Lambda handler: each file of shared/declarations/functions.ts bundled by
 // esbuild as SST bundles a Node.js function (bundle, minify, platform node, ESM, target node22,
 // module-first main fields, and SST's createRequire banner so bundled CommonJS can require
 // built-ins), then imported in a fresh Node process — the init a cold Lambda pays.
@@ -7,7 +7,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
-import { FUNCTIONS, type FunctionName } from '../shared/functions.js';
+import { FUNCTIONS, type FunctionName } from '../shared/declarations/functions.js';
 import { median } from './stats.js';
 
 /** What SST prepends to ESM Node.js bundles. */
@@ -73,7 +73,7 @@ export interface BuiltBundle {
   error?: string;
 }
 
-/** Bundles every handler of shared/functions.ts into outDir. */
+/** Bundles every handler of shared/declarations/functions.ts into outDir. */
 export async function buildBundles(opts: { root: string; outDir: string }): Promise<BuiltBundle[]> {
   mkdirSync(opts.outDir, { recursive: true });
   const names = Object.keys(FUNCTIONS) as FunctionName[];

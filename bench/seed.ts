@@ -1,5 +1,5 @@
 // Loads a generated graph into DynamoDB Local before the rest of the stack runs. Profiles, edges,
-// counters, posts and feed entries are written with the product's key scheme (shared/keys.ts),
+// counters, posts and feed entries are written with the product's key scheme (shared/store/keys.ts),
 // item shapes (ProfileRow, Post, feedEntry) and batch writer — item for item what createUser,
 // follow() and a push fan-out store — because 20,000 profile transactions, 100,000 follow
 // transactions and 10,000 posts through the stream would take DynamoDB Local most of an hour.
@@ -7,17 +7,17 @@
 // bench itself, on top of this graph.
 import { CreateTableCommand, UpdateTableCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { batchWrite, db, dynamo, type TableWrite } from '../shared/adapters/dynamodb.js';
-import { signDevToken } from '../shared/auth.js';
-import { idAt, logicalShardOf } from '../shared/ids.js';
-import { keys } from '../shared/keys.js';
-import { allTables } from '../shared/local/tables.js';
-import { homeRegionOf, logicalShardIn } from '../shared/regions.js';
-import { logicalRangeOf } from '../shared/sharding.js';
-import { createTableInput, STREAM_VIEW, TABLES } from '../shared/tables.js';
-import { feedEntry } from '../shared/feed.js';
-import type { Post } from '../shared/posts.js';
-import { tierFor, type ProfileRow } from '../shared/users.js';
+import { batchWrite, db, dynamo, type TableWrite } from '../shared/store/client.js';
+import { signDevToken } from '../shared/edge/auth.js';
+import { idAt, logicalShardOf } from '../shared/domain/ids.js';
+import { keys } from '../shared/store/keys.js';
+import { allTables } from '../shared/local/create-tables.js';
+import { homeRegionOf, logicalShardIn } from '../shared/domain/regions.js';
+import { logicalRangeOf } from '../shared/domain/sharding.js';
+import { createTableInput, STREAM_VIEW, TABLES } from '../shared/declarations/tables.js';
+import { feedEntry } from '../shared/services/feed-entries.js';
+import type { Post } from '../shared/services/posts.js';
+import { tierFor, type ProfileRow } from '../shared/services/users.js';
 import { forkRng } from './rng.js';
 import type { Graph } from './workload.js';
 
@@ -88,7 +88,7 @@ const put = (target: { table: string; key: Record<string, unknown> }, attrs: Rec
 });
 
 /**
- * Creates every table from shared/tables.ts as ensureTables() does (same keys, indexes and TTL),
+ * Creates every table from shared/declarations/tables.ts as ensureTables() does (same keys, indexes and TTL),
  * but with its stream off: the seeded rows then leave no stream records behind, so the stack's
  * poller has nothing old to route and DynamoDB Local writes them about twice as fast.
  * enableStreams() turns the streams on before the stack starts; the tables end up as declared.

@@ -1,7 +1,7 @@
 // CacheWarming task: a page of users active in the last hour, in chunks for the warming Map.
 import * as z from 'zod';
 import { activeUsersPage } from '../shared/cache/pull-cache.js';
-import { workflowTask } from '../shared/workflow-task.js';
+import { workflowTask } from '../shared/edge/workflow-task.js';
 import { WARM_CHUNK, WARM_CHUNKS_PER_PAGE } from '../workflows/cache-warming.js';
 
 const Input = z.object({

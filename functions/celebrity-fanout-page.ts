@@ -1,11 +1,11 @@
 // CelebrityFanout task: one page of the author's recently active followers, split into chunks
 // for the throttled Map that pushes them.
 import * as z from 'zod';
-import { FanoutPlan } from '../shared/celebrity.js';
-import { activeFollowerPage } from '../shared/follows.js';
-import { FANOUT_JOB_FOLLOWERS } from '../shared/limits.js';
-import { logger } from '../shared/observability.js';
-import { workflowTask } from '../shared/workflow-task.js';
+import { FanoutPlan } from '../shared/domain/celebrity-fanout-state.js';
+import { activeFollowerPage } from '../shared/services/follows.js';
+import { FANOUT_JOB_FOLLOWERS } from '../shared/domain/limits.js';
+import { logger } from '../shared/edge/observability.js';
+import { workflowTask } from '../shared/edge/workflow-task.js';
 import { CHUNKS_PER_PAGE } from '../workflows/celebrity-fanout.js';
 
 export async function listActiveFollowers(input: z.infer<typeof FanoutPlan>) {

@@ -1,7 +1,7 @@
 // DELETE /v1/me/vips/{userId} — the caller clears a follower's VIP flag. Idempotent.
-import { setVip } from '../shared/follows.js';
-import { api } from '../shared/http.js';
-import { callerRow } from '../shared/users.js';
+import { setVip } from '../shared/services/follows.js';
+import { api } from '../shared/edge/http.js';
+import { callerRow } from '../shared/services/users.js';
 
 export async function clearVipWork({ sub, params }: { sub: string; params: Record<string, string> }) {
   const me = await callerRow(sub);

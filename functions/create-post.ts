@@ -1,12 +1,12 @@
 // POST /v1/posts — publishes a post; an Idempotency-Key header makes retries create it once.
 // Fan-out to followers starts from the posts stream (functions/post-router.ts).
 import * as z from 'zod';
-import { BadRequestError } from '../shared/errors.js';
-import { api } from '../shared/http.js';
-import { IDEMPOTENCY_KEY_MAX, POST_CONTENT_MAX } from '../shared/limits.js';
-import { createPost } from '../shared/posts.js';
-import { indexActivity } from '../shared/follows.js';
-import { callerRow, touchActivity } from '../shared/users.js';
+import { BadRequestError } from '../shared/domain/errors.js';
+import { api } from '../shared/edge/http.js';
+import { IDEMPOTENCY_KEY_MAX, POST_CONTENT_MAX } from '../shared/domain/limits.js';
+import { createPost } from '../shared/services/posts.js';
+import { indexActivity } from '../shared/services/follows.js';
+import { callerRow, touchActivity } from '../shared/services/users.js';
 
 export const CreatePostBody = z.strictObject({
   content: z

@@ -1,8 +1,8 @@
 // POST /v1/users — creates the caller's profile (one per token subject; handles are unique).
 import * as z from 'zod';
-import { api } from '../shared/http.js';
-import { DISPLAY_NAME_MAX, HANDLE_PATTERN } from '../shared/limits.js';
-import { createUser } from '../shared/users.js';
+import { api } from '../shared/edge/http.js';
+import { DISPLAY_NAME_MAX, HANDLE_PATTERN } from '../shared/domain/limits.js';
+import { createUser } from '../shared/services/users.js';
 
 export const CreateUserBody = z.strictObject({
   handle: z.string().regex(HANDLE_PATTERN, 'must be 3 to 30 letters, digits or underscores'),

@@ -1,8 +1,8 @@
 // DELETE /v1/posts/{postId} — author only. Readers stop seeing it at once (feeds hydrate from
 // the posts tables); its feed entries are removed through the posts stream.
-import { api } from '../shared/http.js';
-import { deletePost } from '../shared/posts.js';
-import { callerRow } from '../shared/users.js';
+import { api } from '../shared/edge/http.js';
+import { deletePost } from '../shared/services/posts.js';
+import { callerRow } from '../shared/services/users.js';
 
 export async function deletePostWork({ sub, params }: { sub: string; params: Record<string, string> }) {
   await deletePost(await callerRow(sub), params.postId ?? '');

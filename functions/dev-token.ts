@@ -1,10 +1,10 @@
 // POST /v1/dev/token {"sub"} — mints an HS256 token for local development. Served by the local
 // stack only: the route is localOnly and the function refuses to run outside it.
 import * as z from 'zod';
-import { config } from '../shared/config.js';
-import { NotFoundError } from '../shared/errors.js';
-import { api } from '../shared/http.js';
-import { signDevToken } from '../shared/auth.js';
+import { config } from '../shared/edge/config.js';
+import { NotFoundError } from '../shared/domain/errors.js';
+import { api } from '../shared/edge/http.js';
+import { signDevToken } from '../shared/edge/auth.js';
 
 const Body = z.strictObject({ sub: z.string().min(1).max(200) });
 

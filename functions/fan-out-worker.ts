@@ -1,9 +1,9 @@
 // Fan-out queue → feed entries: one job (a page of followers of one post) per message, written
 // with BatchWriteItem; a failed message is reported alone and redelivered.
 import type { SQSRecord } from 'aws-lambda';
-import { sqsConsumer } from '../shared/batch.js';
-import { FanoutJob, runFanoutJob } from '../shared/fan-out.js';
-import { logger } from '../shared/observability.js';
+import { sqsConsumer } from '../shared/edge/consumers.js';
+import { FanoutJob, runFanoutJob } from '../shared/services/fan-out.js';
+import { logger } from '../shared/edge/observability.js';
 
 export async function runFanoutRecord(record: SQSRecord): Promise<void> {
   const job = FanoutJob.parse(JSON.parse(record.body));

@@ -1,11 +1,11 @@
 // PUT /v1/users/{userId}/follow — the caller follows userId (idempotent) and gets their latest
 // posts backfilled into the feed; the followee's tier is re-derived from the new count.
-import { follow } from '../shared/follows.js';
-import { refreshFeeds } from '../shared/home-feed.js';
-import { api } from '../shared/http.js';
-import { notify } from '../shared/notifications.js';
-import { reconcileTier } from '../shared/tiers.js';
-import { callerRow } from '../shared/users.js';
+import { follow } from '../shared/services/follows.js';
+import { refreshFeeds } from '../shared/services/home-feed.js';
+import { api } from '../shared/edge/http.js';
+import { notify } from '../shared/services/notifications.js';
+import { reconcileTier } from '../shared/services/tiers.js';
+import { callerRow } from '../shared/services/users.js';
 
 export async function followWork({ sub, params }: { sub: string; params: Record<string, string> }) {
   const target = params.userId ?? '';

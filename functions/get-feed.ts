@@ -1,11 +1,11 @@
 // GET /v1/feed — the caller's home feed, newest first, with a stable cursor. Reading records the
 // caller's activity (at most once per FEED_ACTIVITY_RESOLUTION_SECONDS), which keeps them in the
 // active-follower index of the celebrities they follow.
-import { indexActivity } from '../shared/follows.js';
-import { api, PageQuery, type Page } from '../shared/http.js';
-import { homeFeed } from '../shared/home-feed.js';
-import { recordFeedRead } from '../shared/observability.js';
-import { cachedCallerRow, touchActivity } from '../shared/users.js';
+import { indexActivity } from '../shared/services/follows.js';
+import { api, PageQuery, type Page } from '../shared/edge/http.js';
+import { homeFeed } from '../shared/services/home-feed.js';
+import { recordFeedRead } from '../shared/edge/observability.js';
+import { cachedCallerRow, touchActivity } from '../shared/services/users.js';
 
 export async function getFeedWork({ sub, query }: { sub: string; query: Page }) {
   const started = performance.now();

@@ -1,6 +1,6 @@
 // GET /v1/posts/{postId}
-import { api } from '../shared/http.js';
-import { getPost } from '../shared/posts.js';
+import { api } from '../shared/edge/http.js';
+import { getPost } from '../shared/services/posts.js';
 
 export async function getPostWork({ params }: { params: Record<string, string> }) {
   return { status: 200, body: await getPost(params.postId ?? '') };

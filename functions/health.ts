@@ -1,5 +1,5 @@
 // GET /v1/health — liveness, no auth.
-import { api } from '../shared/http.js';
+import { api } from '../shared/edge/http.js';
 
 export async function health() {
   return { status: 200, body: { status: 'ok' } };

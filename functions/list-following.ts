@@ -1,6 +1,6 @@
 // GET /v1/users/{userId}/following — paged, in followee-id order.
-import { listEdges } from '../shared/follows.js';
-import { api, PageQuery, type Page } from '../shared/http.js';
+import { listEdges } from '../shared/services/follows.js';
+import { api, PageQuery, type Page } from '../shared/edge/http.js';
 
 export async function listFollowingWork({ params, query }: { params: Record<string, string>; query: Page }) {
   return { status: 200, body: await listEdges(params.userId ?? '', 'following', query.limit, query.cursor) };

@@ -1,7 +1,7 @@
 // GET /v1/users/{userId}/posts — an author's posts, newest first.
-import { api, PageQuery, type Page } from '../shared/http.js';
-import { listAuthorPosts } from '../shared/posts.js';
-import { getUser } from '../shared/users.js';
+import { api, PageQuery, type Page } from '../shared/edge/http.js';
+import { listAuthorPosts } from '../shared/services/posts.js';
+import { getUser } from '../shared/services/users.js';
 
 export async function listUserPostsWork({ params, query }: { params: Record<string, string>; query: Page }) {
   const user = await getUser(params.userId ?? '');

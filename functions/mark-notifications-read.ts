@@ -1,8 +1,8 @@
 // POST /v1/notifications/read {"upTo"} — marks the caller's notifications up to an id as read.
 import * as z from 'zod';
-import { api } from '../shared/http.js';
-import { markRead } from '../shared/notifications.js';
-import { callerRow } from '../shared/users.js';
+import { api } from '../shared/edge/http.js';
+import { markRead } from '../shared/services/notifications.js';
+import { callerRow } from '../shared/services/users.js';
 
 const Body = z.strictObject({ upTo: z.string().min(1).max(64) });
 

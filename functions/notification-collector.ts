@@ -1,8 +1,8 @@
 // Notifications queue → per-recipient accumulators of the open window (idempotent set updates).
 import type { SQSRecord } from 'aws-lambda';
-import { sqsConsumer } from '../shared/batch.js';
-import { accumulate, NotificationEvent } from '../shared/notifications.js';
-import { logger } from '../shared/observability.js';
+import { sqsConsumer } from '../shared/edge/consumers.js';
+import { accumulate, NotificationEvent } from '../shared/services/notifications.js';
+import { logger } from '../shared/edge/observability.js';
 
 export async function collectRecord(record: SQSRecord): Promise<void> {
   const event = NotificationEvent.parse(JSON.parse(record.body));

@@ -1,7 +1,7 @@
 // BatchedNotification task: composes one page of a shard's digests for a closed window.
 import * as z from 'zod';
-import { composeDigests } from '../shared/notifications.js';
-import { workflowTask } from '../shared/workflow-task.js';
+import { composeDigests } from '../shared/services/notifications.js';
+import { workflowTask } from '../shared/edge/workflow-task.js';
 
 const Input = z.object({
   windowStart: z.number().int(),

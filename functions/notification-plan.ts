@@ -1,8 +1,8 @@
 // BatchedNotification task: picks the window that just closed and lists the shards to compose.
 import * as z from 'zod';
-import { config } from '../shared/config.js';
-import { windowOf } from '../shared/notifications.js';
-import { workflowTask } from '../shared/workflow-task.js';
+import { config } from '../shared/edge/config.js';
+import { windowOf } from '../shared/services/notifications.js';
+import { workflowTask } from '../shared/edge/workflow-task.js';
 
 const Input = z.object({ correlationId: z.string().nullable().optional(), windowStart: z.number().int().optional() });
 

@@ -5,13 +5,13 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { startWorkflow } from '../shared/adapters/workflows.js';
-import { streamConsumer } from '../shared/batch.js';
+import { startWorkflow } from '../shared/messaging/workflow-starts.js';
+import { streamConsumer } from '../shared/edge/consumers.js';
 import { recordDeletion, recordRecentPost } from '../shared/cache/pull-cache.js';
-import { planFanout, planHighTierNotification, planVipFanout, type PostRef } from '../shared/fan-out.js';
-import { toPost, type Post } from '../shared/posts.js';
-import { logger } from '../shared/observability.js';
-import { profileRow } from '../shared/users.js';
+import { planFanout, planHighTierNotification, planVipFanout, type PostRef } from '../shared/services/fan-out.js';
+import { toPost, type Post } from '../shared/services/posts.js';
+import { logger } from '../shared/edge/observability.js';
+import { profileRow } from '../shared/services/users.js';
 
 export async function routePost(kind: 'add' | 'remove', post: Post): Promise<string> {
   const tier = (await profileRow(post.authorId))?.tier ?? 'regular';

@@ -1,10 +1,10 @@
 // DELETE /v1/users/{userId}/follow — the caller stops following userId (idempotent); that
 // user's posts leave the caller's feed and their tier is re-derived from the new count.
-import { unfollow } from '../shared/follows.js';
-import { refreshFeeds } from '../shared/home-feed.js';
-import { api } from '../shared/http.js';
-import { reconcileTier } from '../shared/tiers.js';
-import { callerRow } from '../shared/users.js';
+import { unfollow } from '../shared/services/follows.js';
+import { refreshFeeds } from '../shared/services/home-feed.js';
+import { api } from '../shared/edge/http.js';
+import { reconcileTier } from '../shared/services/tiers.js';
+import { callerRow } from '../shared/services/users.js';
 
 export async function unfollowWork({ sub, params }: { sub: string; params: Record<string, string> }) {
   const target = params.userId ?? '';

@@ -1,8 +1,8 @@
 // Task of long workflows: starts a fresh execution of the same workflow from the current cursor
 // ("continue as new"), so no execution's history approaches the 25,000-event limit.
 import * as z from 'zod';
-import { startWorkflow } from '../shared/adapters/workflows.js';
-import { workflowTask } from '../shared/workflow-task.js';
+import { startWorkflow } from '../shared/messaging/workflow-starts.js';
+import { workflowTask } from '../shared/edge/workflow-task.js';
 
 const Input = z.object({
   workflow: z.enum(['celebrity-fanout']),

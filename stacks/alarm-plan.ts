@@ -3,10 +3,10 @@
 // Generic in V, the type of values known only at deploy time (the API id, ARNs with the account),
 // so tests/unit/stacks.test.ts builds it with strings and stacks/alarms.ts with Pulumi Outputs.
 import { METRICS_NAMESPACE, type Plan } from './plan.js';
-import { METRIC, SERVICE_NAME } from '../shared/observability.js';
+import { METRIC, SERVICE_NAME } from '../shared/edge/observability.js';
 
 /** EMF metrics the handlers emit (namespace METRICS_NAMESPACE, dimension service), named in
- *  shared/observability.ts. */
+ *  shared/edge/observability.ts. */
 export const APP_METRICS = { feedLatency: METRIC.feedLatency, cacheHit: METRIC.cacheHit, cacheMiss: METRIC.cacheMiss } as const;
 /** The SLOs of the design. */
 export const SLO = { feedP95Ms: 100, errorRatePercent: 0.01, cacheHitPercent: 85 } as const;

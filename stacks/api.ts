@@ -1,8 +1,8 @@
-// The HTTP API (API Gateway v2) from shared/routes.ts, minus local-only routes, with a JWT
+// The HTTP API (API Gateway v2) from shared/declarations/routes.ts, minus local-only routes, with a JWT
 // authorizer on every route that declares auth. The issuer and audience come from
 // FEED_JWT_ISSUER / FEED_JWT_AUDIENCE at deploy time (any OIDC issuer), or from a Cognito user
 // pool the stage creates when they are unset.
-import type { FunctionName } from '../shared/functions.js';
+import type { FunctionName } from '../shared/declarations/functions.js';
 import type { Plan } from './plan.js';
 
 export interface Jwt {

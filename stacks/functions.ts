@@ -1,7 +1,7 @@
-// One Lambda per deployed function of shared/functions.ts: Node.js 22 on arm64, bundled by SST,
+// One Lambda per deployed function of shared/declarations/functions.ts: Node.js 22 on arm64, bundled by SST,
 // sized as declared, its configuration in the environment, and an IAM role built from
-// shared/grants.ts alone (plan.functionStatements) — no `link`, which would grant `*` actions.
-import type { FunctionName } from '../shared/functions.js';
+// shared/declarations/grants.ts alone (plan.functionStatements) — no `link`, which would grant `*` actions.
+import type { FunctionName } from '../shared/declarations/functions.js';
 import type { Cache } from './cache.js';
 import { arns, DEPLOY_TIME_ENV, functionStatements, logicalName, type Plan } from './plan.js';
 

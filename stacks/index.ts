@@ -9,7 +9,7 @@ import { deployMappings } from './mappings.js';
 import { buildPlan, type ScheduleSpec, type WorkflowSpec } from './plan.js';
 import { deployQueues } from './queues.js';
 import { deployTarget } from './regions.js';
-import { registeredWorkflows } from './registry.js';
+import { registeredWorkflows } from './workflow-specs.js';
 import { deploySchedules } from './schedules.js';
 import { deployTables } from './tables.js';
 import { deployWorkflows } from './workflows.js';

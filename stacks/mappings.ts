@@ -1,7 +1,7 @@
-// Lambda event-source mappings from shared/event-sources.ts MAPPINGS: one per shard table's
+// Lambda event-source mappings from shared/declarations/event-sources.ts MAPPINGS: one per shard table's
 // stream (in order per shard, bisecting a failing batch, a bounded number of retries, then the
 // record to the stream-failure queue) and one per queue; all report partial batch failures.
-import type { FunctionName } from '../shared/functions.js';
+import type { FunctionName } from '../shared/declarations/functions.js';
 import { logicalName, type Plan } from './plan.js';
 
 export function deployMappings(

@@ -2,10 +2,10 @@
 // functions, routes, event-source mappings, grants, workflows, schedules) for one DeployTarget.
 // No Pulumi here: the SST modules beside it turn each entry into resources, and
 // tests/unit/stacks.test.ts checks names, settings and every IAM statement without deploying.
-import { queueUrlVariable } from '../shared/adapters/queue.js';
-import { stateMachineArnVariable } from '../shared/adapters/workflows.js';
-import { dlqName, MAPPINGS, QUEUES, STREAM_FAILURE_QUEUE, type QueueName } from '../shared/event-sources.js';
-import { FUNCTIONS, type FunctionName } from '../shared/functions.js';
+import { queueUrlVariable } from '../shared/messaging/queue.js';
+import { stateMachineArnVariable } from '../shared/messaging/workflow-starts.js';
+import { dlqName, MAPPINGS, QUEUES, STREAM_FAILURE_QUEUE, type QueueName } from '../shared/declarations/event-sources.js';
+import { FUNCTIONS, type FunctionName } from '../shared/declarations/functions.js';
 import {
   actionsFor,
   GRANTS,
@@ -15,14 +15,14 @@ import {
   STREAM_ACTIONS,
   WORKFLOW_START_ACTIONS,
   type Grant,
-} from '../shared/grants.js';
-import { SERVICE_NAME } from '../shared/observability.js';
-import { ROUTES } from '../shared/routes.js';
-import { createTableInput, STREAM_VIEW, TABLES, type Entity, type TableDef } from '../shared/tables.js';
+} from '../shared/declarations/grants.js';
+import { SERVICE_NAME } from '../shared/edge/observability.js';
+import { ROUTES } from '../shared/declarations/routes.js';
+import { createTableInput, STREAM_VIEW, TABLES, type Entity, type TableDef } from '../shared/declarations/tables.js';
 import { taskFunctions, type Asl } from '../workflows/asl.js';
 import type { DeployTarget } from './regions.js';
 
-/** Every region in shared/regions.ts is in the commercial partition. */
+/** Every region in shared/domain/regions.ts is in the commercial partition. */
 export const PARTITION = 'aws';
 /** EMF namespace of the handlers' metrics (Powertools reads POWERTOOLS_METRICS_NAMESPACE). */
 export const METRICS_NAMESPACE = SERVICE_NAME;
@@ -84,7 +84,7 @@ export interface RoutePlan {
   auth: boolean;
 }
 
-/** Lambda reports partial batch failures (shared/batch.ts) instead of failing whole batches. */
+/** Lambda reports partial batch failures (shared/edge/consumers.ts) instead of failing whole batches. */
 const RESPONSE_TYPES = ['ReportBatchItemFailures'] as const;
 
 export type MappingPlan =
@@ -150,7 +150,7 @@ export interface Statement {
 const entities = () => Object.keys(TABLES) as Entity[];
 const functionNames = () => Object.keys(FUNCTIONS) as FunctionName[];
 
-/** Physical table name; equal to shared/tables.ts tableName() with FEED_TABLE_PREFIX = prefix
+/** Physical table name; equal to shared/declarations/tables.ts tableName() with FEED_TABLE_PREFIX = prefix
  *  (tests/unit/stacks.test.ts holds them together). */
 export function physicalTableName(prefix: string, entity: Entity, shard: number): string {
   return `${prefix}${TABLES[entity].baseName}_${shard}`;
@@ -402,7 +402,7 @@ export function logicalName(...parts: (string | number)[]): string {
 }
 
 /** The arguments of aws.dynamodb.Table for one shard table, derived from the same
- *  CreateTableInput the local stack creates (shared/tables.ts createTableInput). */
+ *  CreateTableInput the local stack creates (shared/declarations/tables.ts createTableInput). */
 export function tableArgs(t: TablePlan) {
   const input = createTableInput(t.def, t.name);
   const key = (schema: { AttributeName?: string; KeyType?: string }[] | undefined, type: 'HASH' | 'RANGE') =>

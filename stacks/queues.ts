@@ -1,4 +1,4 @@
-// The SQS queues of shared/event-sources.ts: each jobs queue with its dead-letter queue
+// The SQS queues of shared/declarations/event-sources.ts: each jobs queue with its dead-letter queue
 // (redrive after maxReceiveCount receives), and the stream-failure queue where Lambda puts
 // stream records whose retries ran out. Dead letters are alarmed (stacks/alarms.ts).
 import { logicalName, type Plan } from './plan.js';

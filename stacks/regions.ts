@@ -1,9 +1,9 @@
 // Where a stage deploys: one AWS region per stage, taken from the stage name's suffix
-// (`prod-eu-west-1`) or FEED_REGION and checked against shared/regions.ts, plus the stage's
+// (`prod-eu-west-1`) or FEED_REGION and checked against shared/domain/regions.ts, plus the stage's
 // production flag and its deploy-time settings. Pure (no Pulumi): sst.config.ts's app() and the
 // unit tests call it; a bad setting stops the deploy with the variable's name.
-import { loadConfig } from '../shared/config.js';
-import { REGIONS, type RegionName } from '../shared/regions.js';
+import { loadConfig } from '../shared/edge/config.js';
+import { REGIONS, type RegionName } from '../shared/domain/regions.js';
 
 export const APP_NAME = 'feedscale';
 /** Non-production stages without a region suffix or FEED_REGION land in the primary region. */
@@ -27,13 +27,13 @@ export interface DeployTarget {
   production: boolean;
   /** Physical shard tables per entity (FEED_SHARDS, validated as the app validates it). */
   shards: number;
-  /** FEED_TABLE_PREFIX of every function: table names equal shared/tables.ts tableName(). */
+  /** FEED_TABLE_PREFIX of every function: table names equal shared/declarations/tables.ts tableName(). */
   tablePrefix: string;
   /** An external OIDC issuer; undefined → the stage creates a Cognito user pool. */
   jwt: JwtSettings | undefined;
   /** Subscribed to the alarm topic when set. */
   alarmEmail: string | undefined;
-  /** The product's tunables (FEED_* variables of shared/config.ts) set in the deploy
+  /** The product's tunables (FEED_* variables of shared/edge/config.ts) set in the deploy
    *  environment, validated here and passed to every function, so the code deployed runs with
    *  the values the deployment (ASL, schedules) was built from. */
   settings: Record<string, string>;

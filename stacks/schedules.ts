@@ -1,6 +1,6 @@
 // EventBridge schedules (plan.schedules): each invokes a function, or starts a workflow
 // execution through a role allowed to start exactly that state machine.
-import type { FunctionName } from '../shared/functions.js';
+import type { FunctionName } from '../shared/declarations/functions.js';
 import { logicalName, policyDocument, scheduleStatements, type Plan } from './plan.js';
 
 export function deploySchedules(

@@ -1,4 +1,4 @@
-// Every shard table of every entity (shared/tables.ts × FEED_SHARDS): on-demand, streaming new
+// Every shard table of every entity (shared/declarations/tables.ts × FEED_SHARDS): on-demand, streaming new
 // and old images, TTL where declared, and on production stages point-in-time recovery, deletion
 // protection and retain-on-delete, so neither `sst remove` nor a refactor can drop user data.
 import { logicalName, tableArgs, type Plan } from './plan.js';

@@ -2,7 +2,7 @@
 // each Task resource written `${fn:<function>}` becomes that function's ARN. Each has its own
 // role, allowed to invoke exactly its Task functions, and logs every execution (level ALL, with
 // input and output) to its log group.
-import type { FunctionName } from '../shared/functions.js';
+import type { FunctionName } from '../shared/declarations/functions.js';
 import { bindResources } from '../workflows/asl.js';
 import { arns, logicalName, policyDocument, workflowStatements, type Plan } from './plan.js';
 

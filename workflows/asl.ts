@@ -2,7 +2,7 @@
 // replaced by the function's ARN at deploy and bound to the local handler by the local stack),
 // and the Retry/Catch every Task carries, so transient Lambda failures are retried and anything
 // else fails the execution visibly (a Fail state with the error and cause).
-import type { FunctionName } from '../shared/functions.js';
+import type { FunctionName } from '../shared/declarations/functions.js';
 
 export type Asl = Record<string, unknown> & { StartAt: string; States: Record<string, Record<string, unknown>> };
 

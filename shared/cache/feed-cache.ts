@@ -3,8 +3,8 @@
 // share one generation: in a container through a map of in-flight loads, across containers
 // through a short Redis lock whose holder generates while the others poll L2 for its result.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { config } from '../config.js';
-import { cacheKeys, hashTagOf, LOCK_TTL_MS } from './keys.js';
+import { config } from '../edge/config.js';
+import { cacheKeys, hashTagOf, LOCK_TTL_MS } from './cache-keys.js';
 import { L1Cache, type L1Options, type L1Stats } from './l1.js';
 import { l2, type FeedRead, type L2Cache, type L2Stats } from './l2.js';
 

@@ -10,7 +10,7 @@
 // so the next candidate meets the next victim rather than the same hot key (no frozen cache).
 // Ties admit, so among equally cold keys the cache behaves as a plain LRU.
 import { LRUCache } from 'lru-cache';
-import { FEED_L1_TTL_MS } from './keys.js';
+import { FEED_L1_TTL_MS } from './cache-keys.js';
 
 export type L1Value = string | Buffer;
 

@@ -9,9 +9,9 @@
 // every command of a client, and "N consecutive failures" is the behaviour we want to test.
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { config } from '../config.js';
-import { logger } from '../observability.js';
-import { cacheKeys, FEED_L2_TTL_SECONDS } from './keys.js';
+import { config } from '../edge/config.js';
+import { logger } from '../edge/observability.js';
+import { cacheKeys, FEED_L2_TTL_SECONDS } from './cache-keys.js';
 
 /** Per-command bound: a hit must stay far inside the 100 ms P95 budget of a feed load. */
 export const L2_COMMAND_TIMEOUT_MS = 50;

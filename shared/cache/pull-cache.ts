@@ -5,9 +5,9 @@
 // cached page — even an L1 hit — costs no round trip, and a page is never served more than about
 // a second after an author it pulls from posted or one of its posts was deleted.
 import { Redis } from 'ioredis';
-import { config } from '../config.js';
-import type { Post } from '../posts.js';
-import { cacheKeys, FEED_L2_TTL_SECONDS, RECENT_POSTS_MAX, RECENT_POSTS_TTL_SECONDS } from './keys.js';
+import { config } from '../edge/config.js';
+import type { Post } from '../services/posts.js';
+import { cacheKeys, FEED_L2_TTL_SECONDS, RECENT_POSTS_MAX, RECENT_POSTS_TTL_SECONDS } from './cache-keys.js';
 import { createL2, l2, type L2Cache } from './l2.js';
 
 const SYNC_EVERY_MS = 1000;

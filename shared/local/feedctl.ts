@@ -18,9 +18,9 @@ import {
   type HistoryEvent,
   type StateMachineListItem,
 } from '@aws-sdk/client-sfn';
-import { MAPPINGS } from '../event-sources.js';
-import { METRIC } from '../observability.js';
-import { WORKFLOWS } from '../workflows.js';
+import { MAPPINGS } from '../declarations/event-sources.js';
+import { METRIC } from '../edge/observability.js';
+import { WORKFLOWS } from '../../workflows/registry.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -568,7 +568,7 @@ export function renderStats(stats: Record<string, unknown>): string[] {
   const tiers: { name: string; hits: number; misses: number; rate: number | undefined; extra: [string, unknown][] }[] = [];
   const other: [string, unknown][] = [];
 
-  // The handlers' metrics (shared/observability.ts metricsSnapshot): cache tiers from their
+  // The handlers' metrics (shared/edge/observability.ts metricsSnapshot): cache tiers from their
   // hit and miss counters, feed latency, then every other counter.
   const metrics = isRecord(stats.metrics) ? stats.metrics : undefined;
   const counters = isRecord(metrics?.counters) ? metrics.counters : {};

@@ -1,11 +1,11 @@
 // Invoking a handler as Lambda would: a fresh Context per invocation with the function's name,
-// memory and deadline. Handlers are imported from the files shared/functions.ts names.
+// memory and deadline. Handlers are imported from the files shared/declarations/functions.ts names.
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { InvokeStore, InvokeStoreBase } from '@aws/lambda-invoke-store';
 import type { Context } from 'aws-lambda';
-import { FUNCTIONS, type FunctionName } from '../functions.js';
+import { FUNCTIONS, type FunctionName } from '../declarations/functions.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 

@@ -4,8 +4,8 @@
 // move to the dead-letter queue `<name>-dlq` once received maxReceiveCount times.
 import { createHash, randomUUID } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { OutgoingMessage, QueueTransport } from '../adapters/queue.js';
-import { dlqName, QUEUES, type QueueName } from '../event-sources.js';
+import type { OutgoingMessage, QueueTransport } from '../messaging/queue.js';
+import { dlqName, QUEUES, type QueueName } from '../declarations/event-sources.js';
 
 interface StoredMessage {
   messageId: string;

@@ -4,10 +4,10 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { verifyBearer } from '../auth.js';
-import { errorResult } from '../http.js';
-import type { HttpResult } from '../http.js';
-import { ROUTES, type Route } from '../routes.js';
+import { verifyBearer } from '../edge/auth.js';
+import { errorResult } from '../edge/http.js';
+import type { HttpResult } from '../edge/http.js';
+import { ROUTES, type Route } from '../declarations/routes.js';
 import { invoke } from './lambda.js';
 
 /** API Gateway's own payload limit (10 MB); handlers enforce the product's 64 KiB. */

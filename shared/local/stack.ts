@@ -3,23 +3,23 @@
 // test setup and the benchmark all start it through startStack().
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { dynamo, resetDynamo } from '../adapters/dynamodb.js';
-import { useQueueTransport } from '../adapters/queue.js';
-import { config, resetConfig } from '../config.js';
-import { MAPPINGS, QUEUES } from '../event-sources.js';
-import { tableName, TABLES } from '../tables.js';
+import { dynamo, resetDynamo } from '../store/client.js';
+import { useQueueTransport } from '../messaging/queue.js';
+import { config, resetConfig } from '../edge/config.js';
+import { MAPPINGS, QUEUES } from '../declarations/event-sources.js';
+import { tableName, TABLES } from '../declarations/tables.js';
 import { startDynamo, startRedis, type Engine } from './engines.js';
 import { invoke, ROOT } from './lambda.js';
 import { LocalQueues, type LocalQueueOptions } from './queues.js';
 import { startServer, type LocalServer } from './server.js';
 import { StreamPoller } from './streams.js';
-import { ensureTables, sweepExpired } from './tables.js';
+import { ensureTables, sweepExpired } from './create-tables.js';
 import { LocalStepFunctions } from './stepfunctions.js';
 import { countWrites, writeCounts } from './write-counter.js';
-import { resetSfn } from '../adapters/workflows.js';
+import { resetSfn } from '../messaging/workflow-starts.js';
 import { closeL2 } from '../cache/l2.js';
-import { WORKFLOWS } from '../workflows.js';
-import { metricsSnapshot } from '../observability.js';
+import { WORKFLOWS } from '../../workflows/registry.js';
+import { metricsSnapshot } from '../edge/observability.js';
 
 /** What `feedctl stats` shows: queues, streams, workflow runs, DynamoDB writes and the handlers'
  *  metrics (counters, feed latency, cache hit rates). */

@@ -1,4 +1,4 @@
-// Step Functions for the local stack: the workflows of shared/workflows.ts run with
+// Step Functions for the local stack: the workflows of workflows/registry.ts run with
 // aws-local-stepfunctions, their Task resources bound to the local handlers, behind a small
 // server that speaks the Step Functions API (StartExecution, DescribeExecution, ListExecutions,
 // GetExecutionHistory, ListStateMachines), so handlers and feedctl use the real SDK client
@@ -7,9 +7,9 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { StateMachine } from 'aws-local-stepfunctions';
-import { config } from '../config.js';
-import type { FunctionName } from '../functions.js';
-import { WORKFLOWS, type WorkflowName } from '../workflows.js';
+import { config } from '../edge/config.js';
+import type { FunctionName } from '../declarations/functions.js';
+import { WORKFLOWS, type WorkflowName } from '../../workflows/registry.js';
 import type { Asl } from '../../workflows/asl.js';
 import { invoke } from './lambda.js';
 

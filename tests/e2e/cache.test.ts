@@ -79,7 +79,7 @@ describe('feed cache', () => {
     await feed(reader);
     // Even a reader no longer counted active (not regenerated after writes) keeps a current page.
     const { l2 } = await import('../../shared/cache/l2.js');
-    const { cacheKeys } = await import('../../shared/cache/keys.js');
+    const { cacheKeys } = await import('../../shared/cache/cache-keys.js');
     await l2().command((r) => r.zrem(cacheKeys.active, reader.userId));
     const before = stats().generated;
     const post = (await http('POST', '/v1/posts', author.token, { content: 'merged' })).body;

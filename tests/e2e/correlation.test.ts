@@ -92,7 +92,7 @@ beforeAll(async () => {
   });
   // Load the handlers while the tables are created (startStack has already applied the env).
   const { loadHandler } = await import('../../shared/local/lambda.js');
-  const { FUNCTIONS } = await import('../../shared/functions.js');
+  const { FUNCTIONS } = await import('../../shared/declarations/functions.js');
   [stack] = await Promise.all([starting, ...Object.keys(FUNCTIONS).map((fn) => loadHandler(fn as keyof typeof FUNCTIONS))]);
 }, 60_000);
 

@@ -1,7 +1,7 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { db } from '../../shared/adapters/dynamodb.js';
-import { feedsTable } from '../../shared/keys.js';
+import { db } from '../../shared/store/client.js';
+import { feedsTable } from '../../shared/store/keys.js';
 import { call, eventually, feedIds, newUser, type TestUser } from '../support/client.js';
 
 const post = async (u: TestUser, content: string) => {

@@ -3,9 +3,9 @@
 // out (expired or trimmed entries) still pages through the followed authors' posts.
 import { DeleteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { db } from '../../shared/adapters/dynamodb.js';
-import { feedsTable } from '../../shared/keys.js';
-import { profileRow, touchActivity } from '../../shared/users.js';
+import { db } from '../../shared/store/client.js';
+import { feedsTable } from '../../shared/store/keys.js';
+import { profileRow, touchActivity } from '../../shared/services/users.js';
 import { call, newUser } from '../support/client.js';
 
 describe('counts and history', () => {

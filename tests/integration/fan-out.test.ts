@@ -1,17 +1,17 @@
-// Push fan-out (shared/fan-out.ts) against DynamoDB Local: jobs write one entry per follower and
+// Push fan-out (shared/services/fan-out.ts) against DynamoDB Local: jobs write one entry per follower and
 // a redelivered job writes nothing new; remove jobs take entries out; planning turns an author's
 // followers into jobs of at most 500 ids. Posts here are references only (never written to the
 // posts table), so the local stack's post-router, which runs in another process, never sees them.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { batchGet, batchWrite } from '../../shared/adapters/dynamodb.js';
-import { useQueueTransport, type OutgoingMessage } from '../../shared/adapters/queue.js';
-import type { QueueName } from '../../shared/event-sources.js';
-import { FanoutJob, planFanout, runFanoutJob } from '../../shared/fan-out.js';
-import { follow } from '../../shared/follows.js';
-import { logicalShardOf, mintId } from '../../shared/ids.js';
-import { keys } from '../../shared/keys.js';
-import { DYNAMO_BATCH_WRITE_MAX, FANOUT_JOB_FOLLOWERS, SQS_BATCH_MAX } from '../../shared/limits.js';
-import type { User } from '../../shared/users.js';
+import { batchGet, batchWrite } from '../../shared/store/client.js';
+import { useQueueTransport, type OutgoingMessage } from '../../shared/messaging/queue.js';
+import type { QueueName } from '../../shared/declarations/event-sources.js';
+import { FanoutJob, planFanout, runFanoutJob } from '../../shared/services/fan-out.js';
+import { follow } from '../../shared/services/follows.js';
+import { logicalShardOf, mintId } from '../../shared/domain/ids.js';
+import { keys } from '../../shared/store/keys.js';
+import { DYNAMO_BATCH_WRITE_MAX, FANOUT_JOB_FOLLOWERS, SQS_BATCH_MAX } from '../../shared/domain/limits.js';
+import type { User } from '../../shared/services/users.js';
 import { feedRow, feedTableIds, newUser, newUsers, randomUserId } from '../support/fixtures-feeds.js';
 
 function postRef(authorId: string = randomUserId()) {

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cacheKeys, feedVariant } from '../../shared/cache/keys.js';
+import { cacheKeys, feedVariant } from '../../shared/cache/cache-keys.js';
 import { FeedCache, type CachedFeed, type FeedCacheOptions } from '../../shared/cache/feed-cache.js';
 import { createL2, L2Cache } from '../../shared/cache/l2.js';
 import { freePort } from '../../shared/local/engines.js';

@@ -1,18 +1,18 @@
-// The precomputed feed store (shared/feed.ts) against DynamoDB Local: the 800-entry cap on reads
+// The precomputed feed store (shared/services/feed-entries.ts) against DynamoDB Local: the 800-entry cap on reads
 // and on trimming, expiry (reads skip, the local TTL sweep deletes), lazy removal of entries whose
 // post was deleted, and idempotent writes (the fan-out's redelivery guarantee).
 // Authors here have no followers, so the local stack's post-router, which sees these posts on the
 // posts stream, writes nothing into the feeds under test.
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { batchWrite, db, dynamo } from '../../shared/adapters/dynamodb.js';
-import { addToFeeds, feedEntry, readFeed, trimFeed } from '../../shared/feed.js';
-import { mintId, logicalShardOf } from '../../shared/ids.js';
-import { keys } from '../../shared/keys.js';
-import { FEED_ENTRY_TTL_SECONDS, FEED_MAX_ENTRIES } from '../../shared/limits.js';
-import { sweepExpired } from '../../shared/local/tables.js';
-import { createPost, type Post } from '../../shared/posts.js';
-import type { User } from '../../shared/users.js';
+import { batchWrite, db, dynamo } from '../../shared/store/client.js';
+import { addToFeeds, feedEntry, readFeed, trimFeed } from '../../shared/services/feed-entries.js';
+import { mintId, logicalShardOf } from '../../shared/domain/ids.js';
+import { keys } from '../../shared/store/keys.js';
+import { FEED_ENTRY_TTL_SECONDS, FEED_MAX_ENTRIES } from '../../shared/domain/limits.js';
+import { sweepExpired } from '../../shared/local/create-tables.js';
+import { createPost, type Post } from '../../shared/services/posts.js';
+import type { User } from '../../shared/services/users.js';
 import { feedRow, feedTableIds, inBatches, newUser, randomUserId } from '../support/fixtures-feeds.js';
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);

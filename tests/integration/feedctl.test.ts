@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { machineMatches, main, renderHistory, renderStats } from '../../shared/local/feedctl.js';
-import type { MetricsSnapshot } from '../../shared/observability.js';
+import type { MetricsSnapshot } from '../../shared/edge/observability.js';
 import { until } from '../support/fixtures-wait.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

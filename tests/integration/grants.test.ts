@@ -1,9 +1,9 @@
 // Least privilege, checked against real behaviour: every function runs through the local Lambda
 // runtime (one invocation at a time, so each AWS call is attributed to the function running),
 // against DynamoDB Local, while recorders note each table, index, queue, workflow and Redis use.
-// The recorded usage must equal shared/grants.ts in both directions: a handler that touches an
+// The recorded usage must equal shared/declarations/grants.ts in both directions: a handler that touches an
 // ungranted resource fails here before it fails in AWS, and so does a grant nobody uses.
-import { cacheKeys } from '../../shared/cache/keys.js';
+import { cacheKeys } from '../../shared/cache/cache-keys.js';
 import { l2 } from '../../shared/cache/l2.js';
 import { recordActive } from '../../shared/cache/pull-cache.js';
 import { randomUUID } from 'node:crypto';
@@ -12,21 +12,21 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord, SQSRecord } from 'aws-lambda';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { db, dynamo } from '../../shared/adapters/dynamodb.js';
-import { useQueueTransport, type OutgoingMessage } from '../../shared/adapters/queue.js';
-import { sfn } from '../../shared/adapters/workflows.js';
-import { config, resetConfig } from '../../shared/config.js';
-import { MAPPINGS, type QueueName } from '../../shared/event-sources.js';
-import { feedEntry } from '../../shared/feed.js';
-import { FUNCTIONS, type FunctionName } from '../../shared/functions.js';
-import { GRANTS, TABLE_ACTIONS, type Access } from '../../shared/grants.js';
-import { mintId, logicalShardOf } from '../../shared/ids.js';
-import { keys } from '../../shared/keys.js';
-import { FEED_TRIM_ONE_IN } from '../../shared/limits.js';
+import { db, dynamo } from '../../shared/store/client.js';
+import { useQueueTransport, type OutgoingMessage } from '../../shared/messaging/queue.js';
+import { sfn } from '../../shared/messaging/workflow-starts.js';
+import { config, resetConfig } from '../../shared/edge/config.js';
+import { MAPPINGS, type QueueName } from '../../shared/declarations/event-sources.js';
+import { feedEntry } from '../../shared/services/feed-entries.js';
+import { FUNCTIONS, type FunctionName } from '../../shared/declarations/functions.js';
+import { GRANTS, TABLE_ACTIONS, type Access } from '../../shared/declarations/grants.js';
+import { mintId, logicalShardOf } from '../../shared/domain/ids.js';
+import { keys } from '../../shared/store/keys.js';
+import { FEED_TRIM_ONE_IN } from '../../shared/domain/limits.js';
 import { invoke } from '../../shared/local/lambda.js';
-import { ROUTES } from '../../shared/routes.js';
-import { shardOfId } from '../../shared/sharding.js';
-import { TABLES, type Entity } from '../../shared/tables.js';
+import { ROUTES } from '../../shared/declarations/routes.js';
+import { shardOfId } from '../../shared/domain/sharding.js';
+import { TABLES, type Entity } from '../../shared/declarations/tables.js';
 import murmurhash from 'murmurhash';
 
 // Low tier thresholds let a handful of followers make an author a celebrity (2) or a
@@ -83,7 +83,7 @@ function entityOf(table: string): Entity {
   for (const [entity, def] of Object.entries(TABLES) as [Entity, (typeof TABLES)[Entity]][]) {
     if (new RegExp(`^${config().FEED_TABLE_PREFIX}${def.baseName}_\\d+$`).test(table)) return entity;
   }
-  throw new Error(`table ${table} is not a shard table of shared/tables.ts`);
+  throw new Error(`table ${table} is not a shard table of shared/declarations/tables.ts`);
 }
 
 /** Document-client and low-level command names → the IAM action they are authorised as. */

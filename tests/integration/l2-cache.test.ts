@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { createConnection } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cacheKeys, FEED_L2_TTL_SECONDS } from '../../shared/cache/keys.js';
+import { cacheKeys, FEED_L2_TTL_SECONDS } from '../../shared/cache/cache-keys.js';
 import { CircuitBreaker, createL2, type L2Cache } from '../../shared/cache/l2.js';
 import { freePort, which } from '../../shared/local/engines.js';
 import { until } from '../support/fixtures-wait.js';

@@ -5,8 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeL2 } from '../../shared/cache/l2.js';
 import { cachedRecentPosts, fillRecentPosts, newPostsOf, recordDeletion, recordRecentPost } from '../../shared/cache/pull-cache.js';
-import { createPost, type Post } from '../../shared/posts.js';
-import { pullSources } from '../../shared/pull.js';
+import { createPost, type Post } from '../../shared/services/posts.js';
+import { pullSources } from '../../shared/services/pull.js';
 import { newUser } from '../support/fixtures-feeds.js';
 
 afterAll(() => closeL2());

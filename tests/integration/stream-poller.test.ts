@@ -6,8 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { CreateTableCommand, DeleteTableCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { dynamo } from '../../shared/adapters/dynamodb.js';
-import { config } from '../../shared/config.js';
+import { dynamo } from '../../shared/store/client.js';
+import { config } from '../../shared/edge/config.js';
 import { StreamPoller, type StreamConsumer } from '../../shared/local/streams.js';
 import { holdsFor, until } from '../support/fixtures-wait.js';
 

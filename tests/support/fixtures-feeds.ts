@@ -2,11 +2,11 @@
 // and ids, and direct reads of the feeds tables (the ground truth under readFeed's hydration).
 import { randomInt, randomUUID } from 'node:crypto';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { db } from '../../shared/adapters/dynamodb.js';
-import { mintId } from '../../shared/ids.js';
-import { keys, feedsTable } from '../../shared/keys.js';
-import { LOGICAL_SHARDS } from '../../shared/regions.js';
-import { createUser, type User } from '../../shared/users.js';
+import { db } from '../../shared/store/client.js';
+import { mintId } from '../../shared/domain/ids.js';
+import { keys, feedsTable } from '../../shared/store/keys.js';
+import { LOGICAL_SHARDS } from '../../shared/domain/regions.js';
+import { createUser, type User } from '../../shared/services/users.js';
 
 /** A valid user id on a random logical shard, with no profile behind it (a feed owner). */
 export function randomUserId(): string {

@@ -1,4 +1,4 @@
-// Checks HTTP responses against shared/openapi.json, the API's published contract, so that the
+// Checks HTTP responses against shared/declarations/openapi.json, the API's published contract, so that the
 // handlers and the document cannot drift apart: integration and e2e tests call
 // assertConforms(method, path, status, body) on what the API actually answered.
 // Schemas are validated with Ajv (JSON Schema 2020-12, the dialect of OpenAPI 3.1) + ajv-formats.
@@ -17,9 +17,9 @@ export interface OpenApiDocument {
 
 type JsonObject = Record<string, unknown>;
 
-const DOC_URL = new URL('../../shared/openapi.json', import.meta.url);
+const DOC_URL = new URL('../../shared/declarations/openapi.json', import.meta.url);
 
-/** shared/openapi.json, parsed. */
+/** shared/declarations/openapi.json, parsed. */
 export const openApiDocument: OpenApiDocument = JSON.parse(readFileSync(DOC_URL, 'utf8')) as OpenApiDocument;
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;

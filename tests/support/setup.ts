@@ -1,8 +1,8 @@
 // Per test file: point configuration at the engines the global setup started, so integration
 // tests can call the domain directly against the same DynamoDB Local.
 import { inject } from 'vitest';
-import { resetDynamo } from '../../shared/adapters/dynamodb.js';
-import { resetConfig } from '../../shared/config.js';
+import { resetDynamo } from '../../shared/store/client.js';
+import { resetConfig } from '../../shared/edge/config.js';
 
 process.env.FEED_LOCAL = '1';
 process.env.DYNAMODB_ENDPOINT = inject('dynamoEndpoint');

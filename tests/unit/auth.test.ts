@@ -1,9 +1,9 @@
-// The local gateway's bearer check (shared/auth.ts): what API Gateway's JWT authorizer accepts
+// The local gateway's bearer check (shared/edge/auth.ts): what API Gateway's JWT authorizer accepts
 // and refuses, including from its cache of verified tokens.
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AUTH_CACHE_MAX, authCacheSize, signDevToken, verifyBearer } from '../../shared/auth.js';
-import { config, resetConfig } from '../../shared/config.js';
+import { AUTH_CACHE_MAX, authCacheSize, signDevToken, verifyBearer } from '../../shared/edge/auth.js';
+import { config, resetConfig } from '../../shared/edge/config.js';
 
 const bearer = (t: string) => `Bearer ${t}`;
 const sign = (claims: { sub?: string; iss?: string; aud?: string; expSeconds?: number }, secret = config().devJwtSecret) => {

@@ -1,7 +1,7 @@
-// Configuration (shared/config.ts loadConfig): typed defaults, and a bad or missing value fails
+// Configuration (shared/edge/config.ts loadConfig): typed defaults, and a bad or missing value fails
 // fast with the variable's name. Every case passes its own environment object.
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../shared/config.js';
+import { loadConfig } from '../../shared/edge/config.js';
 
 const LOCAL = { FEED_LOCAL: '1' };
 const SECRET = 'a-cursor-secret-of-32-characters';

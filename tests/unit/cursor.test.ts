@@ -1,10 +1,10 @@
-// Pagination cursors (shared/cursor.ts): signed, bound to their list, and any tampering, foreign
+// Pagination cursors (shared/domain/cursor.ts): signed, bound to their list, and any tampering, foreign
 // scope or garbage is a 400 invalid_cursor rather than a crash or a silently wrong page.
 import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { config, resetConfig } from '../../shared/config.js';
-import { decodeCursor, encodeCursor } from '../../shared/cursor.js';
-import { BadRequestError } from '../../shared/errors.js';
+import { config, resetConfig } from '../../shared/edge/config.js';
+import { decodeCursor, encodeCursor } from '../../shared/domain/cursor.js';
+import { BadRequestError } from '../../shared/domain/errors.js';
 
 const SCOPE = 'feed:0B4WQ9Y8X2001';
 const POSITION = { before: '0B4WQA3N7T0R4', served: 40 };

@@ -1,4 +1,4 @@
-// The HTTP edge (shared/http.ts): handlers built with api() are invoked directly with hand-built
+// The HTTP edge (shared/edge/http.ts): handlers built with api() are invoked directly with hand-built
 // API Gateway v2 events, as Lambda would, to pin authentication, body limits, JSON and query
 // validation, and the mapping of errors to {"error":{"code","message"}}.
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -11,10 +11,10 @@ import {
   NotFoundError,
   PayloadTooLargeError,
   UnauthorizedError,
-} from '../../shared/errors.js';
-import { api, describeIssues, PageQuery, type ApiRequest, type HttpResult } from '../../shared/http.js';
-import { BODY_MAX_BYTES } from '../../shared/limits.js';
-import { logger } from '../../shared/observability.js';
+} from '../../shared/domain/errors.js';
+import { api, describeIssues, PageQuery, type ApiRequest, type HttpResult } from '../../shared/edge/http.js';
+import { BODY_MAX_BYTES } from '../../shared/domain/limits.js';
+import { logger } from '../../shared/edge/observability.js';
 import { httpEvent, invokeLambda, type EventInit } from '../support/fixtures-lambda.js';
 
 const Body = z.strictObject({ content: z.string().min(1), title: z.string() });

@@ -1,13 +1,13 @@
-// Ids (shared/ids.ts): 13 Crockford base-32 characters, time-sortable, carrying a logical shard.
+// Ids (shared/domain/ids.ts): 13 Crockford base-32 characters, time-sortable, carrying a logical shard.
 // The module keeps a clock high-water mark and a sequence, so every test imports a fresh copy and
 // mints at times it chooses.
 import { describe, expect, it, vi } from 'vitest';
 
-type Ids = typeof import('../../shared/ids.js');
+type Ids = typeof import('../../shared/domain/ids.js');
 
 async function freshIds(): Promise<Ids> {
   vi.resetModules();
-  return import('../../shared/ids.js');
+  return import('../../shared/domain/ids.js');
 }
 
 const EPOCH_MS = Date.UTC(2025, 0, 1);

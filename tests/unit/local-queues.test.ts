@@ -3,7 +3,7 @@
 // dead-letter queue after maxReceiveCount receives, and SendMessageBatch's limits.
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { QUEUES } from '../../shared/event-sources.js';
+import { QUEUES } from '../../shared/declarations/event-sources.js';
 import { LocalQueues, type Consumer, type LocalQueueOptions } from '../../shared/local/queues.js';
 import { holdsFor, until } from '../support/fixtures-wait.js';
 

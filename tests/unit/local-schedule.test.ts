@@ -1,7 +1,7 @@
 // The local stack's schedules (shared/local/stepfunctions.ts schedule()): each window is started
 // once, a grace period after it closes, and a timer that fires late starts the windows it missed.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { resetConfig } from '../../shared/config.js';
+import { resetConfig } from '../../shared/edge/config.js';
 import { LocalStepFunctions, SCHEDULE_CATCH_UP } from '../../shared/local/stepfunctions.js';
 
 const WINDOW_S = 2;

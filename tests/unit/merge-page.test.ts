@@ -1,9 +1,9 @@
-// mergeIntoFirstPage (shared/feed.ts): bringing a cached first page up to date with posts made
+// mergeIntoFirstPage (shared/services/feed-entries.ts): bringing a cached first page up to date with posts made
 // since, as generating it afresh would.
 import { describe, expect, it } from 'vitest';
-import { decodeCursor } from '../../shared/cursor.js';
-import { mergeIntoFirstPage } from '../../shared/feed.js';
-import type { Post, PostPage } from '../../shared/posts.js';
+import { decodeCursor } from '../../shared/domain/cursor.js';
+import { mergeIntoFirstPage } from '../../shared/services/feed-entries.js';
+import type { Post, PostPage } from '../../shared/services/posts.js';
 
 const post = (n: number): Post => ({ postId: `0D${String(n).padStart(11, '0')}`, authorId: '0DAUTHOR00000', content: `p${n}`, createdAt: new Date(n * 1000).toISOString() });
 const ids = (page: PostPage) => page.items.map((p) => Number(p.postId.slice(2)));

@@ -1,4 +1,4 @@
-// The metrics helper (shared/observability.ts) and its wiring in the handler wrappers: what each
+// The metrics helper (shared/edge/observability.ts) and its wiring in the handler wrappers: what each
 // invocation flushes as CloudWatch EMF (namespace, dimensions, values), that concurrent
 // invocations in one process keep their metrics apart (Lambda's multi-concurrency mode, as the
 // local stack runs), that nothing is thrown or printed for an invocation without metrics, and the
@@ -11,9 +11,9 @@ vi.hoisted(() => {
   process.env.AWS_LAMBDA_MAX_CONCURRENCY ??= '1000';
 });
 
-import { NotFoundError } from '../../shared/errors.js';
-import { api } from '../../shared/http.js';
-import { sqsConsumer } from '../../shared/batch.js';
+import { NotFoundError } from '../../shared/domain/errors.js';
+import { api } from '../../shared/edge/http.js';
+import { sqsConsumer } from '../../shared/edge/consumers.js';
 import {
   countMetric,
   emitMetricsTo,
@@ -26,8 +26,8 @@ import {
   resetMetricsRegistry,
   SERVICE_NAME,
   type EmfDocument,
-} from '../../shared/observability.js';
-import { correlationOf, workflowTask } from '../../shared/workflow-task.js';
+} from '../../shared/edge/observability.js';
+import { correlationOf, workflowTask } from '../../shared/edge/workflow-task.js';
 import { APP_METRICS } from '../../stacks/alarm-plan.js';
 import { METRICS_NAMESPACE as PLAN_NAMESPACE } from '../../stacks/plan.js';
 import { httpEvent, invokeLambda, testContext } from '../support/fixtures-lambda.js';
@@ -170,8 +170,8 @@ describe('EMF per invocation', () => {
     vi.resetModules();
     process.env.AWS_LAMBDA_INITIALIZATION_TYPE = 'on-demand';
     try {
-      const fresh = await import('../../shared/observability.js');
-      const { workflowTask: freshTask } = await import('../../shared/workflow-task.js');
+      const fresh = await import('../../shared/edge/observability.js');
+      const { workflowTask: freshTask } = await import('../../shared/edge/workflow-task.js');
       fresh.emitMetricsTo('memory');
       const handler = freshTask(z.object({}), async () => fresh.countMetric(fresh.METRIC.postsCreated));
 

@@ -1,8 +1,8 @@
-// The OpenAPI document (shared/openapi.json) is the API reference and the contract the
+// The OpenAPI document (shared/declarations/openapi.json) is the API reference and the contract the
 // integration and e2e tests check responses against; these tests keep the document sound, in step
 // with the route table, and prove that the checker rejects what it should.
 import { describe, expect, it } from 'vitest';
-import { ROUTES } from '../../shared/routes.js';
+import { ROUTES } from '../../shared/declarations/routes.js';
 import {
   assertConforms,
   collectRefs,

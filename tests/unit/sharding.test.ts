@@ -1,9 +1,9 @@
-// Shard routing (shared/sharding.ts) and regions (shared/regions.ts): logical shards map onto
+// Shard routing (shared/domain/sharding.ts) and regions (shared/domain/regions.ts): logical shards map onto
 // physical tables in contiguous ranges, growth splits ranges without moving rows between old
 // tables, and a user's rows stay inside their home region's tables.
 import { afterEach, describe, expect, it } from 'vitest';
-import { resetConfig } from '../../shared/config.js';
-import { logicalShardOf, mintId } from '../../shared/ids.js';
+import { resetConfig } from '../../shared/edge/config.js';
+import { logicalShardOf, mintId } from '../../shared/domain/ids.js';
 import {
   EU_EEA_COUNTRIES,
   LOGICAL_SHARDS,
@@ -13,8 +13,8 @@ import {
   regionOfLogical,
   regionSpec,
   type RegionName,
-} from '../../shared/regions.js';
-import { logicalRangeOf, physicalShard, shardOfId, shardOfKey } from '../../shared/sharding.js';
+} from '../../shared/domain/regions.js';
+import { logicalRangeOf, physicalShard, shardOfId, shardOfKey } from '../../shared/domain/sharding.js';
 
 const TABLE_COUNTS = [16, 32, 64, 4096];
 const seeds = (n: number, prefix = 'seed') => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);

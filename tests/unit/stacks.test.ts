@@ -3,15 +3,15 @@
 // queues, functions, mappings, IAM, alarms) says what shared/ declares and grants no more.
 import { InvokeStore, InvokeStoreBase } from '@aws/lambda-invoke-store';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig, resetConfig } from '../../shared/config.js';
-import { dlqName, MAPPINGS, QUEUES, STREAM_FAILURE_QUEUE } from '../../shared/event-sources.js';
-import { FUNCTIONS, type FunctionName } from '../../shared/functions.js';
-import { actionsFor, GRANTS, INDEX_ACTIONS, QUEUE_CONSUME_ACTIONS, QUEUE_SEND_ACTIONS, STREAM_ACTIONS, WORKFLOW_START_ACTIONS } from '../../shared/grants.js';
+import { loadConfig, resetConfig } from '../../shared/edge/config.js';
+import { dlqName, MAPPINGS, QUEUES, STREAM_FAILURE_QUEUE } from '../../shared/declarations/event-sources.js';
+import { FUNCTIONS, type FunctionName } from '../../shared/declarations/functions.js';
+import { actionsFor, GRANTS, INDEX_ACTIONS, QUEUE_CONSUME_ACTIONS, QUEUE_SEND_ACTIONS, STREAM_ACTIONS, WORKFLOW_START_ACTIONS } from '../../shared/declarations/grants.js';
 import { loadHandler } from '../../shared/local/lambda.js';
-import { REGIONS } from '../../shared/regions.js';
-import { ROUTES } from '../../shared/routes.js';
-import { STREAM_VIEW, tableName, TABLES, type Entity } from '../../shared/tables.js';
-import { WORKFLOWS, workflowTasks, type WorkflowName } from '../../shared/workflows.js';
+import { REGIONS } from '../../shared/domain/regions.js';
+import { ROUTES } from '../../shared/declarations/routes.js';
+import { STREAM_VIEW, tableName, TABLES, type Entity } from '../../shared/declarations/tables.js';
+import { WORKFLOWS, workflowTasks, type WorkflowName } from '../../workflows/registry.js';
 import { bindResources, taskFunctions } from '../../workflows/asl.js';
 import { ALARM_METRICS_MAX, alarmPlan, compositeRule, dashboardBody } from '../../stacks/alarm-plan.js';
 import {
@@ -28,7 +28,7 @@ import {
   type Statement,
 } from '../../stacks/plan.js';
 import { deployTarget, isProductionStage } from '../../stacks/regions.js';
-import { rateOf, registeredWorkflows } from '../../stacks/registry.js';
+import { rateOf, registeredWorkflows } from '../../stacks/workflow-specs.js';
 
 const ACCOUNT = '123456789012';
 const entities = Object.keys(TABLES) as Entity[];
@@ -99,7 +99,7 @@ describe('grants agree with the declarations', () => {
     expect(Object.keys(GRANTS).sort()).toEqual([...functionNames].sort());
   });
 
-  it('every table and index a grant names exists in shared/tables.ts', () => {
+  it('every table and index a grant names exists in shared/declarations/tables.ts', () => {
     for (const [fn, g] of Object.entries(GRANTS)) {
       for (const [entity, t] of Object.entries(g.tables)) {
         expect(TABLES, `${fn}`).toHaveProperty([entity]);
@@ -155,7 +155,7 @@ describe('the stage: region, production, settings', () => {
 });
 
 describe('tables', () => {
-  it('are every entity × FEED_SHARDS, named as shared/tables.ts tableName() names them', () => {
+  it('are every entity × FEED_SHARDS, named as shared/declarations/tables.ts tableName() names them', () => {
     const plan = planFor('dev', { FEED_SHARDS: '64' });
     expect(plan.tables).toHaveLength(entities.length * 64);
     process.env.FEED_TABLE_PREFIX = plan.target.tablePrefix;

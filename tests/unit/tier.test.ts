@@ -1,10 +1,10 @@
-// Fan-out tiers (shared/users.ts tierFor): an author's follower count against the configured
+// Fan-out tiers (shared/services/users.ts tierFor): an author's follower count against the configured
 // celebrity and mega thresholds (FEED_CELEBRITY_THRESHOLD, FEED_MEGA_THRESHOLD), upgrading at a
 // threshold and falling back only below TIER_HYSTERESIS of it.
 import { afterEach, describe, expect, it } from 'vitest';
-import { resetConfig } from '../../shared/config.js';
-import { TIER_HYSTERESIS } from '../../shared/limits.js';
-import { tierFor, type Tier } from '../../shared/users.js';
+import { resetConfig } from '../../shared/edge/config.js';
+import { TIER_HYSTERESIS } from '../../shared/domain/limits.js';
+import { tierFor, type Tier } from '../../shared/services/users.js';
 
 const saved = {
   celebrity: process.env.FEED_CELEBRITY_THRESHOLD,

@@ -2,8 +2,8 @@
 // functions, Retry and Catch on every Task, and the history arithmetic its module comment claims.
 import validator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
-import { FUNCTIONS } from '../../shared/functions.js';
-import { WORKFLOWS, workflowTasks, type WorkflowName } from '../../shared/workflows.js';
+import { FUNCTIONS } from '../../shared/declarations/functions.js';
+import { WORKFLOWS, workflowTasks, type WorkflowName } from '../../workflows/registry.js';
 import type { Asl } from '../../workflows/asl.js';
 import { CHUNKS_PER_PAGE, PAGES_PER_EXECUTION } from '../../workflows/celebrity-fanout.js';
 import { WARM_CHUNKS_PER_PAGE, WARM_PAGES_PER_RUN } from '../../workflows/cache-warming.js';

@@ -8,8 +8,8 @@ import {
   DynamoDBDocumentClient,
   type BatchWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { config } from '../config.js';
-import { DYNAMO_BATCH_GET_MAX, DYNAMO_BATCH_RETRIES, DYNAMO_BATCH_WRITE_MAX } from '../limits.js';
+import { config } from '../edge/config.js';
+import { DYNAMO_BATCH_GET_MAX, DYNAMO_BATCH_RETRIES, DYNAMO_BATCH_WRITE_MAX } from '../domain/limits.js';
 
 let doc: DynamoDBDocumentClient | undefined;
 let raw: DynamoDBClient | undefined;

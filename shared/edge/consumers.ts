@@ -1,7 +1,7 @@
 // Queue and stream consumers: records are processed one by one (in order, so each record's log
 // lines carry its own correlation id) and failures are reported per record, so only the failed
 // messages are redelivered (SQS) or retried from the failed record (streams). Every invocation
-// logs as JSON and flushes its metrics (shared/observability.ts).
+// logs as JSON and flushes its metrics (shared/edge/observability.ts).
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import middy from '@middy/core';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';

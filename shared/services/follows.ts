@@ -5,14 +5,14 @@
 // Both are idempotent, and a retry after a partial failure converges.
 import murmurhash from 'murmurhash';
 import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { batchWrite, cancellationCodes, db, isConditionFailure } from './adapters/dynamodb.js';
-import { config } from './config.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
-import { BadRequestError, ConflictError, NotFoundError } from './errors.js';
-import { backfill, removeAuthorFromFeed } from './feed.js';
-import { isId } from './ids.js';
-import { followsTable, keys } from './keys.js';
-import { ACTIVE_INDEX_BUCKETS, FOLLOWER_COUNTER_SHARDS, TRANSACTION_CONFLICT_RETRIES, VIPS_MAX } from './limits.js';
+import { batchWrite, cancellationCodes, db, isConditionFailure } from '../store/client.js';
+import { config } from '../edge/config.js';
+import { decodeCursor, encodeCursor } from '../domain/cursor.js';
+import { BadRequestError, ConflictError, NotFoundError } from '../domain/errors.js';
+import { backfill, removeAuthorFromFeed } from './feed-entries.js';
+import { isId } from '../domain/ids.js';
+import { followsTable, keys } from '../store/keys.js';
+import { ACTIVE_INDEX_BUCKETS, FOLLOWER_COUNTER_SHARDS, TRANSACTION_CONFLICT_RETRIES, VIPS_MAX } from '../domain/limits.js';
 import { getUser, profileRow, profileRows, usersByIds, type ProfileRow, type Tier, type User } from './users.js';
 
 export interface UserPage {

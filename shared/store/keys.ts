@@ -1,8 +1,8 @@
 // The DynamoDB key scheme, owned here: which table and which key each kind of row lives under.
 // Rows keyed by a user or post id go to the shard the id embeds; directory rows go by hash.
 import { createHash } from 'node:crypto';
-import { shardOfId, shardOfKey } from './sharding.js';
-import { tableName } from './tables.js';
+import { shardOfId, shardOfKey } from '../domain/sharding.js';
+import { tableName } from '../declarations/tables.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
 

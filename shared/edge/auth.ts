@@ -9,7 +9,7 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import { jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { config } from './config.js';
-import { DEV_TOKEN_TTL_SECONDS } from './limits.js';
+import { DEV_TOKEN_TTL_SECONDS } from '../domain/limits.js';
 
 /** Verified tokens remembered by the local gateway. */
 export const AUTH_CACHE_MAX = 10_000;

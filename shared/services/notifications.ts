@@ -6,16 +6,16 @@
 import murmurhash from 'murmurhash';
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { batchWrite, db, isConditionFailure } from './adapters/dynamodb.js';
-import { enqueue } from './adapters/queue.js';
-import { config } from './config.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
-import { BadRequestError } from './errors.js';
-import { idAt, isId, logicalShardOf } from './ids.js';
-import { keys } from './keys.js';
-import { countMetric, METRIC } from './observability.js';
-import { FANOUT_JOB_FOLLOWERS, NOTIFICATION_TTL_SECONDS, NOTIFY_BUCKETS, NOTIFY_COMPOSE_PAGE, NOTIFY_EVENTS_MAX } from './limits.js';
-import { tableName } from './tables.js';
+import { batchWrite, db, isConditionFailure } from '../store/client.js';
+import { enqueue } from '../messaging/queue.js';
+import { config } from '../edge/config.js';
+import { decodeCursor, encodeCursor } from '../domain/cursor.js';
+import { BadRequestError } from '../domain/errors.js';
+import { idAt, isId, logicalShardOf } from '../domain/ids.js';
+import { keys } from '../store/keys.js';
+import { countMetric, METRIC } from '../edge/observability.js';
+import { FANOUT_JOB_FOLLOWERS, NOTIFICATION_TTL_SECONDS, NOTIFY_BUCKETS, NOTIFY_COMPOSE_PAGE, NOTIFY_EVENTS_MAX } from '../domain/limits.js';
+import { tableName } from '../declarations/tables.js';
 import { usersByIds } from './users.js';
 
 export const NotificationEvent = z.strictObject({

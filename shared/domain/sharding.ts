@@ -3,7 +3,7 @@
 // splits each range in two and moves whole logical shards. Directory keys that carry no id
 // (handles, token subjects) are placed by MurmurHash3.
 import murmurhash from 'murmurhash';
-import { config } from './config.js';
+import { config } from '../edge/config.js';
 import { logicalShardOf } from './ids.js';
 import { LOGICAL_SHARDS } from './regions.js';
 

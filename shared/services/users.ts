@@ -2,14 +2,14 @@
 // (summed from sharded counters), the fan-out tier an author's count puts them in, and activity.
 import { randomUUID } from 'node:crypto';
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { batchGet, cancellationCodes, db, isConditionFailure, type TableKey } from './adapters/dynamodb.js';
-import { recordActive } from './cache/pull-cache.js';
-import { config } from './config.js';
-import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from './errors.js';
-import { isId, mintId } from './ids.js';
-import { keys } from './keys.js';
-import { FOLLOWER_COUNTER_SHARDS, TIER_HYSTERESIS } from './limits.js';
-import { homeRegionOf, logicalShardIn, type RegionName } from './regions.js';
+import { batchGet, cancellationCodes, db, isConditionFailure, type TableKey } from '../store/client.js';
+import { recordActive } from '../cache/pull-cache.js';
+import { config } from '../edge/config.js';
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../domain/errors.js';
+import { isId, mintId } from '../domain/ids.js';
+import { keys } from '../store/keys.js';
+import { FOLLOWER_COUNTER_SHARDS, TIER_HYSTERESIS } from '../domain/limits.js';
+import { homeRegionOf, logicalShardIn, type RegionName } from '../domain/regions.js';
 
 export type Tier = 'regular' | 'celebrity' | 'mega';
 

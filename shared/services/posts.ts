@@ -2,14 +2,14 @@
 // the author, and an author's own timeline. Fan-out happens downstream of the posts stream.
 import { createHash } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { batchGet, cancellationCodes, db, isConditionFailure } from './adapters/dynamodb.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
-import { ConflictError, ForbiddenError, NotFoundError } from './errors.js';
-import { isId, logicalShardOf, mintId } from './ids.js';
-import { keys, postsTable } from './keys.js';
-import { IDEMPOTENCY_TTL_SECONDS } from './limits.js';
-import { recordDeletion } from './cache/pull-cache.js';
-import { countMetric, currentCorrelationId, METRIC } from './observability.js';
+import { batchGet, cancellationCodes, db, isConditionFailure } from '../store/client.js';
+import { decodeCursor, encodeCursor } from '../domain/cursor.js';
+import { ConflictError, ForbiddenError, NotFoundError } from '../domain/errors.js';
+import { isId, logicalShardOf, mintId } from '../domain/ids.js';
+import { keys, postsTable } from '../store/keys.js';
+import { IDEMPOTENCY_TTL_SECONDS } from '../domain/limits.js';
+import { recordDeletion } from '../cache/pull-cache.js';
+import { countMetric, currentCorrelationId, METRIC } from '../edge/observability.js';
 
 export interface Post {
   postId: string;

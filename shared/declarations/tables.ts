@@ -1,7 +1,7 @@
 // The table definitions: one source of truth read by stacks/ (deploy) and by the local stack
 // (CreateTable). Each entity is FEED_SHARDS physical tables named <prefix><Base>_<n>.
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { config } from './config.js';
+import { config } from '../edge/config.js';
 
 export type Entity = 'users' | 'follows' | 'posts' | 'feeds' | 'notifications';
 

@@ -1,7 +1,7 @@
 // Opaque pagination cursors: base64url(JSON) + HMAC-SHA256, bound to the list they page (its
 // scope, e.g. "feed:<userId>"). A tampered cursor, or one from another list or user, is a 400.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { config } from './config.js';
+import { config } from '../edge/config.js';
 import { BadRequestError } from './errors.js';
 
 function sign(payload: string): string {

@@ -1,8 +1,8 @@
-// The workflows registry (shared/workflows.ts) as the plan takes it: each state machine's ASL
+// The workflows registry (workflows/registry.ts) as the plan takes it: each state machine's ASL
 // and Task functions, and an EventBridge schedule for each workflow that runs periodically.
 // Definitions read config() (Map concurrency, windows) from the deploy environment.
-import { resetConfig } from '../shared/config.js';
-import { WORKFLOWS, workflowTasks, type WorkflowName, type WorkflowSpec as RegistryEntry } from '../shared/workflows.js';
+import { resetConfig } from '../shared/edge/config.js';
+import { WORKFLOWS, workflowTasks, type WorkflowName, type WorkflowSpec as RegistryEntry } from '../workflows/registry.js';
 import type { ScheduleSpec, WorkflowSpec } from './plan.js';
 
 /** EventBridge rates are whole minutes. */

@@ -1,7 +1,7 @@
 // Step Functions Task handlers: the input is validated with zod, the correlation id it carries
 // (`correlationId`, put there by whoever started the execution) tags every log line, and errors
 // are logged, counted (WorkflowFailures) and propagated, so the state's Retry and Catch decide
-// what happens. Every invocation flushes its metrics (shared/observability.ts).
+// what happens. Every invocation flushes its metrics (shared/edge/observability.ts).
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';

@@ -1,11 +1,11 @@
 // The state machines of the product, one source of truth read by stacks/ (deployed verbatim, with
 // Task resources bound to function ARNs) and by the local stack (run by aws-local-stepfunctions
 // with Task resources bound to the local handlers). Schedules say how often a workflow starts.
-import { config } from './config.js';
-import { taskFunctions, type Asl } from '../workflows/asl.js';
-import { batchedNotification } from '../workflows/batched-notification.js';
-import { cacheWarming } from '../workflows/cache-warming.js';
-import { celebrityFanout } from '../workflows/celebrity-fanout.js';
+import { config } from '../shared/edge/config.js';
+import { taskFunctions, type Asl } from './asl.js';
+import { batchedNotification } from './batched-notification.js';
+import { cacheWarming } from './cache-warming.js';
+import { celebrityFanout } from './celebrity-fanout.js';
 
 export interface WorkflowSpec {
   /** Builds the ASL definition from configuration (Map concurrency and the like). */

@@ -3,8 +3,8 @@
 // stack's Step Functions API, which runs the same definitions with aws-local-stepfunctions.
 // Named executions make starts idempotent: a redelivered start of the same name is not a second run.
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { config } from '../config.js';
-import { currentCorrelationId } from '../observability.js';
+import { config } from '../edge/config.js';
+import { currentCorrelationId } from '../edge/observability.js';
 
 let client: SFNClient | undefined;
 export function sfn(): SFNClient {

@@ -4,11 +4,11 @@
 // following list, FEED_HISTORY_AUTHORS of them. Posts come from the Redis recent-posts cache when
 // it can answer, else from the posts tables; a high-tier author's list is then filled from what
 // was read, so the next reader finds it.
-import { byRecency, cachedRecentPosts, fillRecentPosts } from './cache/pull-cache.js';
-import { RECENT_POSTS_MAX } from './cache/keys.js';
-import type { PullSources } from './feed.js';
+import { byRecency, cachedRecentPosts, fillRecentPosts } from '../cache/pull-cache.js';
+import { RECENT_POSTS_MAX } from '../cache/cache-keys.js';
+import type { PullSources } from './feed-entries.js';
 import { edgePage, highTierFollowees } from './follows.js';
-import { FEED_HISTORY_AUTHORS, FEED_PULL_AUTHORS } from './limits.js';
+import { FEED_HISTORY_AUTHORS, FEED_PULL_AUTHORS } from '../domain/limits.js';
 import { queryAuthorPosts } from './posts.js';
 
 export const pullSources: PullSources = {

@@ -2,11 +2,11 @@
 // at FEED_MAX_ENTRIES and expiring after FEED_ENTRY_TTL_SECONDS. Reads hydrate entries from the
 // posts tables, so a deleted post vanishes from every feed at once; its entry is removed lazily.
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { batchWrite, db, type TableWrite } from './adapters/dynamodb.js';
-import { config } from './config.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
-import { feedsTable, keys } from './keys.js';
-import { FEED_ENTRY_TTL_SECONDS, FEED_MAX_ENTRIES } from './limits.js';
+import { batchWrite, db, type TableWrite } from '../store/client.js';
+import { config } from '../edge/config.js';
+import { decodeCursor, encodeCursor } from '../domain/cursor.js';
+import { feedsTable, keys } from '../store/keys.js';
+import { FEED_ENTRY_TTL_SECONDS, FEED_MAX_ENTRIES } from '../domain/limits.js';
 import { postsByIds, queryAuthorPosts, type Post, type PostPage } from './posts.js';
 
 export interface FeedEntry {

@@ -1,14 +1,14 @@
 // Configuration, read once at start-up from the environment, typed, with every default in one
 // place. A missing or malformed value fails fast with the variable's name. The README lists each.
 import * as z from 'zod';
-import { REGIONS, type RegionName } from './regions.js';
+import { REGIONS, type RegionName } from '../domain/regions.js';
 
 const int = (def: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(def);
 
 const schema = z.object({
   /** Physical shard tables per entity. A power of two from 16 to 4096, so that every physical
-   *  table lies inside one region's logical range (see shared/regions.ts). */
+   *  table lies inside one region's logical range (see shared/domain/regions.ts). */
   FEED_SHARDS: int(32, 16, 4096).refine((n) => (n & (n - 1)) === 0, 'must be a power of two'),
   /** Prefix of every DynamoDB table name (stage-specific in AWS). */
   FEED_TABLE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]*$/).default('feedscale-'),

@@ -2,10 +2,10 @@
 // entries retried); the local stack installs its own transport, which delivers with SQS
 // semantics. Every message carries the sender's correlation id as a message attribute.
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { config } from '../config.js';
-import type { QueueName } from '../event-sources.js';
-import { SQS_BATCH_MAX } from '../limits.js';
-import { currentCorrelationId } from '../observability.js';
+import { config } from '../edge/config.js';
+import type { QueueName } from '../declarations/event-sources.js';
+import { SQS_BATCH_MAX } from '../domain/limits.js';
+import { currentCorrelationId } from '../edge/observability.js';
 
 export interface OutgoingMessage {
   body: string;

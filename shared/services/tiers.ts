@@ -2,9 +2,9 @@
 // when it changes, every follower's high-tier list is updated through fan-out 'tier' jobs, so
 // their feeds start (or stop) pulling the author's posts at read time.
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { db, isConditionFailure } from './adapters/dynamodb.js';
+import { db, isConditionFailure } from '../store/client.js';
 import { planTierChange } from './fan-out.js';
-import { keys } from './keys.js';
+import { keys } from '../store/keys.js';
 import { followerCount, profileRow, tierFor, type ProfileRow, type Tier } from './users.js';
 
 /** Re-derives a user's tier from their follower count; on a change, stores it and sends every

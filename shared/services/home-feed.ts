@@ -5,11 +5,11 @@
 // high-tier author who has posted since gets that author's new posts merged in from the Redis
 // recent-posts cache. Follows, unfollows, deletions and tier changes drop the affected feeds from
 // both tiers and regenerate them at once for users active in the last hour.
-import { feedCache } from './cache/feed-cache.js';
-import { feedVariant, limitOfVariant } from './cache/keys.js';
-import { activeAmong, checkCachedPage, newPostsOf, type CachedPage } from './cache/pull-cache.js';
-import { mergeIntoFirstPage, readFeed, readFeedPage } from './feed.js';
-import { PAGE_LIMIT_DEFAULT } from './limits.js';
+import { feedCache } from '../cache/feed-cache.js';
+import { feedVariant, limitOfVariant } from '../cache/cache-keys.js';
+import { activeAmong, checkCachedPage, newPostsOf, type CachedPage } from '../cache/pull-cache.js';
+import { mergeIntoFirstPage, readFeed, readFeedPage } from './feed-entries.js';
+import { PAGE_LIMIT_DEFAULT } from '../domain/limits.js';
 import type { Post, PostPage } from './posts.js';
 import { pullSources } from './pull.js';
 

@@ -2,7 +2,7 @@
 // Lambda handler for API Gateway HTTP API (payload v2) events. It authenticates (the JWT
 // authorizer's `sub` claim), refuses oversized bodies, parses and validates JSON and query
 // strings with zod, and maps errors to {"error":{"code","message"}}. Every invocation logs as JSON
-// with the API request id as correlation id and flushes its metrics (shared/observability.ts).
+// with the API request id as correlation id and flushes its metrics (shared/edge/observability.ts).
 import middy from '@middy/core';
 import type {
   APIGatewayProxyEventV2WithJWTAuthorizer,
@@ -15,8 +15,8 @@ import {
   HttpError,
   PayloadTooLargeError,
   UnauthorizedError,
-} from './errors.js';
-import { BODY_MAX_BYTES, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, PAGE_LIMIT_MIN } from './limits.js';
+} from '../domain/errors.js';
+import { BODY_MAX_BYTES, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, PAGE_LIMIT_MIN } from '../domain/limits.js';
 import { logger, logging, metering } from './observability.js';
 
 export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;

@@ -1,4 +1,4 @@
-// Creates every shard table from shared/tables.ts (idempotent: existing tables are kept) and
+// Creates every shard table from shared/declarations/tables.ts (idempotent: existing tables are kept) and
 // sweeps expired rows, since DynamoDB Local never runs TTL deletion.
 import {
   CreateTableCommand,
@@ -8,9 +8,9 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { batchWrite } from '../adapters/dynamodb.js';
-import { config } from '../config.js';
-import { createTableInput, tableName, TABLES, type Entity } from '../tables.js';
+import { batchWrite } from '../store/client.js';
+import { config } from '../edge/config.js';
+import { createTableInput, tableName, TABLES, type Entity } from '../declarations/tables.js';
 
 export function allTables(): { entity: Entity; name: string }[] {
   return (Object.keys(TABLES) as Entity[]).flatMap((entity) =>

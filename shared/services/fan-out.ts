@@ -6,14 +6,14 @@
 // Every step is idempotent, so a redelivered record or message writes nothing new.
 import murmurhash from 'murmurhash';
 import * as z from 'zod';
-import { enqueue } from './adapters/queue.js';
-import { addToFeeds, removeFromFeeds, trimFeed } from './feed.js';
+import { enqueue } from '../messaging/queue.js';
+import { addToFeeds, removeFromFeeds, trimFeed } from './feed-entries.js';
 import { applyTier, edgePage, vipPage } from './follows.js';
-import { FANOUT_JOB_FOLLOWERS, FEED_TRIM_ONE_IN, HIGH_TIER_NOTIFY_DELAY_SECONDS } from './limits.js';
+import { FANOUT_JOB_FOLLOWERS, FEED_TRIM_ONE_IN, HIGH_TIER_NOTIFY_DELAY_SECONDS } from '../domain/limits.js';
 import { addToCachedFeeds, refreshFeeds } from './home-feed.js';
 import { notify } from './notifications.js';
 import { findPost } from './posts.js';
-import { countMetric, METRIC } from './observability.js';
+import { countMetric, METRIC } from '../edge/observability.js';
 import type { Tier } from './users.js';
 
 const PostRef = z.strictObject({ postId: z.string(), authorId: z.string(), createdAt: z.string() });
