@@ -28,7 +28,7 @@ export interface CacheDelta {
   l2Misses: number;
   generated: number;
   coalesced: number;
-  /** Redis commands that failed or timed out (L2_COMMAND_TIMEOUT_MS), and calls the open
+  /** Redis commands that failed or timed out (REDIS_COMMAND_TIMEOUT_MS), and calls the open
    *  breaker answered without Redis: each sends the read to DynamoDB instead. */
   l2Errors: number;
   l2ShortCircuited: number;

@@ -16,7 +16,7 @@ import {
   WORKFLOW_START_ACTIONS,
   type Grant,
 } from '../shared/declarations/grants.js';
-import { SERVICE_NAME } from '../shared/edge/observability.js';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../shared/edge/observability.js';
 import { ROUTES } from '../shared/declarations/routes.js';
 import { createTableInput, STREAM_VIEW, TABLES, type Entity, type TableDef } from '../shared/declarations/tables.js';
 import { taskFunctions, type Asl } from '../workflows/asl.js';
@@ -24,8 +24,7 @@ import type { DeployTarget } from './regions.js';
 
 /** Every region in shared/domain/regions.ts is in the commercial partition. */
 export const PARTITION = 'aws';
-/** EMF namespace of the handlers' metrics (Powertools reads POWERTOOLS_METRICS_NAMESPACE). */
-export const METRICS_NAMESPACE = SERVICE_NAME;
+export { METRICS_NAMESPACE };
 /** Lambda's limit on function names. */
 const FUNCTION_NAME_MAX = 64;
 /** Dead letters are kept as long as SQS allows, for investigation and redrive. */

@@ -9,12 +9,11 @@
 // every command of a client, and "N consecutive failures" is the behaviour we want to test.
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { REDIS_COMMAND_TIMEOUT_MS } from '../domain/limits.js';
 import { config } from '../edge/config.js';
 import { logger } from '../edge/observability.js';
 import { cacheKeys, FEED_L2_TTL_SECONDS } from './cache-keys.js';
 
-/** Per-command bound: a hit must stay far inside the 100 ms P95 budget of a feed load. */
-export const L2_COMMAND_TIMEOUT_MS = 50;
 /** Consecutive failures that open the breaker: a single timeout is noise, five in a row is not. */
 export const L2_BREAKER_FAILURES = 5;
 /** How long an open breaker sends nothing to Redis before one probe may try again. */
@@ -208,7 +207,7 @@ export class L2Cache {
     readonly url: string | undefined,
     opts: L2Options = {},
   ) {
-    this.commandTimeoutMs = opts.commandTimeoutMs ?? L2_COMMAND_TIMEOUT_MS;
+    this.commandTimeoutMs = opts.commandTimeoutMs ?? REDIS_COMMAND_TIMEOUT_MS;
     this.connectWaitMs = opts.connectWaitMs ?? FIRST_CONNECT_WAIT_MS;
     this.breaker = new CircuitBreaker({
       ...(opts.failureThreshold !== undefined && { failureThreshold: opts.failureThreshold }),

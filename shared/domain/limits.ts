@@ -67,3 +67,6 @@ export const NOTIFY_COMPOSE_PAGE = 500;
 /** Celebrity and mega posts notify followers only after this delay (SQS DelaySeconds, at most
  *  900), so the writes of a post's first minute stay bounded by its pushes. */
 export const HIGH_TIER_NOTIFY_DELAY_SECONDS = 60;
+/** Per Redis command (FEED_REDIS_TIMEOUT_MS default): a hit must stay far inside the 100 ms P95
+ *  budget of a feed load. */
+export const REDIS_COMMAND_TIMEOUT_MS = 50;

@@ -55,7 +55,6 @@ assign(ASIA_PACIFIC, ['ap-southeast-1']);
 assign(AFRICA_MIDDLE_EAST, ['me-central-1']);
 
 export const EU_EEA_COUNTRIES: ReadonlySet<string> = new Set(EU_EEA.split(' '));
-export const KNOWN_COUNTRIES: ReadonlySet<string> = new Set(table.keys());
 
 export function regionSpec(name: RegionName): RegionSpec {
   const spec = REGIONS.find((r) => r.name === name);

@@ -1,6 +1,7 @@
 // Configuration, read once at start-up from the environment, typed, with every default in one
 // place. A missing or malformed value fails fast with the variable's name. The README lists each.
 import * as z from 'zod';
+import { REDIS_COMMAND_TIMEOUT_MS } from '../domain/limits.js';
 import { REGIONS, type RegionName } from '../domain/regions.js';
 
 const int = (def: number, min: number, max: number) =>
@@ -43,7 +44,7 @@ const schema = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional().or(z.literal('').transform(() => undefined)),
   /** Timeout of every Redis command: a slower reply counts as a miss, so a slow Redis never
    *  slows reads (the test setup raises it, so results do not depend on the machine's load). */
-  FEED_REDIS_TIMEOUT_MS: int(50, 1, 10_000),
+  FEED_REDIS_TIMEOUT_MS: int(REDIS_COMMAND_TIMEOUT_MS, 1, 10_000),
   /** Other regions' Redis (comma-separated URLs): high-tier authors' recent posts are written to
    *  every region's cache, so readers everywhere pull them locally. */
   FEED_CACHE_REPLICA_URLS: z.string().optional(),
@@ -51,7 +52,7 @@ const schema = z.object({
   FEED_L1_MAX_BYTES: int(64 * 1024 * 1024, 1024 * 1024, 1024 * 1024 * 1024),
   /** DynamoDB endpoint override (DynamoDB Local, or any compatible endpoint). */
   DYNAMODB_ENDPOINT: z.string().url().optional(),
-  /** SQS queue URLs in AWS, one per declared queue (FEED_QUEUE_URL_<NAME>); unused locally. */
+  /** Region of the AWS SDK clients (Lambda sets it). */
   AWS_REGION: z.string().default('us-east-1'),
 });
 

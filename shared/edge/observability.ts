@@ -9,6 +9,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { MiddlewareObj } from '@middy/core';
+import type { FeedSource } from '../services/home-feed.js';
 
 export const SERVICE_NAME = 'feedscale';
 /** The EMF namespace of every application metric; the alarms in stacks/ read the same. */
@@ -188,7 +189,7 @@ export function timeMetric(name: MetricName, ms: number, dims: Dimensions = {}):
 
 /** One GET /v1/feed: its latency, and for first pages (the ones served through the cache) which
  *  tier answered (home-feed.ts's FeedSource). Deeper pages (source 'dynamodb') bypass the cache and count no hit or miss. */
-export function recordFeedRead(latencyMs: number, source: 'l1' | 'l2' | 'generated' | 'dynamodb'): void {
+export function recordFeedRead(latencyMs: number, source: FeedSource): void {
   timeMetric(METRIC.feedLatency, latencyMs);
   if (source === 'dynamodb') return;
   const hit = (yes: boolean) => (yes ? 1 : 0);

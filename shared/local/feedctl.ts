@@ -19,10 +19,10 @@ import {
   type StateMachineListItem,
 } from '@aws-sdk/client-sfn';
 import { MAPPINGS } from '../declarations/event-sources.js';
+import { ROOT } from './lambda.js';
 import { METRIC } from '../edge/observability.js';
 import { WORKFLOWS } from '../../workflows/registry.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Executions listed when --limit is not given: one screenful. */
 export const DEFAULT_LIST_LIMIT = 20;

@@ -200,4 +200,3 @@ export class LocalQueues implements QueueTransport {
   }
 }
 
-export { dlqName };

@@ -5,7 +5,7 @@
 // high-tier author who has posted since gets that author's new posts merged in from the Redis
 // recent-posts cache. Follows, unfollows, deletions and tier changes drop the affected feeds from
 // both tiers and regenerate them at once for users active in the last hour.
-import { feedCache } from '../cache/feed-cache.js';
+import { feedCache, type CacheTier } from '../cache/feed-cache.js';
 import { feedVariant, limitOfVariant } from '../cache/cache-keys.js';
 import { activeAmong, checkCachedPage, newPostsOf, type CachedPage } from '../cache/pull-cache.js';
 import { mergeIntoFirstPage, readFeed, readFeedPage } from './feed-entries.js';
@@ -13,7 +13,8 @@ import { PAGE_LIMIT_DEFAULT } from '../domain/limits.js';
 import type { Post, PostPage } from './posts.js';
 import { pullSources } from './pull.js';
 
-export type FeedSource = 'l1' | 'l2' | 'generated' | 'dynamodb';
+/** Where a page came from: a cache tier, or DynamoDB for pages past the first. */
+export type FeedSource = CacheTier | 'dynamodb';
 
 /** Generates a first page; background regeneration (`cleanup: false`) leaves dangling entries
  *  for the reader's own request to delete, so it never writes tables. */

@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ROOT } from '../../shared/local/lambda.js';
 import {
   DescribeExecutionCommand,
   ListStateMachinesCommand,
@@ -23,7 +23,6 @@ import { machineMatches, main, renderHistory, renderStats } from '../../shared/l
 import type { MetricsSnapshot } from '../../shared/edge/observability.js';
 import { until } from '../support/fixtures-wait.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const endpoint = inject('sfnEndpoint');
 const sfn = new SFNClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
 
