@@ -40,6 +40,9 @@ export interface FeedCacheStats {
   lockWaitTimeouts: number;
   /** Generated pages not written to L2: an invalidation came first, or Redis was unusable. */
   l2WritesSkipped: number;
+  /** In-place updates whose outcome in L2 was unknown (a reply lost to the timeout, or Redis
+   *  unusable): the user's pages were dropped instead, so none is left without the change. */
+  updatesDropped: number;
   l1Tier: L1Stats;
   l2Tier: L2Stats;
 }
@@ -60,7 +63,7 @@ export class FeedCache {
   private readonly flights = new Map<string, Flight>();
   /** L1 keys held per user, so invalidation drops them without scanning the whole L1. */
   private readonly l1KeysByUser = new Map<string, Set<string>>();
-  private counts = { l1Hits: 0, l1Misses: 0, l2Hits: 0, l2Misses: 0, generated: 0, coalesced: 0, lockWaits: 0, lockWaitTimeouts: 0, l2WritesSkipped: 0 };
+  private counts = { l1Hits: 0, l1Misses: 0, l2Hits: 0, l2Misses: 0, generated: 0, coalesced: 0, lockWaits: 0, lockWaitTimeouts: 0, l2WritesSkipped: 0, updatesDropped: 0 };
 
   constructor(opts: FeedCacheOptions = {}) {
     this.l1 = new L1Cache({ ...opts.l1, onRemove: (key) => this.forget(key) });
@@ -91,7 +94,24 @@ export class FeedCache {
     return flight.promise;
   }
 
-  /** Write-through of a page generated elsewhere (e.g. the warming workflow): both tiers. */
+  /**
+   * Generates one page into both tiers without a reader waiting (the warming workflow, and feeds
+   * refreshed after a write). Guarded like a reader's generation: the epoch is read before
+   * `generate` reads DynamoDB, so a post merged into the user's pages meanwhile (which the page
+   * may lack) stops the write. → true if the page was stored.
+   */
+  async warm(userId: string, variant: string, generate: () => Promise<string>): Promise<boolean> {
+    const epoch = await this.l2.feedEpoch(userId);
+    this.counts.generated++;
+    const value = await generate();
+    const written = epoch !== undefined && (await this.l2.writeFeed(userId, variant, value, { epoch }));
+    if (written) this.remember(cacheKeys.feedL1(userId, variant), userId, value);
+    else this.counts.l2WritesSkipped++;
+    return written;
+  }
+
+  /** Write-through of a page known to be current (tools, tests): both tiers, unguarded. A page
+   *  generated while posts may arrive goes through warm() instead. */
   async put(userId: string, variant: string, value: string): Promise<void> {
     const key = cacheKeys.feedL1(userId, variant);
     const flight = this.flights.get(key);
@@ -122,20 +142,35 @@ export class FeedCache {
    * Rewrites the user's cached pages in place: `edit` gets each page L2 holds and returns its new
    * value (undefined: unchanged). Each page is replaced only if nobody changed it meanwhile (one
    * that did is dropped), and the user's epoch moves on, so a generation that started before the
-   * change cannot store its older page. This container's L1 copies are dropped (the next read
+   * change cannot store its older page; when L2's outcome cannot be known, every page of the
+   * user is dropped instead. This container's L1 copies are dropped (the next read
    * takes the new page from L2) and its loads in flight store nothing.
    */
   async update(userId: string, edit: (variant: string, value: string) => string | undefined): Promise<void> {
     this.dropLocal(userId);
+    if (this.l2.enabled && !(await this.editInL2(userId, edit))) {
+      // Whether the pages were edited is unknown: a reply that came after the timeout (the
+      // command may still have run, or may run later) or a Redis the breaker holds off. Kept,
+      // a page would miss this change until it expires, whatever merges come after (each adds
+      // only its own post), so every page of the user is dropped instead (queued behind the
+      // commands whose replies were lost, so it runs after them).
+      this.counts.updatesDropped++;
+      await this.l2.invalidateFeed(userId);
+    }
+    // Again once L2 is done: a load that read the old page from L2 meanwhile must not keep it.
+    this.dropLocal(userId);
+  }
+
+  /** The L2 half of update(): → true when every page is known to be edited or dropped. */
+  private async editInL2(userId: string, edit: (variant: string, value: string) => string | undefined): Promise<boolean> {
     const pages = await this.l2.beginFeedUpdate(userId);
+    if (pages === undefined) return false;
     const changes: { variant: string; expected: string; value: string }[] = [];
-    for (const [variant, value] of Object.entries(pages ?? {})) {
+    for (const [variant, value] of Object.entries(pages)) {
       const next = edit(variant, value);
       if (next !== undefined && next !== value) changes.push({ variant, expected: value, value: next });
     }
-    if (changes.length > 0) await this.l2.replaceFeeds(userId, changes);
-    // Again once L2 is done: a load that read the old page from L2 meanwhile must not keep it.
-    this.dropLocal(userId);
+    return changes.length === 0 || (await this.l2.replaceFeeds(userId, changes)) !== undefined;
   }
 
   /** Replaces one page that a reader found and brought up to date, at both tiers, unless it changed
@@ -167,6 +202,7 @@ export class FeedCache {
       lockWaits: c.lockWaits,
       lockWaitTimeouts: c.lockWaitTimeouts,
       l2WritesSkipped: c.l2WritesSkipped,
+      updatesDropped: c.updatesDropped,
       l1Tier: this.l1.stats(),
       l2Tier: this.l2.stats(),
     };

@@ -287,10 +287,11 @@ export class L2Cache {
     return isReady();
   }
 
-  /** Runs one Redis operation behind the breaker; never throws. */
-  private async run<T>(op: (redis: ScriptedRedis) => Promise<T>): Promise<Outcome<T>> {
+  /** Runs one Redis operation behind the breaker; never throws. `force`: sent even while the
+   *  breaker is open (a write that keeps cached pages correct; see invalidateFeed). */
+  private async run<T>(op: (redis: ScriptedRedis) => Promise<T>, force = false): Promise<Outcome<T>> {
     if (!this.url) return FAILED;
-    if (!this.breaker.allow()) {
+    if (!this.breaker.allow() && !force) {
       this.counts.shortCircuited++;
       return FAILED;
     }
@@ -420,10 +421,20 @@ export class L2Cache {
     return out.ok ? out.value : undefined;
   }
 
-  /** Drops every cached page of a user (one DEL of the hash) and starts a new epoch. */
+  /** Drops every cached page of a user (one DEL of the hash) and starts a new epoch. Sent even
+   *  while the breaker is open: the breaker guards reads' latency, and a slow Redis still runs a
+   *  command whose reply came too late, while skipping this would leave pages that miss a write
+   *  for FEED_L2_TTL_SECONDS. A disconnected client still fails at once (no offline queue). */
   async invalidateFeed(userId: string): Promise<boolean> {
-    const out = await this.run((r) => r.feedInvalidate(cacheKeys.feedPages(userId), cacheKeys.feedEpoch(userId), randomUUID(), FEED_L2_TTL_SECONDS));
+    const out = await this.run((r) => r.feedInvalidate(cacheKeys.feedPages(userId), cacheKeys.feedEpoch(userId), randomUUID(), FEED_L2_TTL_SECONDS), true);
     return out.ok;
+  }
+
+  /** The user's current invalidation epoch (as readFeed reports it), to pass to writeFeed for a
+   *  page generated after this read; undefined when Redis is unusable. */
+  async feedEpoch(userId: string): Promise<string | undefined> {
+    const out = await this.run((r) => r.get(cacheKeys.feedEpoch(userId)));
+    return out.ok ? (out.value ?? '0') : undefined;
   }
 
   /** Closes the connection; the instance can be used again (it reconnects lazily). */

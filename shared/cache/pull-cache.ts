@@ -4,7 +4,6 @@
 // `deleted` (a post was deleted). Each process mirrors both at most once a second, so checking a
 // cached page — even an L1 hit — costs no round trip, and a page is never served more than about
 // a second after an author it pulls from posted or one of its posts was deleted.
-import { Redis } from 'ioredis';
 import { config } from '../edge/config.js';
 import type { Post } from '../services/posts.js';
 import { cacheKeys, FEED_L2_TTL_SECONDS, RECENT_POSTS_MAX, RECENT_POSTS_TTL_SECONDS } from './cache-keys.js';
@@ -231,15 +230,6 @@ export async function newPostsOf(authorIds: string[]): Promise<Post[] | undefine
   }
   return posts;
 }
-
-/** Forces the next check to re-read the sets (tests). */
-export function resetPullMirror(): void {
-  mirror.syncedAt = 0;
-  mirror.lastPost.clear();
-  mirror.deleted.clear();
-}
-
-export type { Redis };
 
 /** One page of the users active in the last hour, in activity order; `next` resumes after it. */
 export async function activeUsersPage(count: number, after?: { score: number; userId: string }): Promise<{ users: string[]; next?: { score: number; userId: string } }> {

@@ -94,8 +94,9 @@ export async function refreshFeeds(userIds: string[], opts: { regenerate?: boole
   if (opts.regenerate !== false) await warmFeeds(await activeAmong(userIds));
 }
 
-/** Generates these users' default first page into both tiers; returns how many. */
+/** Generates these users' default first page into both tiers; returns how many. A page whose
+ *  generation raced a post's merge is not stored (see FeedCache.warm): the reader generates it. */
 export async function warmFeeds(userIds: string[]): Promise<number> {
-  await Promise.all(userIds.map(async (u) => feedCache().put(u, feedVariant(PAGE_LIMIT_DEFAULT), await generate(u, PAGE_LIMIT_DEFAULT, false))));
+  await Promise.all(userIds.map((u) => feedCache().warm(u, feedVariant(PAGE_LIMIT_DEFAULT), () => generate(u, PAGE_LIMIT_DEFAULT, false))));
   return userIds.length;
 }
