@@ -30,33 +30,103 @@ interface Req {
   body?: string;
 }
 
-function run(spec: RunSpec): Promise<RunResult> {
+/** What one run counts as it goes. */
+interface Tally {
+  /** Next index of a 'sequence' pick, and whether the sequence ran out. */
+  position: number;
+  exhausted: boolean;
+  writes: number;
+  firstReads: number;
+  latencies: Float64Array;
+  kept: number;
+  ok: number;
+  non2xx: number;
+  /** Time of the last 2xx answer: throughput is measured up to it, since autocannon finishes a
+   *  stopped run only at its next sample tick. */
+  lastOkAt: number;
+  statusCodes: Record<string, number>;
+}
+
+function newTally(): Tally {
+  return { position: 0, exhausted: false, writes: 0, firstReads: 0, latencies: new Float64Array(MAX_SAMPLES), kept: 0, ok: 0, non2xx: 0, lastOkAt: 0, statusCodes: {} };
+}
+
+/** autocannon's setupRequest: a post by a writer (writeShare of the requests, writers by their
+ *  weight) or a read of the next user of the spec's pick; stops the run when a sequence ends. */
+function requestSetup(spec: RunSpec, t: Tally, stop: () => void): (req: Req) => Req {
   const rng = createRng(spec.seed);
   const pick = spec.pick;
   const table = pick.kind === 'weighted' ? new AliasTable(pick.weights) : undefined;
   const writers = spec.writers && spec.writers.indices.length > 0 ? new AliasTable(spec.writers.weights) : undefined;
-  let position = 0;
-  let exhausted = false;
-  let writes = 0;
-  let firstReads = 0;
   const next = (): number => {
     if (pick.kind === 'fixed') return pick.index;
     if (pick.kind === 'weighted') return pick.indices[table!.sample(rng)]!;
-    if (position >= pick.indices.length) {
-      exhausted = true;
+    if (t.position >= pick.indices.length) {
+      t.exhausted = true;
       return pick.indices[pick.indices.length - 1]!;
     }
-    return pick.indices[position++]!;
+    return pick.indices[t.position++]!;
   };
-  const latencies = new Float64Array(MAX_SAMPLES);
-  let kept = 0;
-  let ok = 0;
-  let non2xx = 0;
-  /** Time of the last 2xx answer: throughput is measured up to it, since autocannon finishes a
-   *  stopped run only at its next sample tick. */
-  let lastOkAt = 0;
-  const statusCodes: Record<string, number> = {};
+  return (req: Req): Req => {
+    if (t.exhausted) {
+      stop();
+      return req;
+    }
+    if (writers && spec.writers && rng.next() < (spec.writeShare ?? 0)) {
+      const author = spec.writers.indices[writers.sample(rng)]!;
+      t.writes++;
+      return {
+        ...req,
+        method: 'POST',
+        path: '/v1/posts',
+        headers: { authorization: `Bearer ${tokens[author]}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ content: `bench live post ${t.writes} from ${author}` }),
+      };
+    }
+    const u = next();
+    // Only reads of the product's GET /v1/feed (authenticated) make a user's later reads
+    // cacheable; the baselines' reads (bare server, strategy harness) bypass the cache.
+    if (spec.auth && !readBefore.has(u)) {
+      readBefore.add(u);
+      t.firstReads++;
+    }
+    const headers: Record<string, string> = spec.auth ? { authorization: `Bearer ${tokens[u]}` } : {};
+    return { ...req, method: 'GET', path: spec.path.replace('{user}', userIds[u] ?? String(u)), headers, body: undefined };
+  };
+}
 
+/** The run's figures from the tally and autocannon's own result. */
+function toResult(t: Tally, result: autocannon.Result, started: number): RunResult {
+  const elapsedMs = (t.lastOkAt || performance.now()) - started;
+  const sorted = t.latencies.slice(0, t.kept).sort();
+  let sum = 0;
+  for (const v of sorted) sum += v;
+  return {
+    requests: t.ok + t.non2xx,
+    ok: t.ok,
+    non2xx: t.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    writes: t.writes,
+    elapsedMs,
+    rps: t.ok / (elapsedMs / 1000),
+    latency: {
+      p50: percentile(sorted, 0.5),
+      p95: percentile(sorted, 0.95),
+      p99: percentile(sorted, 0.99),
+      mean: sorted.length ? sum / sorted.length : NaN,
+      max: sorted.length ? sorted[sorted.length - 1]! : NaN,
+    },
+    bytesPerSecond: result.throughput.average,
+    consumed: t.position,
+    firstReads: t.firstReads,
+    statusCodes: t.statusCodes,
+  };
+}
+
+/** One run: for `amount` requests, or for durationMs and until minOk answers (at most maxMs). */
+function run(spec: RunSpec): Promise<RunResult> {
+  const t = newTally();
   const minOk = spec.amount ? 0 : (spec.minOk ?? 0);
   const hardMs = minOk > 0 ? Math.max(spec.durationMs, spec.maxMs ?? spec.durationMs * 5) : spec.durationMs;
   let stopping = false;
@@ -64,37 +134,12 @@ function run(spec: RunSpec): Promise<RunResult> {
     const started = performance.now();
     let instance: autocannon.Instance;
     const enough = () => {
-      if (stopping || performance.now() - started < spec.durationMs || ok < minOk) return;
+      if (stopping || performance.now() - started < spec.durationMs || t.ok < minOk) return;
       stopping = true;
       instance.stop();
     };
     const timer = spec.amount ? undefined : setTimeout(enough, spec.durationMs + 1);
-    const setupRequest = (req: Req): Req => {
-      if (exhausted) {
-        instance.stop();
-        return req;
-      }
-      if (writers && spec.writers && rng.next() < (spec.writeShare ?? 0)) {
-        const author = spec.writers.indices[writers.sample(rng)]!;
-        writes++;
-        return {
-          ...req,
-          method: 'POST',
-          path: '/v1/posts',
-          headers: { authorization: `Bearer ${tokens[author]}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ content: `bench live post ${writes} from ${author}` }),
-        };
-      }
-      const u = next();
-      // Only reads of the product's GET /v1/feed (authenticated) make a user's later reads
-      // cacheable; the baselines' reads (bare server, strategy harness) bypass the cache.
-      if (spec.auth && !readBefore.has(u)) {
-        readBefore.add(u);
-        firstReads++;
-      }
-      const headers: Record<string, string> = spec.auth ? { authorization: `Bearer ${tokens[u]}` } : {};
-      return { ...req, method: 'GET', path: spec.path.replace('{user}', userIds[u] ?? String(u)), headers, body: undefined };
-    };
+    const setupRequest = requestSetup(spec, t, () => instance.stop());
     instance = autocannon(
       {
         url: spec.url,
@@ -110,41 +155,17 @@ function run(spec: RunSpec): Promise<RunResult> {
       (err, result) => {
         clearTimeout(timer);
         if (err) return reject(err);
-        const elapsedMs = (lastOkAt || performance.now()) - started;
-        const sorted = latencies.slice(0, kept).sort();
-        let sum = 0;
-        for (const v of sorted) sum += v;
-        resolve({
-          requests: ok + non2xx,
-          ok,
-          non2xx,
-          errors: result.errors,
-          timeouts: result.timeouts,
-          writes,
-          elapsedMs,
-          rps: ok / (elapsedMs / 1000),
-          latency: {
-            p50: percentile(sorted, 0.5),
-            p95: percentile(sorted, 0.95),
-            p99: percentile(sorted, 0.99),
-            mean: sorted.length ? sum / sorted.length : NaN,
-            max: sorted.length ? sorted[sorted.length - 1]! : NaN,
-          },
-          bytesPerSecond: result.throughput.average,
-          consumed: position,
-          firstReads,
-          statusCodes,
-        });
+        resolve(toResult(t, result, started));
       },
     );
     instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
-      statusCodes[statusCode] = (statusCodes[statusCode] ?? 0) + 1;
+      t.statusCodes[statusCode] = (t.statusCodes[statusCode] ?? 0) + 1;
       if (statusCode >= 200 && statusCode < 300) {
-        ok++;
-        lastOkAt = performance.now();
-        if (kept < MAX_SAMPLES) latencies[kept++] = responseTime;
+        t.ok++;
+        t.lastOkAt = performance.now();
+        if (t.kept < MAX_SAMPLES) t.latencies[t.kept++] = responseTime;
         if (minOk > 0) enough();
-      } else non2xx++;
+      } else t.non2xx++;
     });
   });
 }

@@ -41,12 +41,23 @@ function lat(s: RunSummary): string {
 }
 
 export function buildRows(r: Results): Row[] {
+  return SECTIONS.flatMap((section) => section(r));
+}
+
+/** The report's sections, in the order the table prints them. */
+const SECTIONS: ((r: Results) => Row[])[] = [feedReadRows, readTargetRows, pipelineTargetRows, bundleTargetRows, strategyRows, tierRows, engineRows, workflowRows, rssRows, handlerRows, errorRows];
+
+/** Concurrencies of the read sweep, ascending. */
+function concurrencies(r: Results): number[] {
+  return Object.keys(r.sweep.l1 ?? r.sweep.cold ?? {}).map(Number).sort((a, b) => a - b);
+}
+
+/** Feed reads per tier and concurrency, then the bare server at each. */
+function feedReadRows(r: Results): Row[] {
   const rows: Row[] = [];
   const add = (row: Row) => rows.push(row);
   const wired = r.meta.cacheWired === true;
-  const conc = Object.keys(r.sweep.l1 ?? r.sweep.cold ?? {}).map(Number).sort((a, b) => a - b);
-
-  // Feed reads per tier and concurrency.
+  const conc = concurrencies(r);
   for (const p of ['l1', 'l2', 'cold'] as const) {
     for (const c of conc) {
       const s = r.sweep[p]?.[c];
@@ -67,8 +78,15 @@ export function buildRows(r: Results): Row[] {
     const b = r.sweep.bare?.[c];
     if (b) add({ section: 'feed read (HTTP)', figure: `bare node:http · c=${c}`, measured: lat(b), baseline: 'same bytes, no work', target: '', result: '' });
   }
+  return rows;
+}
 
-  // Targets on the read path.
+/** Targets on the read path: L1 against bare, L2 and cold p95, the mix's hit rate. */
+function readTargetRows(r: Results): Row[] {
+  const rows: Row[] = [];
+  const add = (row: Row) => rows.push(row);
+  const wired = r.meta.cacheWired === true;
+  const conc = concurrencies(r);
   if (r.sweep.l1 && r.sweep.bare) {
     const peakL1 = Math.max(...conc.map((c) => r.sweep.l1![c]!.rps));
     const peakBare = Math.max(...conc.map((c) => r.sweep.bare![c]!.rps));
@@ -118,6 +136,13 @@ export function buildRows(r: Results): Row[] {
       result: withMargin(pass, `${f(100 * (TARGETS.hitRate - r.mix.steadyHitRate), 1)} pts short`),
     });
   }
+  return rows;
+}
+
+/** Targets on the write path: post-to-visible, writer against raw, mega-celebrity writes. */
+function pipelineTargetRows(r: Results): Row[] {
+  const rows: Row[] = [];
+  const add = (row: Row) => rows.push(row);
   if (r.visible) {
     const pass = r.visible.p95 < TARGETS.visibleP95Ms;
     add({
@@ -153,6 +178,13 @@ export function buildRows(r: Results): Row[] {
       result: withMargin(pass, `${f(100 * (TARGETS.megaFewerWrites - reduction), 2)} pts short`),
     });
   }
+  return rows;
+}
+
+/** Targets on the handlers: bundle size and cold init, worst of all. */
+function bundleTargetRows(r: Results): Row[] {
+  const rows: Row[] = [];
+  const add = (row: Row) => rows.push(row);
   if (r.bundles?.length) {
     const worstSize = [...r.bundles].sort((a, b) => (b.bytes || Infinity) - (a.bytes || Infinity))[0]!;
     const worstInit = [...r.bundles].sort((a, b) => (Number.isFinite(b.initMs) ? b.initMs : Infinity) - (Number.isFinite(a.initMs) ? a.initMs : Infinity))[0]!;
@@ -175,8 +207,13 @@ export function buildRows(r: Results): Row[] {
       result: withMargin(slow.length === 0, `${slow.length} of ${r.bundles.length} over, by up to ${ms(worstInit.initMs - TARGETS.coldInitMs)} ms`),
     });
   }
+  return rows;
+}
 
-  // Side by side.
+/** Hybrid against plain push and plain pull, side by side. */
+function strategyRows(r: Results): Row[] {
+  const rows: Row[] = [];
+  const add = (row: Row) => rows.push(row);
   if (r.writesPerPost) {
     const w = r.writesPerPost;
     add({
@@ -218,6 +255,13 @@ export function buildRows(r: Results): Row[] {
       result: '',
     });
   }
+  return rows;
+}
+
+/** Writes per post, one row per probed author. */
+function tierRows(r: Results): Row[] {
+  const rows: Row[] = [];
+  const add = (row: Row) => rows.push(row);
   for (const tier of ['regular', 'celebrity', 'mega'] as const) {
     for (const p of r.tiers?.[tier] ?? []) {
       add({
@@ -230,8 +274,14 @@ export function buildRows(r: Results): Row[] {
       });
     }
   }
+  return rows;
+}
 
-  // Engines and pipeline.
+/** The stack against the engines it runs on: Redis, BatchWriteItem, DynamoDB Local, seeding. */
+function engineRows(r: Results): Row[] {
+  const rows: Row[] = [];
+  const add = (row: Row) => rows.push(row);
+  const l2c = r.sweep.l2?.[TARGET_CONCURRENCY];
   if (r.l2VsRaw) {
     const x = r.l2VsRaw;
     add({
@@ -283,6 +333,13 @@ export function buildRows(r: Results): Row[] {
       result: '',
     });
   }
+  return rows;
+}
+
+/** The workflows' runs (CelebrityFanout in every run, the scheduled two in full runs). */
+function workflowRows(r: Results): Row[] {
+  const rows: Row[] = [];
+  const add = (row: Row) => rows.push(row);
   if (r.workflows?.celebrityFanout) {
     const w = r.workflows.celebrityFanout;
     add({ section: 'vs the machine', figure: 'CelebrityFanout workflow', measured: `${w.executions} runs, median ${ms(w.medianMs)} ms, ${n0(w.pushes)} pushes`, baseline: '', target: '', result: '' });
@@ -312,6 +369,13 @@ export function buildRows(r: Results): Row[] {
       result: w.status === 'SUCCEEDED' || w.status === 'RUNNING' ? '' : 'error',
     });
   }
+  return rows;
+}
+
+/** Peak memory of the stack process and of the engines. */
+function rssRows(r: Results): Row[] {
+  const rows: Row[] = [];
+  const add = (row: Row) => rows.push(row);
   add({
     section: 'vs the machine',
     figure: 'peak RSS of the stack process (API, handlers, runtime)',
@@ -320,6 +384,13 @@ export function buildRows(r: Results): Row[] {
     target: '',
     result: '',
   });
+  return rows;
+}
+
+/** One row per handler bundle. */
+function handlerRows(r: Results): Row[] {
+  const rows: Row[] = [];
+  const add = (row: Row) => rows.push(row);
   for (const b of r.bundles ?? []) {
     add({
       section: 'handlers',
@@ -330,6 +401,13 @@ export function buildRows(r: Results): Row[] {
       result: b.error ? 'error' : b.bytes < TARGETS.bundleBytes && b.initMs < TARGETS.coldInitMs ? 'PASS' : 'FAIL',
     });
   }
+  return rows;
+}
+
+/** One row per failed phase. */
+function errorRows(r: Results): Row[] {
+  const rows: Row[] = [];
+  const add = (row: Row) => rows.push(row);
   for (const e of r.errors) add({ section: 'errors', figure: e.phase, measured: e.message.slice(0, 160), baseline: '', target: '', result: 'error' });
   return rows;
 }

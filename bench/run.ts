@@ -5,6 +5,7 @@
 // they are imported only after, through ./suite.ts.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 export interface BenchOptions {
   quick: boolean;
@@ -55,35 +56,58 @@ const HELP = `usage: npm run bench [-- options]
   --no-bundles            skip handler bundle sizes and cold init
   --out DIR               results directory (default bench/results)`;
 
-function parse(argv: string[]): BenchOptions {
-  const flags = new Map<string, string | true>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
-    const [k, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
-    if (inline !== undefined) flags.set(k, inline);
-    else if (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) flags.set(k, argv[++i]!);
-    else flags.set(k, true);
+/** The flags and their kinds; every other flag is an error naming it. */
+const FLAGS = {
+  quick: { type: 'boolean' },
+  users: { type: 'string' },
+  seed: { type: 'string' },
+  exponent: { type: 'string' },
+  zipf: { type: 'string' },
+  'posts-per-user': { type: 'string' },
+  reps: { type: 'string' },
+  'run-ms': { type: 'string' },
+  concurrency: { type: 'string' },
+  'celebrity-threshold': { type: 'string' },
+  'mega-threshold': { type: 'string' },
+  'no-bundles': { type: 'boolean' },
+  out: { type: 'string' },
+  help: { type: 'boolean' },
+} as const satisfies ParseArgsConfig['options'];
+
+/** A command-line mistake: printed on one line, exit 2. */
+class UsageError extends Error {}
+
+function readFlags(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    // node:util's messages run to three sentences; the flag's name is what the user needs.
+    const named = /'([^']+)'/.exec(e.message)?.[1]?.split(' ')[0];
+    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown flag ${named ?? e.message}`);
+    if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new UsageError(`unexpected argument ${named ?? e.message}`);
+    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new UsageError(`${named ?? 'a flag'} ${/does not take/.test(e.message) ? 'takes no value' : 'needs a value (a negative one as --flag=-N)'}`);
+    throw err;
   }
-  const known = ['quick', 'users', 'seed', 'exponent', 'zipf', 'posts-per-user', 'reps', 'run-ms', 'concurrency', 'celebrity-threshold', 'mega-threshold', 'no-bundles', 'out', 'help'];
-  for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown flag --${k}`);
-  if (flags.has('help')) {
+}
+
+function parse(argv: string[]): BenchOptions {
+  const flags = readFlags(argv);
+  if (flags.help) {
     console.log(HELP);
     process.exit(0);
   }
-  const quick = flags.get('quick') === true;
-  const num = (k: string, def: number, check: (n: number) => boolean = (n) => n > 0) => {
-    const v = flags.get(k);
+  const quick = flags.quick === true;
+  const num = (k: Exclude<keyof typeof FLAGS, 'quick' | 'no-bundles' | 'help'>, def: number, check: (n: number) => boolean = (n) => n > 0) => {
+    const v = flags[k];
     if (v === undefined) return def;
     const n = Number(v);
-    if (v === true || !Number.isFinite(n) || !check(n)) throw new Error(`--${k} needs a valid number (got ${String(v)})`);
+    if (v === '' || !Number.isFinite(n) || !check(n)) throw new UsageError(`--${k} needs a valid number (got ${v})`);
     return n;
   };
-  const optional = (k: string) => (flags.has(k) ? num(k, 0, (n) => Number.isInteger(n) && n >= 1) : undefined);
-  const concurrency = String(flags.get('concurrency') ?? '1,8,32,128')
-    .split(',')
-    .map(Number);
-  if (concurrency.some((c) => !Number.isInteger(c) || c < 1 || c > 1024)) throw new Error('--concurrency takes integers 1..1024, comma-separated');
+  const optional = (k: 'celebrity-threshold' | 'mega-threshold') => (flags[k] !== undefined ? num(k, 0, (n) => Number.isInteger(n) && n >= 1) : undefined);
+  const concurrency = (flags.concurrency ?? '1,8,32,128').split(',').map(Number);
+  if (concurrency.some((c) => !Number.isInteger(c) || c < 1 || c > 1024)) throw new UsageError('--concurrency takes integers 1..1024, comma-separated');
   const users = num('users', quick ? 1500 : 20_000, (n) => Number.isInteger(n) && n >= 100 && n <= 1_000_000);
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
   return {
@@ -107,8 +131,8 @@ function parse(argv: string[]): BenchOptions {
     coldInitReps: quick ? 1 : 3,
     celebrityThreshold: optional('celebrity-threshold'),
     megaThreshold: optional('mega-threshold'),
-    bundles: !flags.has('no-bundles'),
-    outDir: path.resolve(String(flags.get('out') ?? path.join(root, 'bench', 'results'))),
+    bundles: flags['no-bundles'] !== true,
+    outDir: path.resolve(flags.out ?? path.join(root, 'bench', 'results')),
   };
 }
 
@@ -116,7 +140,8 @@ let opts: BenchOptions;
 try {
   opts = parse(process.argv.slice(2));
 } catch (err) {
-  console.error(`${(err as Error).message}\n\n${HELP}`);
+  if (!(err instanceof UsageError)) throw err;
+  console.error(`bench: ${err.message} (npm run bench -- --help lists the flags)`);
   process.exit(2);
 }
 

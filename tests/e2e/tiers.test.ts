@@ -38,7 +38,7 @@ beforeAll(async () => {
     notificationGraceMs: 1500,
   });
   base = stack.url;
-  writes = (await import('../../shared/local/write-counter.js')).writeCounts;
+  writes = (await import('../../shared/local/request-counter.js')).writeCounts;
   [regular, celebrity, mega] = [await user(), await user(), await user()];
   fans = [];
   for (let i = 0; i < 22; i++) fans.push(await user());

@@ -1,0 +1,175 @@
+// The read-side phases: a warm-up that also tells whether the feed cache is wired, the sweep of
+// feed reads per cache tier and concurrency against a bare server returning the same bytes, and
+// the L2 tier against raw Redis GETs of the same pages.
+import { Redis } from 'ioredis';
+import { feedCache } from '../../shared/cache/feed-cache.js';
+import { feedVariant } from '../../shared/cache/cache-keys.js';
+import { L1Cache } from '../../shared/cache/l1.js';
+import { l2 } from '../../shared/cache/l2.js';
+import { bareServer, type Server } from '../baselines.js';
+import { fmt, live, type BenchContext, type Live } from '../context.js';
+import { httpRaw } from '../http.js';
+import { READ_PATHS, type ReadPath, type RunMeasure } from '../results.js';
+import { forkRng } from '../rng.js';
+import { pool } from '../seed.js';
+import { quiesce } from '../settle.js';
+import { closedLoop, median, type LoopResult } from '../stats.js';
+import { loopSummary, summarize } from '../summaries.js';
+import type { Graph } from '../workload.js';
+import { MIX_CONNECTIONS, PAGE } from './constants.js';
+
+/** The read sweep refills the hot set's pages when its last fill is older than this (L1 keeps a
+ *  page 60 s). */
+const HOT_REFILL_MS = 30_000;
+/** Pages read through L2 and copied to raw Redis keys for the comparison. */
+const L2_PAGES = 200;
+/** Headers the bare server does not copy from the API's answer (its own server sets them). */
+const HOP_HEADERS = ['date', 'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'apigw-requestid'];
+
+/** Feed reads of the Zipf mix until the caches are warm; whether reads go through the cache. */
+export async function warmUp(ctx: BenchContext): Promise<void> {
+  const { spec, measure, zipfAll } = live(ctx);
+  const warm = await measure(spec({ pick: zipfAll, connections: 32, durationMs: ctx.o.warmMs, minOk: 64, maxMs: 60_000 }));
+  ctx.results.meta.cacheWired = (warm.cache?.lookups ?? 0) > 0;
+  ctx.log(`warm-up: ${warm.ok} feed reads (${fmt(warm.rps, 0)}/s, ${warm.non2xx} non-2xx); feed cache ${ctx.results.meta.cacheWired ? 'wired into GET /v1/feed' : 'NOT wired into GET /v1/feed yet: L1/L2 figures are pending wiring'}`);
+  if (warm.ok === 0) throw new Error(`no successful feed read (status codes ${JSON.stringify(warm.statusCodes)})`);
+}
+
+let forceL1Miss = false;
+
+/** Runs `work` with every L1 lookup missing, so each read takes the L2 path (the page is still
+ *  written back to L1, as on a real L2 hit). Bench-only: the L1 is restored afterwards. */
+async function withL1Missing<T>(work: () => Promise<T>): Promise<T> {
+  forceL1Miss = true;
+  try {
+    return await work();
+  } finally {
+    forceL1Miss = false;
+  }
+}
+
+/** Feed reads per tier (L1, L2, cold) and concurrency, each beside a bare server at the same load. */
+export async function readSweep(ctx: BenchContext): Promise<void> {
+  const originalGet = L1Cache.prototype.get;
+  L1Cache.prototype.get = function (this: L1Cache, key: string) {
+    return forceL1Miss ? undefined : originalGet.call(this, key);
+  };
+  try {
+    await sweep(ctx);
+  } finally {
+    L1Cache.prototype.get = originalGet;
+  }
+}
+
+async function sweep(ctx: BenchContext): Promise<void> {
+  const { o, graph } = ctx;
+  const lv = live(ctx);
+  const { hot, coldPool, userIds, tokens } = lv;
+  // Cold reads: users whose pages are dropped from both tiers before they are read, each read
+  // once per run. Start from a pool with nothing cached.
+  await invalidate(coldPool.map((i) => userIds[i]!));
+  lv.load.forget(coldPool);
+  const first = await httpRaw(lv.stack.url, '/v1/feed', tokens[hot[0]!]!);
+  const headers: Record<string, string> = {};
+  for (const [k, v] of first.headers) if (!HOP_HEADERS.includes(k)) headers[k] = v;
+  const bare = await bareServer(first.body, headers);
+  ctx.closers.push(() => bare.close().catch(() => {}));
+  ctx.log(`read sweep: bare server returns the ${first.body.length}-byte page of the hottest reader; hot set ${hot.length} users, cold pool ${coldPool.length}`);
+  const raw: Record<ReadPath, Record<string, RunMeasure[]>> = { l1: {}, l2: {}, cold: {}, bare: {} };
+  const shuffledHot = weightedOrder(hot, graph, o.seed + 1);
+  const state = { coldRun: 0, roundRobin: Array.from({ length: Math.ceil(200_000 / hot.length) }, () => shuffledHot).flat() };
+  let filledAt = -Infinity;
+  for (const c of o.concurrency) {
+    // Fill L1 and L2 with the hot set's pages, unless that was done within half of L1's 60 s
+    // TTL (the pages are still there: the runs below read them or write them back).
+    if (performance.now() - filledAt > HOT_REFILL_MS) {
+      await fillHotPages(lv);
+      filledAt = performance.now();
+    }
+    for (let rep = 0; rep < o.reps; rep++) {
+      const m = await sweepRep(ctx, lv, bare, c, state);
+      for (const p of READ_PATHS) (raw[p][c] ??= []).push(m[p]);
+      ctx.tick(
+        `read sweep c=${c} rep ${rep + 1}/${o.reps}: L1 ${fmt(m.l1.rps, 0)}/s p95 ${fmt(m.l1.latency.p95, 2)} ms · bare ${fmt(m.bare.rps, 0)}/s · L2 ${fmt(m.l2.rps, 0)}/s p95 ${fmt(m.l2.latency.p95, 2)} ms · cold ${fmt(m.cold.rps, 0)}/s p95 ${fmt(m.cold.latency.p95, 1)} ms`,
+        true,
+      );
+    }
+  }
+  for (const p of READ_PATHS) {
+    ctx.results.sweep[p] = {};
+    for (const c of o.concurrency) ctx.results.sweep[p]![c] = summarize(raw[p][c] ?? [], p);
+  }
+}
+
+/** Reads every hot page once through L1 and once more through L2 alone: the second pass writes
+ *  back any page whose L2 write-through was skipped under load, so the L2 runs find every page. */
+async function fillHotPages(lv: Live): Promise<void> {
+  const { hot, load, spec } = lv;
+  await load.run(spec({ pick: { kind: 'sequence', indices: hot }, connections: Math.min(32, hot.length), durationMs: 120_000, minOk: 0 }));
+  await quiesce();
+  await withL1Missing(() => load.run(spec({ pick: { kind: 'sequence', indices: hot }, connections: 8, durationMs: 120_000, minOk: 0 })));
+  await quiesce();
+}
+
+/** One repetition at concurrency `c`: L1, bare, L2 and cold, in that order. */
+async function sweepRep(ctx: BenchContext, lv: Live, bare: Server, c: number, state: { coldRun: number; roundRobin: number[] }): Promise<Record<ReadPath, RunMeasure>> {
+  const { spec, measure, zipfHot, coldPool, minOk, userIds } = lv;
+  const l1 = await measure(spec({ pick: zipfHot, connections: c }));
+  const b = await measure({ ...spec({ pick: { kind: 'fixed', index: 0 }, connections: c }), url: bare.url, auth: false });
+  // L2: the hot set round-robin, so concurrent reads are of different users (two reads of one
+  // user at once would share one L2 read: coalesced, not an L2 hit).
+  const l2r = await withL1Missing(() => measure(spec({ pick: { kind: 'sequence', indices: state.roundRobin }, connections: c })));
+  // Cold: drawn by read weight without replacement, so none is read twice in the run.
+  const order = weightedOrder(coldPool, ctx.graph, ctx.o.seed + 7919 * ++state.coldRun);
+  // A fixed number of requests, all answered: slow cold reads left in flight at the end of a
+  // timed run would load the next one.
+  const cold = await measure(spec({ pick: { kind: 'sequence', indices: order }, connections: c, amount: Math.min(order.length, Math.max(minOk, c)) }));
+  const dropped = order.slice(0, cold.consumed + c + 1);
+  await invalidate(dropped.map((i) => userIds[i]!));
+  lv.load.forget(dropped);
+  return { l1, bare: b, l2: l2r, cold };
+}
+
+/** The L2 tier's readFeed against raw Redis GETs of the same values, in-process, same concurrency. */
+export async function l2VsRedis(ctx: BenchContext): Promise<void> {
+  const { o } = ctx;
+  const { stack, hot, userIds } = live(ctx);
+  if (!stack.redisUrl) throw new Error('no Redis in this stack');
+  const cache = l2();
+  const variant = feedVariant(PAGE);
+  const found: { userId: string; value: string }[] = [];
+  for (const i of hot) {
+    const r = await cache.readFeed(userIds[i]!, variant, { counted: false });
+    if (r.status === 'hit') found.push({ userId: userIds[i]!, value: r.value });
+    if (found.length >= L2_PAGES) break;
+  }
+  if (found.length === 0) throw new Error('no hot page in L2 (is the cache wired?)');
+  const r = new Redis(stack.redisUrl, { maxRetriesPerRequest: 1 });
+  ctx.closers.push(() => r.disconnect());
+  await Promise.all(found.map((f, k) => r.set(`bench:raw:${k}`, f.value)));
+  const l2Runs: LoopResult[] = [];
+  const rawRuns: LoopResult[] = [];
+  for (let rep = 0; rep < o.reps; rep++) {
+    const loopMs = Math.min(o.runMs, 1500);
+    l2Runs.push(await closedLoop((i) => cache.readFeed(found[i % found.length]!.userId, variant, { counted: false }), { concurrency: MIX_CONNECTIONS, durationMs: loopMs, maxOps: 2_000_000 }));
+    rawRuns.push(await closedLoop((i) => r.get(`bench:raw:${i % found.length}`), { concurrency: MIX_CONNECTIONS, durationMs: loopMs, maxOps: 2_000_000 }));
+  }
+  const x = { l2: loopSummary(l2Runs), raw: loopSummary(rawRuns), concurrency: MIX_CONNECTIONS, valueBytes: Math.round(median(found.map((f) => Buffer.byteLength(f.value)))) };
+  ctx.results.l2VsRaw = x;
+  ctx.log(`l2 vs redis: L2 readFeed ${fmt(x.l2.opsPerSec, 0)}/s p95 ${fmt(x.l2.p95, 2)} ms · raw GET ${fmt(x.raw.opsPerSec, 0)}/s p95 ${fmt(x.raw.p95, 2)} ms`);
+  await r.del(...found.map((_, k) => `bench:raw:${k}`));
+}
+
+/** The pool in a weighted random order (Efraimidis–Spirakis): heavier readers tend to come first. */
+export function weightedOrder(poolIdx: number[], g: Graph, seed: number): number[] {
+  const rng = forkRng(seed, 'cold');
+  const keyed = poolIdx.map((i) => ({ i, k: Math.log(1 - rng.next()) / g.readWeights[i]! }));
+  keyed.sort((a, b) => b.k - a.k);
+  return keyed.map((x) => x.i);
+}
+
+/** Drops users' cached feed pages (L1 and L2), 64 at a time. */
+async function invalidate(userIds: string[]): Promise<void> {
+  const cache = feedCache();
+  await pool(userIds, 64, (u) => cache.invalidate(u));
+}
