@@ -23,22 +23,29 @@ export const RETRY = [
 /** Sends every uncaught error to `failState`, keeping the input and adding `error`. */
 export const catchTo = (failState: string) => [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: failState }];
 
-/** Every Task resource a definition names, in nested Map iterators too. */
-export function taskFunctions(definition: Asl): FunctionName[] {
-  const found = new Set<FunctionName>();
+/** Every Task state of a definition, in nested Map iterators (ItemProcessor or Iterator) and
+ *  Parallel branches too, with the function its symbolic resource names. The local stack binds
+ *  each state to its handler by this name, so a Task missed here would fail only when run. */
+export function taskStates(definition: Asl): Record<string, FunctionName> {
+  const found: Record<string, FunctionName> = {};
   const walk = (states: Record<string, Record<string, unknown>>) => {
-    for (const state of Object.values(states)) {
+    for (const [name, state] of Object.entries(states)) {
       const resource = state.Resource;
       if (typeof resource === 'string') {
         const m = /^\$\{fn:([a-z0-9-]+)\}$/.exec(resource);
-        if (m) found.add(m[1] as FunctionName);
+        if (m) found[name] = m[1] as FunctionName;
       }
       for (const nested of [state.Iterator, state.ItemProcessor] as (Asl | undefined)[]) if (nested) walk(nested.States);
       for (const branch of (state.Branches as Asl[] | undefined) ?? []) walk(branch.States);
     }
   };
   walk(definition.States);
-  return [...found].sort();
+  return found;
+}
+
+/** Every Task resource a definition names, in nested Map iterators and Parallel branches too. */
+export function taskFunctions(definition: Asl): FunctionName[] {
+  return [...new Set(Object.values(taskStates(definition)))].sort();
 }
 
 /** The definition with symbolic resources replaced (the deployment passes function ARNs). */

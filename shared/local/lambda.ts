@@ -53,7 +53,9 @@ const store = InvokeStore.getInstanceAsync();
 export async function invoke(fn: FunctionName, event: unknown): Promise<unknown> {
   const context = lambdaContext(fn);
   // The first invocation also initialises the module, inside its scope as Lambda's runtime does.
-  return (await store).run({ [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: context.awsRequestId }, async () =>
-    (await loadHandler(fn))(event, context),
-  );
+  return (await store).run({ [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: context.awsRequestId }, async () => {
+    const handler = await loadHandler(fn);
+    // Lambda's init phase is not part of the invocation's timeout: its clock starts once loaded.
+    return handler(event, { ...lambdaContext(fn), awsRequestId: context.awsRequestId });
+  });
 }

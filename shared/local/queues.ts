@@ -2,10 +2,16 @@
 // queue's visibility timeout while a consumer works, are deleted when the consumer succeeds, are
 // redelivered when it fails (whole batch, or only the items it reports in batchItemFailures), and
 // move to the dead-letter queue `<name>-dlq` once received maxReceiveCount times.
+// With data kept, every change is journalled (journal.ts) under .local/: a send resolves only once
+// its messages are on disk, so a producer that was told "sent" (the post router, before its stream
+// checkpoint advances) never loses them to a kill -9. An append-only file was chosen over tables in
+// DynamoDB Local: one fdatasync covers a whole burst of sends (group commit), where DynamoDB Local
+// would cost an HTTP round trip and a SQLite transaction per batch on the hot fan-out path.
 import { createHash, randomUUID } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { OutgoingMessage, QueueTransport } from '../messaging/queue.js';
 import { dlqName, QUEUES, type QueueName } from '../declarations/event-sources.js';
+import { FileJournal, MemoryJournal, readJournal, type Journal } from './journal.js';
 
 interface StoredMessage {
   messageId: string;
@@ -16,6 +22,18 @@ interface StoredMessage {
   receiveCount: number;
   visibleAt: number;
 }
+
+/** One change to the queues, as journalled. `recv` carries the new receive count (not an
+ *  increment) and every record names its message, so replaying a record twice changes nothing. */
+export type QueueRecord =
+  | { op: 'put'; q: QueueName; m: StoredMessage; dead?: true }
+  | { op: 'recv'; q: QueueName; id: string; n: number }
+  | { op: 'del'; q: QueueName; ids: string[] }
+  | { op: 'dead'; q: QueueName; id: string };
+
+/** Journal size that triggers a rewrite to the live messages: at ~300 bytes a record, about 30,000
+ *  records, a rewrite of a few milliseconds that keeps restart replay short. */
+const COMPACT_AFTER_BYTES = 8 * 1024 * 1024;
 
 export type Consumer = (event: SQSEvent) => Promise<SQSBatchResponse | void | unknown>;
 
@@ -38,11 +56,14 @@ class LocalQueue {
     readonly visibilityMs: number,
     readonly maxReceiveCount: number,
     readonly delayScale: number,
+    private readonly log: (r: QueueRecord) => Promise<void>,
   ) {}
 
-  send(m: OutgoingMessage): void {
+  send(m: OutgoingMessage): Promise<void> {
     const visibleAt = m.delaySeconds ? Date.now() + m.delaySeconds * 1000 * this.delayScale : 0;
-    this.messages.push({ messageId: randomUUID(), body: m.body, correlationId: m.correlationId, delaySeconds: m.delaySeconds ?? 0, sentAt: Date.now(), receiveCount: 0, visibleAt });
+    const stored: StoredMessage = { messageId: randomUUID(), body: m.body, correlationId: m.correlationId, delaySeconds: m.delaySeconds ?? 0, sentAt: Date.now(), receiveCount: 0, visibleAt };
+    this.messages.push(stored);
+    return this.log({ op: 'put', q: this.name, m: { ...stored } });
   }
 
   /** Up to `max` visible messages, now invisible; over-received ones go to the DLQ first. */
@@ -58,24 +79,77 @@ class LocalQueue {
       if (m.receiveCount >= this.maxReceiveCount) {
         this.messages.splice(i, 1);
         this.deadLetters.push(m);
+        // Not awaited: if this record is lost, the replayed message has maxReceiveCount receives
+        // and moves to the DLQ on its next receive anyway.
+        void this.log({ op: 'dead', q: this.name, id: m.messageId }).catch(logJournalError);
         continue;
       }
       m.receiveCount++;
       m.visibleAt = now + this.visibilityMs;
       batch.push(m);
+      // Not awaited (the receive path stays free of syncs): a lost count only allows one more
+      // receive after a restart, which at-least-once delivery permits.
+      void this.log({ op: 'recv', q: this.name, id: m.messageId, n: m.receiveCount }).catch(logJournalError);
       i++;
     }
     return batch;
   }
 
-  delete(ids: Set<string>): void {
+  /** Deletes acknowledged messages; resolves once the deletion is durable, so a message acked
+   *  before a crash is not delivered again after it. */
+  delete(ids: Set<string>): Promise<void> {
+    if (ids.size === 0) return Promise.resolve();
     for (let i = this.messages.length - 1; i >= 0; i--) if (ids.has(this.messages[i]!.messageId)) this.messages.splice(i, 1);
+    return this.log({ op: 'del', q: this.name, ids: [...ids] });
+  }
+
+  /** Applies a journalled record (replay after a restart). */
+  replay(r: QueueRecord): void {
+    const at = (id: string) => this.messages.findIndex((m) => m.messageId === id);
+    switch (r.op) {
+      case 'put':
+        if (at(r.m.messageId) !== -1 || this.deadLetters.some((m) => m.messageId === r.m.messageId)) return;
+        // A message received before the crash has no consumer any more: visible at once, as
+        // if its visibility timeout had passed. A delayed one keeps its delay.
+        (r.dead ? this.deadLetters : this.messages).push({ ...r.m, visibleAt: r.m.receiveCount > 0 ? 0 : r.m.visibleAt });
+        return;
+      case 'recv': {
+        const m = this.messages[at(r.id)];
+        if (m) {
+          m.receiveCount = Math.max(m.receiveCount, r.n);
+          m.visibleAt = 0;
+        }
+        return;
+      }
+      case 'del': {
+        const ids = new Set(r.ids);
+        for (let i = this.messages.length - 1; i >= 0; i--) if (ids.has(this.messages[i]!.messageId)) this.messages.splice(i, 1);
+        return;
+      }
+      case 'dead': {
+        const i = at(r.id);
+        if (i !== -1) this.deadLetters.push(...this.messages.splice(i, 1));
+        return;
+      }
+    }
+  }
+
+  /** The live state as records (what a compacted journal holds). */
+  snapshot(): QueueRecord[] {
+    return [
+      ...this.messages.map((m): QueueRecord => ({ op: 'put', q: this.name, m: { ...m } })),
+      ...this.deadLetters.map((m): QueueRecord => ({ op: 'put', q: this.name, m: { ...m }, dead: true })),
+    ];
   }
 
   get inFlight(): number {
     const now = Date.now();
     return this.messages.filter((m) => m.visibleAt > now).length;
   }
+}
+
+function logJournalError(err: unknown): void {
+  console.error(`queue journal: ${(err as Error).message}`);
 }
 
 function toRecord(queue: string, m: StoredMessage): SQSRecord {
@@ -102,11 +176,39 @@ export class LocalQueues implements QueueTransport {
   private readonly running = new Set<Promise<void>>();
   private stopped = false;
   private readonly wakers = new Set<() => void>();
+  private compacting: Promise<void> | undefined;
 
-  constructor(private readonly opts: LocalQueueOptions = {}) {
+  constructor(
+    private readonly opts: LocalQueueOptions = {},
+    private readonly journal: Journal<QueueRecord> = new MemoryJournal(),
+    replay: QueueRecord[] = [],
+  ) {
+    const log = (r: QueueRecord) => this.journal.append(r);
     for (const [name, spec] of Object.entries(QUEUES) as [QueueName, (typeof QUEUES)[QueueName]][]) {
-      this.queues.set(name, new LocalQueue(name, opts.visibilityTimeoutMs ?? spec.visibilityTimeoutSeconds * 1000, spec.maxReceiveCount, opts.delayScale ?? 1));
+      this.queues.set(name, new LocalQueue(name, opts.visibilityTimeoutMs ?? spec.visibilityTimeoutSeconds * 1000, spec.maxReceiveCount, opts.delayScale ?? 1, log));
     }
+    for (const r of replay) this.queues.get(r.q)?.replay(r);
+  }
+
+  /** Queues whose messages survive a kill -9: replayed from `file`, journalled to it. */
+  static async durable(file: string, opts: LocalQueueOptions = {}): Promise<LocalQueues> {
+    const replayed = new LocalQueues(opts, new MemoryJournal(), readJournal<QueueRecord>(file));
+    const journal = await FileJournal.open(file, replayed.snapshot());
+    await replayed.stop();
+    return new LocalQueues(opts, journal, replayed.snapshot());
+  }
+
+  private snapshot(): QueueRecord[] {
+    return [...this.queues.values()].flatMap((q) => q.snapshot());
+  }
+
+  /** Rewrites the journal to the live messages once it has grown past COMPACT_AFTER_BYTES. */
+  private maybeCompact(): void {
+    if (this.compacting || this.journal.appendedBytes < COMPACT_AFTER_BYTES) return;
+    this.compacting = this.journal
+      .compact(this.snapshot())
+      .catch(logJournalError)
+      .finally(() => (this.compacting = undefined));
   }
 
   private queue(name: QueueName): LocalQueue {
@@ -115,13 +217,16 @@ export class LocalQueues implements QueueTransport {
     return q;
   }
 
+  /** Resolves once every message is stored (durably, when data is kept), as SendMessageBatch
+   *  answers only after SQS has stored them. */
   async send(queue: QueueName, messages: OutgoingMessage[]): Promise<void> {
     if (messages.length > 10) throw new Error('SendMessageBatch takes at most 10 messages');
     if (messages.some((m) => (m.delaySeconds ?? 0) < 0 || (m.delaySeconds ?? 0) > 900)) throw new Error('DelaySeconds must be 0..900');
     if (messages.some((m) => Buffer.byteLength(m.body) > 256 * 1024)) throw new Error('message exceeds 256 KiB');
     const q = this.queue(queue);
-    for (const m of messages) q.send(m);
+    const stored = messages.map((m) => q.send(m));
     this.wakeAll();
+    await Promise.all(stored);
   }
 
   private wakeAll(): void {
@@ -150,7 +255,8 @@ export class LocalQueues implements QueueTransport {
             continue;
           }
           const failed = await this.deliver(queue, batch, consumer);
-          q.delete(new Set(batch.map((m) => m.messageId).filter((id) => !failed.has(id))));
+          await q.delete(new Set(batch.map((m) => m.messageId).filter((id) => !failed.has(id)))).catch(logJournalError);
+          this.maybeCompact();
         }
       })();
       this.running.add(loop);
@@ -193,10 +299,13 @@ export class LocalQueues implements QueueTransport {
     return [...this.queues.values()].every((q) => q.messages.every((m) => m.receiveCount === 0 && m.visibleAt > now));
   }
 
+  /** Stops the consumers after their batches in flight, then closes the journal. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.wakeAll();
     await Promise.allSettled(this.running);
+    await this.compacting;
+    await this.journal.close();
   }
 }
 

@@ -1,7 +1,10 @@
 // The local stack: real engines (DynamoDB Local, redis-server), every table, the API server, the
 // stream and queue event-source mappings and the TTL sweeper, in one process. `npm start`, the
-// test setup and the benchmark all start it through startStack().
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+// test setup and the benchmark all start it through startStack(), which runs named phases over
+// one context: environment, engines, tables, queues, mappings, workflows, sweeper, API.
+// With data kept (not --fresh), queued messages, workflow runs and stream checkpoints live under
+// the data dir and survive a kill -9 (see queues.ts, stepfunctions.ts and journal.ts).
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { dynamo, resetDynamo } from '../store/client.js';
 import { useQueueTransport } from '../messaging/queue.js';
@@ -15,7 +18,8 @@ import { startServer, type LocalServer } from './server.js';
 import { StreamPoller } from './streams.js';
 import { ensureTables, sweepExpired } from './create-tables.js';
 import { LocalStepFunctions } from './stepfunctions.js';
-import { countWrites, writeCounts } from './write-counter.js';
+import { writeFileAtomically } from './journal.js';
+import { countRequests, writeCounts } from './request-counter.js';
 import { resetSfn } from '../messaging/workflow-starts.js';
 import { closeL2 } from '../cache/l2.js';
 import { WORKFLOWS } from '../../workflows/registry.js';
@@ -68,137 +72,39 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/** What the phases share: options, where data lives, and what to stop (in reverse) on stop(). */
+interface StackContext {
+  opts: StackOptions;
+  dataDir: string;
+  lines: string[];
+  started: Engine[];
+  stoppers: (() => Promise<void>)[];
+}
+
+/** How often the stream checkpoints are saved: a kill loses at most this much progress, which
+ *  only means re-reading records whose (idempotent) jobs are already queued. */
+const CHECKPOINT_SAVE_MS = 5000;
+
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
-  const started: Engine[] = [];
-  const lines: string[] = [];
-  const stoppers: (() => Promise<void>)[] = [];
+  const ctx: StackContext = { opts, dataDir: opts.dataDir ?? path.join(ROOT, '.local'), lines: [], started: [], stoppers: [] };
   const stopAll = async () => {
-    for (const stop of stoppers.reverse()) await stop().catch((e) => console.error(e));
-    for (const engine of started.reverse()) await engine.stop().catch((e) => console.error(e));
+    for (const stop of ctx.stoppers.reverse()) await stop().catch((e) => console.error(e));
+    for (const engine of ctx.started.reverse()) await engine.stop().catch((e) => console.error(e));
   };
   try {
-    Object.assign(process.env, { FEED_LOCAL: '1', ...opts.env });
-    process.env.AWS_ACCESS_KEY_ID ??= 'local';
-    process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
-    process.env.AWS_REGION ??= 'us-east-1';
-    const dataDir = opts.dataDir ?? path.join(ROOT, '.local');
-
-    if (!process.env.DYNAMODB_ENDPOINT) {
-      const dbDir = opts.fresh ? undefined : path.join(dataDir, 'dynamodb');
-      const engine = await startDynamo({ dataDir: dbDir });
-      started.push(engine);
-      process.env.DYNAMODB_ENDPOINT = engine.endpoint;
-      lines.push(`dynamodb   ${engine.endpoint}  DynamoDB Local (${dbDir ? `data in ${path.relative(process.cwd(), dbDir) || dbDir}` : 'in memory'})`);
-    } else {
-      lines.push(`dynamodb   ${process.env.DYNAMODB_ENDPOINT}  (DYNAMODB_ENDPOINT)`);
-    }
-    let redisUrl = process.env.REDIS_URL;
-    if (redisUrl) {
-      lines.push(`redis      ${redisUrl}  (REDIS_URL)`);
-    } else {
-      const redis = await startRedis({});
-      if (redis) {
-        started.push(redis);
-        redisUrl = redis.endpoint;
-        process.env.REDIS_URL = redisUrl;
-        lines.push(`redis      ${redisUrl}  redis-server`);
-      } else {
-        lines.push('redis      off: redis-server not found and REDIS_URL unset; the Redis cache tier is disabled');
-      }
-    }
-    resetConfig();
-    resetDynamo();
-    const endpoint = config().DYNAMODB_ENDPOINT!;
-
-    countWrites(dynamo());
-    const created = await ensureTables(dynamo());
-    lines.push(`tables     ${config().FEED_SHARDS} shards × ${Object.keys(TABLES).length} entities (${created} created)`);
-
-    // The process's cache client belongs to the stack: closed last (stoppers run in reverse), so
-    // nothing keeps the process alive after stop().
-    stoppers.push(() => closeL2());
-    const queues = new LocalQueues(opts.queues);
-    useQueueTransport(queues);
-    stoppers.push(async () => {
-      await queues.stop();
-      useQueueTransport(undefined);
-    });
-
-    const checkpointFile = path.join(dataDir, 'stream-checkpoints.json');
-    const checkpoints = new Map<string, string>(
-      !opts.fresh && existsSync(checkpointFile) ? Object.entries(JSON.parse(readFileSync(checkpointFile, 'utf8'))) : [],
-    );
-    const saveCheckpoints = () => {
-      if (opts.fresh) return;
-      mkdirSync(dataDir, { recursive: true });
-      writeFileSync(checkpointFile, JSON.stringify(Object.fromEntries(checkpoints)));
-    };
-    const pollers: StreamPoller[] = [];
-    for (const m of MAPPINGS) {
-      if (m.kind === 'queue') {
-        queues.consume(m.queue, m.batchSize, (event) => invoke(m.fn, event));
-        lines.push(`queue      ${m.queue} → ${m.fn} (batch ${m.batchSize}, dead letters after ${QUEUES[m.queue].maxReceiveCount} receives)`);
-      } else {
-        const tables = Array.from({ length: config().FEED_SHARDS }, (_, s) => tableName(m.entity, s));
-        const poller = new StreamPoller(dynamo(), endpoint, config().AWS_REGION, {
-          tables,
-          batchSize: m.batchSize,
-          maxRetries: m.maxRetries,
-          consumer: (event) => invoke(m.fn, event),
-          pollIntervalMs: opts.streamPollMs,
-          checkpoints,
-        });
-        poller.start();
-        pollers.push(poller);
-        lines.push(`stream     ${m.entity} (${tables.length} tables) → ${m.fn} (batch ${m.batchSize}, ${m.maxRetries} retries)`);
-      }
-    }
-    const checkpointTimer = setInterval(saveCheckpoints, 5000);
-    checkpointTimer.unref();
-    stoppers.push(async () => {
-      clearInterval(checkpointTimer);
-      await Promise.all(pollers.map((p) => p.stop()));
-      saveCheckpoints();
-    });
-
-    const stepFunctions = new LocalStepFunctions();
-    const sfnEndpoint = await stepFunctions.listen({ '/feedscale/stats': () => localStats(queues, pollers, stepFunctions) });
-    process.env.FEED_SFN_ENDPOINT = sfnEndpoint;
-    resetSfn();
-    const windowSeconds = config().FEED_NOTIFICATION_WINDOW_SECONDS;
-    stepFunctions.schedule(opts.notificationGraceMs ?? Math.min(30_000, windowSeconds * 200));
-    stoppers.push(() => stepFunctions.stop());
-    lines.push(`workflows  ${sfnEndpoint}  Step Functions API (aws-local-stepfunctions): ${Object.keys(WORKFLOWS).join(', ')}; digests every ${windowSeconds} s`);
-
-    const sweepMs = opts.sweepIntervalMs ?? 60_000;
-    const sweeper = setInterval(() => {
-      sweepExpired(dynamo()).catch((e) => console.error(`ttl sweep: ${(e as Error).message}`));
-    }, sweepMs);
-    sweeper.unref();
-    stoppers.push(async () => clearInterval(sweeper));
-    lines.push(`ttl sweep  every ${Math.round(sweepMs / 1000)} s (DynamoDB Local does not expire items)`);
-
-    const port = opts.port ?? Number(process.env.PORT ?? 3000);
-    const server: LocalServer = await startServer(port);
-    stoppers.push(() => server.close());
-    lines.unshift(`api        ${server.url.replace('127.0.0.1', 'localhost')}/v1  (OpenAPI: ${server.url.replace('127.0.0.1', 'localhost')}/v1/openapi.json)`);
-
-    mkdirSync(dataDir, { recursive: true });
+    applyEnvironment(ctx);
+    const { endpoint, redisUrl } = await startEngines(ctx);
+    await prepareTables(ctx);
+    const queues = await startQueues(ctx);
+    const pollers = startMappings(ctx, queues, endpoint);
+    const stepFunctions = await startWorkflows(ctx, queues, pollers);
+    startSweeper(ctx);
+    const server = await startApi(ctx);
+    mkdirSync(ctx.dataDir, { recursive: true });
     writeFileSync(
-      path.join(dataDir, 'stack.json'),
-      JSON.stringify({ api: server.url, dynamodb: endpoint, redis: redisUrl ?? null, stepFunctions: sfnEndpoint, pid: process.pid }, null, 2),
+      path.join(ctx.dataDir, 'stack.json'),
+      JSON.stringify({ api: server.url, dynamodb: endpoint, redis: redisUrl ?? null, stepFunctions: stepFunctions.endpoint, pid: process.pid }, null, 2),
     );
-
-    const settle = async (timeoutMs = 10_000) => {
-      const deadline = Date.now() + timeoutMs;
-      let quietRounds = 0;
-      while (quietRounds < 3) {
-        if (Date.now() > deadline) throw new Error('local stack did not settle in time');
-        const quiet = queues.idle() && pollers.every((p) => p.caughtUp) && stepFunctions.idle();
-        quietRounds = quiet ? quietRounds + 1 : 0;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    };
     return {
       url: server.url,
       dynamoEndpoint: endpoint,
@@ -206,13 +112,166 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       queues,
       pollers,
       stepFunctions,
-      engines: started,
-      lines,
-      settle,
+      engines: ctx.started,
+      lines: ctx.lines,
+      settle: (timeoutMs) => settle(queues, pollers, stepFunctions, timeoutMs),
       stop: stopAll,
     };
   } catch (err) {
     await stopAll();
     throw err;
+  }
+}
+
+/** The handlers' environment, set before anything reads configuration. */
+function applyEnvironment({ opts }: StackContext): void {
+  Object.assign(process.env, { FEED_LOCAL: '1', ...opts.env });
+  process.env.AWS_ACCESS_KEY_ID ??= 'local';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
+  process.env.AWS_REGION ??= 'us-east-1';
+}
+
+/** DynamoDB Local (kept under the data dir unless fresh) and redis-server, unless endpoints are given. */
+async function startEngines(ctx: StackContext): Promise<{ endpoint: string; redisUrl: string | undefined }> {
+  const { opts, dataDir, lines, started } = ctx;
+  if (!process.env.DYNAMODB_ENDPOINT) {
+    const dbDir = opts.fresh ? undefined : path.join(dataDir, 'dynamodb');
+    const engine = await startDynamo({ dataDir: dbDir });
+    started.push(engine);
+    process.env.DYNAMODB_ENDPOINT = engine.endpoint;
+    lines.push(`dynamodb   ${engine.endpoint}  DynamoDB Local (${dbDir ? `data in ${path.relative(process.cwd(), dbDir) || dbDir}` : 'in memory'})`);
+  } else {
+    lines.push(`dynamodb   ${process.env.DYNAMODB_ENDPOINT}  (DYNAMODB_ENDPOINT)`);
+  }
+  let redisUrl = process.env.REDIS_URL;
+  if (redisUrl) {
+    lines.push(`redis      ${redisUrl}  (REDIS_URL)`);
+  } else {
+    const redis = await startRedis({});
+    if (redis) {
+      started.push(redis);
+      redisUrl = redis.endpoint;
+      process.env.REDIS_URL = redisUrl;
+      lines.push(`redis      ${redisUrl}  redis-server`);
+    } else {
+      lines.push('redis      off: redis-server not found and REDIS_URL unset; the Redis cache tier is disabled');
+    }
+  }
+  resetConfig();
+  resetDynamo();
+  return { endpoint: config().DYNAMODB_ENDPOINT!, redisUrl };
+}
+
+async function prepareTables({ lines, stoppers }: StackContext): Promise<void> {
+  countRequests(dynamo());
+  const created = await ensureTables(dynamo());
+  lines.push(`tables     ${config().FEED_SHARDS} shards × ${Object.keys(TABLES).length} entities (${created} created)`);
+  // The process's cache client belongs to the stack: closed last (stoppers run in reverse), so
+  // nothing keeps the process alive after stop().
+  stoppers.push(() => closeL2());
+}
+
+/** The SQS stand-in, journalled under the data dir unless fresh, installed as the queue transport. */
+async function startQueues({ opts, dataDir, lines, stoppers }: StackContext): Promise<LocalQueues> {
+  const journal = path.join(dataDir, 'queues.journal');
+  const queues = opts.fresh ? new LocalQueues(opts.queues) : await LocalQueues.durable(journal, opts.queues);
+  useQueueTransport(queues);
+  stoppers.push(async () => {
+    await queues.stop();
+    useQueueTransport(undefined);
+  });
+  if (!opts.fresh) {
+    const kept = Object.values(queues.stats()).reduce((n, q) => n + q.waiting + q.inFlight, 0);
+    lines.push(`journal    ${path.relative(process.cwd(), journal) || journal}: ${kept} queued messages kept`);
+  }
+  return queues;
+}
+
+/** Event-source mappings: queue consumers and stream pollers, with the pollers' checkpoints
+ *  loaded from and saved to the data dir (atomically, so a kill never leaves half a file). */
+function startMappings(ctx: StackContext, queues: LocalQueues, endpoint: string): StreamPoller[] {
+  const { opts, dataDir, lines, stoppers } = ctx;
+  const checkpointFile = path.join(dataDir, 'stream-checkpoints.json');
+  const checkpoints = new Map<string, string>(
+    !opts.fresh && existsSync(checkpointFile) ? Object.entries(JSON.parse(readFileSync(checkpointFile, 'utf8'))) : [],
+  );
+  const saveCheckpoints = () => {
+    if (!opts.fresh) writeFileAtomically(checkpointFile, JSON.stringify(Object.fromEntries(checkpoints)));
+  };
+  const pollers: StreamPoller[] = [];
+  for (const m of MAPPINGS) {
+    if (m.kind === 'queue') {
+      queues.consume(m.queue, m.batchSize, (event) => invoke(m.fn, event));
+      lines.push(`queue      ${m.queue} → ${m.fn} (batch ${m.batchSize}, dead letters after ${QUEUES[m.queue].maxReceiveCount} receives)`);
+      continue;
+    }
+    const tables = Array.from({ length: config().FEED_SHARDS }, (_, s) => tableName(m.entity, s));
+    const poller = new StreamPoller(dynamo(), endpoint, config().AWS_REGION, {
+      tables,
+      batchSize: m.batchSize,
+      maxRetries: m.maxRetries,
+      consumer: (event) => invoke(m.fn, event),
+      pollIntervalMs: opts.streamPollMs,
+      checkpoints,
+    });
+    poller.start();
+    pollers.push(poller);
+    lines.push(`stream     ${m.entity} (${tables.length} tables) → ${m.fn} (batch ${m.batchSize}, ${m.maxRetries} retries)`);
+  }
+  const checkpointTimer = setInterval(saveCheckpoints, CHECKPOINT_SAVE_MS);
+  checkpointTimer.unref();
+  stoppers.push(async () => {
+    clearInterval(checkpointTimer);
+    await Promise.all(pollers.map((p) => p.stop()));
+    saveCheckpoints();
+  });
+  return pollers;
+}
+
+/** The Step Functions stand-in (journalled unless fresh), its API, the schedules, and the restart
+ *  of executions a kill left running. */
+async function startWorkflows(ctx: StackContext, queues: LocalQueues, pollers: StreamPoller[]): Promise<LocalStepFunctions> {
+  const { opts, dataDir, lines, stoppers } = ctx;
+  const stepFunctions = opts.fresh ? new LocalStepFunctions() : await LocalStepFunctions.durable(path.join(dataDir, 'workflows.journal'));
+  const sfnEndpoint = await stepFunctions.listen({ '/feedscale/stats': () => localStats(queues, pollers, stepFunctions) });
+  process.env.FEED_SFN_ENDPOINT = sfnEndpoint;
+  resetSfn();
+  const windowSeconds = config().FEED_NOTIFICATION_WINDOW_SECONDS;
+  stepFunctions.schedule(opts.notificationGraceMs ?? Math.min(30_000, windowSeconds * 200));
+  stoppers.push(() => stepFunctions.stop());
+  lines.push(`workflows  ${sfnEndpoint}  Step Functions API (aws-local-stepfunctions): ${Object.keys(WORKFLOWS).join(', ')}; digests every ${windowSeconds} s`);
+  const resumed = stepFunctions.resume();
+  if (resumed > 0) lines.push(`workflows  ${resumed} execution(s) running at the last stop restarted from their input`);
+  return stepFunctions;
+}
+
+function startSweeper({ opts, lines, stoppers }: StackContext): void {
+  const sweepMs = opts.sweepIntervalMs ?? 60_000;
+  const sweeper = setInterval(() => {
+    sweepExpired(dynamo()).catch((e) => console.error(`ttl sweep: ${(e as Error).message}`));
+  }, sweepMs);
+  sweeper.unref();
+  stoppers.push(async () => clearInterval(sweeper));
+  lines.push(`ttl sweep  every ${Math.round(sweepMs / 1000)} s (DynamoDB Local does not expire items)`);
+}
+
+async function startApi({ opts, lines, stoppers }: StackContext): Promise<LocalServer> {
+  const port = opts.port ?? Number(process.env.PORT ?? 3000);
+  const server: LocalServer = await startServer(port);
+  stoppers.push(() => server.close());
+  const shown = server.url.replace('127.0.0.1', 'localhost');
+  lines.unshift(`api        ${shown}/v1  (OpenAPI: ${shown}/v1/openapi.json)`);
+  return server;
+}
+
+/** Resolves once queues, streams and handler-started workflows have been quiet for 3 rounds. */
+async function settle(queues: LocalQueues, pollers: StreamPoller[], stepFunctions: LocalStepFunctions, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let quietRounds = 0;
+  while (quietRounds < 3) {
+    if (Date.now() > deadline) throw new Error('local stack did not settle in time');
+    const quiet = queues.idle() && pollers.every((p) => p.caughtUp) && stepFunctions.idle();
+    quietRounds = quiet ? quietRounds + 1 : 0;
+    await new Promise((r) => setTimeout(r, 100));
   }
 }

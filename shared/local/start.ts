@@ -1,16 +1,20 @@
-// `npm start`: runs the local stack until Ctrl-C. Flags: --fresh (DynamoDB in memory).
+// `npm start`: runs the local stack until Ctrl-C. Flags: --fresh (DynamoDB, queues and workflow
+// runs in memory), --data-dir <dir> (where kept data lives instead of .local/; the crash test
+// runs stacks on temporary ones).
 import { EngineMissingError } from './engines.js';
 import { startStack } from './stack.js';
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const unknown = args.filter((a) => a !== '--fresh');
-  if (unknown.length > 0) {
-    console.error(`unknown argument(s): ${unknown.join(' ')} (usage: npm start [-- --fresh])`);
+  const dirAt = args.indexOf('--data-dir');
+  const dataDir = dirAt === -1 ? undefined : args[dirAt + 1];
+  const unknown = args.filter((a, i) => a !== '--fresh' && !(dirAt !== -1 && (i === dirAt || i === dirAt + 1)));
+  if (unknown.length > 0 || (dirAt !== -1 && !dataDir)) {
+    console.error(`unknown argument(s): ${unknown.join(' ') || '--data-dir without a directory'} (usage: npm start [-- --fresh] [--data-dir <dir>])`);
     process.exit(2);
   }
   const began = Date.now();
-  const stack = await startStack({ fresh: args.includes('--fresh') });
+  const stack = await startStack({ fresh: args.includes('--fresh'), dataDir });
   for (const line of stack.lines) console.log(line);
   console.log(`ready in ${((Date.now() - began) / 1000).toFixed(1)} s — Ctrl-C stops everything`);
   let stopping = false;

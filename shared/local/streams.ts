@@ -153,6 +153,9 @@ export class StreamPoller {
     const failedAt = await this.deliver(shard, batch);
     const done = failedAt === -1 ? batch.length : failedAt;
     if (done > 0) {
+      // Advanced only for records whose handler returned: the post router returns once its
+      // fan-out jobs and workflow starts are durable (queues.ts, stepfunctions.ts), so a saved
+      // checkpoint never covers work that a kill -9 could lose.
       shard.pending.splice(0, done);
       shard.attempts = 0;
       this.checkpoints.set(shard.shardId, batch[done - 1]!.dynamodb!.SequenceNumber!);
