@@ -1,9 +1,9 @@
 /// <reference path="./.sst/platform/config.d.ts" />
-// The SST app: one region per stage (stacks/regions.ts), everything else in stacks/. Modules are
+// The SST app: one region per stage (stacks/deploy-target.ts), everything else in stacks/. Modules are
 // imported inside app() and run(), as SST asks, since it loads its providers before run().
 export default $config({
   async app(input) {
-    const { deployTarget } = await import('./stacks/regions.js');
+    const { deployTarget } = await import('./stacks/deploy-target.js');
     const target = deployTarget(input.stage);
     return {
       name: target.app,

@@ -73,93 +73,104 @@ const metric = <V>(namespace: string, metricName: string, dimensions: Record<str
 
 export function alarmPlan<V>(plan: Plan, refs: DeployRefs<V>): AlarmPlan<V> {
   const prefix = `${plan.target.app}-${plan.target.stage}-`;
+  const throttles = throttleAlarms<V>(plan, prefix);
+  return {
+    topicName: `${prefix}alarms`,
+    alarms: [...sloAlarms(prefix, refs), ...deadLetterAlarms<V>(plan, prefix), ...workflowAlarms(plan, prefix, refs), ...throttles.parts],
+    composites: [throttles.composite],
+    dashboardName: `${plan.target.app}-${plan.target.stage}`,
+  };
+}
+
+/** The design's SLOs: feed P95, API 5xx rate, cache hit rate. */
+function sloAlarms<V>(prefix: string, refs: DeployRefs<V>): AlarmSpec<V>[] {
   const service = { service: SERVICE_NAME };
-  const alarms: AlarmSpec<V>[] = [];
-  const composites: CompositeSpec[] = [];
-
-  alarms.push({
-    key: 'feed-latency',
-    name: `${prefix}feed-latency-p95`,
-    description: `GET /v1/feed P95 above ${SLO.feedP95Ms} ms in 3 of 5 minutes. Check the cache hit rate alarm, get-feed duration and DynamoDB throttling; see README "Runbook".`,
-    comparison: 'GreaterThanThreshold',
-    threshold: SLO.feedP95Ms,
-    evaluationPeriods: 5,
-    datapointsToAlarm: 3,
-    treatMissingData: 'notBreaching',
-    queries: [{ id: 'p95', label: 'feed latency p95 (ms)', metric: metric<V>(METRICS_NAMESPACE, APP_METRICS.feedLatency, service, 'p95', 60), returnData: true }],
-    notify: true,
-  });
-
   const api = { ApiId: refs.apiId, Stage: API_STAGE };
-  alarms.push({
-    key: 'api-errors',
-    name: `${prefix}api-5xx-rate`,
-    description: `More than ${SLO.errorRatePercent}% of API requests answered 5xx in 2 of 3 five-minute periods. Find the failing function in the dashboard and its logs (level ERROR); see README "Runbook".`,
-    comparison: 'GreaterThanThreshold',
-    threshold: SLO.errorRatePercent,
-    evaluationPeriods: 3,
-    datapointsToAlarm: 2,
-    treatMissingData: 'notBreaching',
-    queries: [
-      { id: 'errors', metric: metric<V>('AWS/ApiGateway', '5xx', api, 'Sum', 300), returnData: false },
-      { id: 'requests', metric: metric<V>('AWS/ApiGateway', 'Count', api, 'Sum', 300), returnData: false },
-      { id: 'rate', label: '5xx (% of requests)', expression: 'IF(requests > 0, 100 * errors / requests, 0)', returnData: true },
-    ],
-    notify: true,
-  });
-
-  alarms.push({
-    key: 'cache-hit-rate',
-    name: `${prefix}cache-hit-rate`,
-    description: `Feed cache hit rate below ${SLO.cacheHitPercent}% for 15 minutes. Check Redis (ElastiCache) health, evictions and memory, and recent deploys that changed cache keys; see README "Runbook".`,
-    comparison: 'LessThanThreshold',
-    threshold: SLO.cacheHitPercent,
-    evaluationPeriods: 3,
-    datapointsToAlarm: 3,
-    treatMissingData: 'notBreaching',
-    queries: [
-      { id: 'hits', metric: metric<V>(METRICS_NAMESPACE, APP_METRICS.cacheHit, service, 'Sum', 300), returnData: false },
-      { id: 'misses', metric: metric<V>(METRICS_NAMESPACE, APP_METRICS.cacheMiss, service, 'Sum', 300), returnData: false },
-      { id: 'hitrate', label: 'cache hit rate (%)', expression: 'IF(hits + misses > 0, 100 * hits / (hits + misses), 100)', returnData: true },
-    ],
-    notify: true,
-  });
-
-  for (const q of plan.queues.filter((x) => x.kind !== 'jobs')) {
-    const source = q.kind === 'stream-failures' ? 'stream records whose retries ran out' : `messages of ${q.key.replace(/-dlq$/, '')} received too often`;
-    alarms.push({
-      key: `dead-letters-${q.key}`,
-      name: `${prefix}dead-letters-${q.key}`,
-      description: `Queue ${q.name} holds ${source}. Read them, fix the cause, then redrive (SQS console: Start DLQ redrive); see README "Runbook".`,
+  return [
+    {
+      key: 'feed-latency',
+      name: `${prefix}feed-latency-p95`,
+      description: `GET /v1/feed P95 above ${SLO.feedP95Ms} ms in 3 of 5 minutes. Check the cache hit rate alarm, get-feed duration and DynamoDB throttling; see README "Runbook".`,
       comparison: 'GreaterThanThreshold',
-      threshold: 0,
-      evaluationPeriods: 1,
-      datapointsToAlarm: 1,
+      threshold: SLO.feedP95Ms,
+      evaluationPeriods: 5,
+      datapointsToAlarm: 3,
       treatMissingData: 'notBreaching',
-      queries: [{ id: 'visible', label: `${q.key} messages`, metric: metric<V>('AWS/SQS', 'ApproximateNumberOfMessagesVisible', { QueueName: q.name }, 'Maximum', 60), returnData: true }],
+      queries: [{ id: 'p95', label: 'feed latency p95 (ms)', metric: metric<V>(METRICS_NAMESPACE, APP_METRICS.feedLatency, service, 'p95', 60), returnData: true }],
       notify: true,
-    });
-  }
-
-  for (const w of plan.workflows) {
-    alarms.push({
-      key: `workflow-failed-${w.name}`,
-      name: `${prefix}workflow-failed-${w.name}`,
-      description: `An execution of state machine ${w.stateMachineName} failed. Open it in the Step Functions console (Executions, filter Failed) and read the failed step's input and error; see README "Runbook".`,
+    },
+    {
+      key: 'api-errors',
+      name: `${prefix}api-5xx-rate`,
+      description: `More than ${SLO.errorRatePercent}% of API requests answered 5xx in 2 of 3 five-minute periods. Find the failing function in the dashboard and its logs (level ERROR); see README "Runbook".`,
       comparison: 'GreaterThanThreshold',
-      threshold: 0,
-      evaluationPeriods: 1,
-      datapointsToAlarm: 1,
+      threshold: SLO.errorRatePercent,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
       treatMissingData: 'notBreaching',
-      queries: [{ id: 'failed', label: `${w.name} failed executions`, metric: metric<V>('AWS/States', 'ExecutionsFailed', { StateMachineArn: refs.stateMachineArn(w.name) }, 'Sum', 60), returnData: true }],
+      queries: [
+        { id: 'errors', metric: metric<V>('AWS/ApiGateway', '5xx', api, 'Sum', 300), returnData: false },
+        { id: 'requests', metric: metric<V>('AWS/ApiGateway', 'Count', api, 'Sum', 300), returnData: false },
+        { id: 'rate', label: '5xx (% of requests)', expression: 'IF(requests > 0, 100 * errors / requests, 0)', returnData: true },
+      ],
       notify: true,
-    });
-  }
+    },
+    {
+      key: 'cache-hit-rate',
+      name: `${prefix}cache-hit-rate`,
+      description: `Feed cache hit rate below ${SLO.cacheHitPercent}% for 15 minutes. Check Redis (ElastiCache) health, evictions and memory, and recent deploys that changed cache keys; see README "Runbook".`,
+      comparison: 'LessThanThreshold',
+      threshold: SLO.cacheHitPercent,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      treatMissingData: 'notBreaching',
+      queries: [
+        { id: 'hits', metric: metric<V>(METRICS_NAMESPACE, APP_METRICS.cacheHit, service, 'Sum', 300), returnData: false },
+        { id: 'misses', metric: metric<V>(METRICS_NAMESPACE, APP_METRICS.cacheMiss, service, 'Sum', 300), returnData: false },
+        { id: 'hitrate', label: 'cache hit rate (%)', expression: 'IF(hits + misses > 0, 100 * hits / (hits + misses), 100)', returnData: true },
+      ],
+      notify: true,
+    },
+  ];
+}
 
-  // Throttling summed over every shard table: 10 metrics per alarm, so 5 tables per part
-  // alarm, and one composite alarm that notifies when any part is in ALARM.
+/** An alarm that fires on the first datapoint above zero. */
+const anyAbove0 = { comparison: 'GreaterThanThreshold', threshold: 0, evaluationPeriods: 1, datapointsToAlarm: 1, treatMissingData: 'notBreaching' } as const;
+
+/** One per dead-letter queue and the stream-failure queue: any message is a failure to look at. */
+function deadLetterAlarms<V>(plan: Plan, prefix: string): AlarmSpec<V>[] {
+  return plan.queues
+    .filter((x) => x.kind !== 'jobs')
+    .map((q) => {
+      const source = q.kind === 'stream-failures' ? 'stream records whose retries ran out' : `messages of ${q.key.replace(/-dlq$/, '')} received too often`;
+      return {
+        key: `dead-letters-${q.key}`,
+        name: `${prefix}dead-letters-${q.key}`,
+        description: `Queue ${q.name} holds ${source}. Read them, fix the cause, then redrive (SQS console: Start DLQ redrive); see README "Runbook".`,
+        ...anyAbove0,
+        queries: [{ id: 'visible', label: `${q.key} messages`, metric: metric<V>('AWS/SQS', 'ApproximateNumberOfMessagesVisible', { QueueName: q.name }, 'Maximum', 60), returnData: true }],
+        notify: true,
+      };
+    });
+}
+
+/** One per state machine: any failed execution. */
+function workflowAlarms<V>(plan: Plan, prefix: string, refs: DeployRefs<V>): AlarmSpec<V>[] {
+  return plan.workflows.map((w) => ({
+    key: `workflow-failed-${w.name}`,
+    name: `${prefix}workflow-failed-${w.name}`,
+    description: `An execution of state machine ${w.stateMachineName} failed. Open it in the Step Functions console (Executions, filter Failed) and read the failed step's input and error; see README "Runbook".`,
+    ...anyAbove0,
+    queries: [{ id: 'failed', label: `${w.name} failed executions`, metric: metric<V>('AWS/States', 'ExecutionsFailed', { StateMachineArn: refs.stateMachineArn(w.name) }, 'Sum', 60), returnData: true }],
+    notify: true,
+  }));
+}
+
+/** Throttling summed over every shard table: 10 metrics per alarm, so 5 tables per part alarm,
+ *  and one composite alarm that notifies when any part is in ALARM. */
+function throttleAlarms<V>(plan: Plan, prefix: string): { parts: AlarmSpec<V>[]; composite: CompositeSpec } {
   const perAlarm = Math.floor(ALARM_METRICS_MAX / THROTTLE_METRICS.length);
-  const parts: string[] = [];
+  const parts: AlarmSpec<V>[] = [];
   const chunks = Math.ceil(plan.tables.length / perAlarm);
   for (let c = 0; c < chunks; c++) {
     const tables = plan.tables.slice(c * perAlarm, (c + 1) * perAlarm);
@@ -171,29 +182,22 @@ export function alarmPlan<V>(plan: Plan, refs: DeployRefs<V>): AlarmPlan<V> {
       })),
     );
     queries.push({ id: 'throttled', label: 'throttled requests', expression: `SUM([${queries.map((q) => q.id).join(', ')}])`, returnData: true });
-    const name = `${prefix}dynamodb-throttles-${c + 1}-of-${chunks}`;
-    parts.push(name);
-    alarms.push({
+    parts.push({
       key: `dynamodb-throttles-${c + 1}`,
-      name,
+      name: `${prefix}dynamodb-throttles-${c + 1}-of-${chunks}`,
       description: `Throttled requests on ${tables[0]!.name} .. ${tables[tables.length - 1]!.name} (part of ${prefix}dynamodb-throttles).`,
-      comparison: 'GreaterThanThreshold',
-      threshold: 0,
-      evaluationPeriods: 1,
-      datapointsToAlarm: 1,
-      treatMissingData: 'notBreaching',
+      ...anyAbove0,
       queries,
       notify: false,
     });
   }
-  composites.push({
+  const composite: CompositeSpec = {
     key: 'dynamodb-throttles',
     name: `${prefix}dynamodb-throttles`,
     description: 'DynamoDB throttled reads or writes on a shard table (the part alarm in ALARM names the tables). On-demand tables throttle on hot partitions or sudden doubling of traffic; see README "Runbook".',
-    children: parts,
-  });
-
-  return { topicName: `${prefix}alarms`, alarms, composites, dashboardName: `${plan.target.app}-${plan.target.stage}` };
+    children: parts.map((p) => p.name),
+  };
+  return { parts, composite };
 }
 
 /** Alarm rule of a composite: ALARM when any part is. */

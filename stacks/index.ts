@@ -6,9 +6,9 @@ import { deployApi, deployJwtIssuer } from './api.js';
 import { deployCache } from './cache.js';
 import { deployFunctions } from './functions.js';
 import { deployMappings } from './mappings.js';
-import { buildPlan, type ScheduleSpec, type WorkflowSpec } from './plan.js';
+import { buildPlan, LINKED_SECRETS, type ScheduleSpec, type WorkflowSpec } from './plan.js';
 import { deployQueues } from './queues.js';
-import { deployTarget } from './regions.js';
+import { deployTarget } from './deploy-target.js';
 import { registeredWorkflows } from './workflow-specs.js';
 import { deploySchedules } from './schedules.js';
 import { deployTables } from './tables.js';
@@ -29,9 +29,10 @@ export function deploy(extras: DeployExtras = registeredWorkflows()) {
   const tables = deployTables(plan);
   const queues = deployQueues(plan);
   const cache = deployCache(plan);
-  const cursorSecret = new sst.Secret('FeedCursorSecret');
+  // Set with `sst secret set FeedCursorSecret ...`; every function links it (see stacks/functions.ts).
+  const secrets = new Map(Object.values(LINKED_SECRETS).map((name) => [name, new sst.Secret(name)]));
   const jwt = deployJwtIssuer(plan);
-  const functions = deployFunctions(plan, { account, queues, cache, cursorSecret, jwt });
+  const functions = deployFunctions(plan, { account, queues, cache, secrets, jwt });
   const api = deployApi(plan, functions, jwt);
   deployMappings(plan, functions, tables, queues);
   const workflows = deployWorkflows(plan, functions, account);

@@ -1,6 +1,7 @@
 // Lambda event-source mappings from shared/declarations/event-sources.ts MAPPINGS: one per shard table's
 // stream (in order per shard, bisecting a failing batch, a bounded number of retries, then the
-// record to the stream-failure queue) and one per queue; all report partial batch failures.
+// record to the stream-failure queue, filtered to the events the function handles) and one per
+// queue (its concurrency capped by the declared maximum); all report partial batch failures.
 import type { FunctionName } from '../shared/declarations/functions.js';
 import { logicalName, type Plan } from './plan.js';
 
@@ -26,6 +27,7 @@ export function deployMappings(
         maximumRetryAttempts: m.maximumRetryAttempts,
         functionResponseTypes: [...m.functionResponseTypes],
         destinationConfig: { onFailure: { destinationArn: need(queues.get(m.onFailureQueue), `queue ${m.onFailureQueue}`).arn } },
+        filterCriteria: { filters: m.filters },
       });
     }
     return new aws.lambda.EventSourceMapping(logicalName('Mapping', m.id), {
@@ -34,6 +36,7 @@ export function deployMappings(
       batchSize: m.batchSize,
       maximumBatchingWindowInSeconds: m.maximumBatchingWindowInSeconds,
       functionResponseTypes: [...m.functionResponseTypes],
+      scalingConfig: { maximumConcurrency: m.maximumConcurrency },
     });
   });
 }

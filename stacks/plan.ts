@@ -4,8 +4,8 @@
 // tests/unit/stacks.test.ts checks names, settings and every IAM statement without deploying.
 import { queueUrlVariable } from '../shared/messaging/queue.js';
 import { stateMachineArnVariable } from '../shared/messaging/workflow-starts.js';
-import { dlqName, MAPPINGS, QUEUES, STREAM_FAILURE_QUEUE, type QueueName } from '../shared/declarations/event-sources.js';
-import { FUNCTIONS, type FunctionName } from '../shared/declarations/functions.js';
+import { dlqName, MAPPINGS, QUEUES, STREAM_FAILURE_QUEUE, type Mapping, type QueueName } from '../shared/declarations/event-sources.js';
+import { FUNCTIONS, type FunctionName, type FunctionSpec } from '../shared/declarations/functions.js';
 import {
   actionsFor,
   GRANTS,
@@ -16,19 +16,36 @@ import {
   WORKFLOW_START_ACTIONS,
   type Grant,
 } from '../shared/declarations/grants.js';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../shared/edge/observability.js';
+import { CURSOR_SECRET_RESOURCE } from '../shared/edge/linked-secret.js';
+import { SERVICE_NAME } from '../shared/edge/observability.js';
 import { ROUTES } from '../shared/declarations/routes.js';
 import { createTableInput, STREAM_VIEW, TABLES, type Entity, type TableDef } from '../shared/declarations/tables.js';
 import { taskFunctions, type Asl } from '../workflows/asl.js';
-import type { DeployTarget } from './regions.js';
+import {
+  API_DEFAULT_THROTTLE,
+  API_XRAY_TRACING,
+  LAMBDA_TRACING_MODE,
+  RESERVED_CONCURRENCY_BUDGET,
+  SQS_MAX_CONCURRENCY_RANGE,
+  WRITE_METHODS,
+  WRITE_ROUTE_THROTTLE,
+  XRAY_STATE_MACHINE_ACTIONS,
+  XRAY_WRITE_POLICY,
+  type Throttle,
+} from './guardrails.js';
+import type { DeployTarget } from './deploy-target.js';
 
 /** Every region in shared/domain/regions.ts is in the commercial partition. */
 export const PARTITION = 'aws';
-export { METRICS_NAMESPACE };
+/** EMF namespace of the handlers' metrics (Powertools reads POWERTOOLS_METRICS_NAMESPACE). */
+export const METRICS_NAMESPACE = SERVICE_NAME;
 /** Lambda's limit on function names. */
 const FUNCTION_NAME_MAX = 64;
 /** Dead letters are kept as long as SQS allows, for investigation and redrive. */
 const DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600;
+/** The stream-failure queue is never consumed: its visibility timeout only matters to a person
+ *  reading it in the console. */
+const STREAM_FAILURE_VISIBILITY_SECONDS = 30;
 
 export interface TablePlan {
   entity: Entity;
@@ -58,6 +75,15 @@ export interface FunctionPlan {
   handler: string;
   memoryMB: number;
   timeoutSeconds: number;
+  /** Reserved concurrency as declared (shared/declarations/functions.ts); unset: none. */
+  reservedConcurrency?: number;
+  /** Lambda X-Ray tracing mode. */
+  tracing: typeof LAMBDA_TRACING_MODE;
+  /** AWS managed policies on the role (X-Ray's write access, which has no resource scoping). */
+  managedPolicies: string[];
+  /** SST resources linked to the function: sst.Secret names only, whose link grants no IAM
+   *  action (a Secret's getSSTLink has no permission include). */
+  links: string[];
   /** Values known at plan time. */
   environment: Record<string, string>;
   /** FEED_QUEUE_URL_<NAME> → queue key, resolved to the queue's URL by stacks/. */
@@ -69,18 +95,32 @@ export interface FunctionPlan {
   vpc: boolean;
 }
 
-/** Variables whose values exist only at deploy time (secret, authorizer, cache endpoint). */
+/** Variables whose values exist only at deploy time (authorizer, cache endpoint). The cursor
+ *  secret is no variable: it is a linked sst.Secret (LINKED_SECRETS). */
 export const DEPLOY_TIME_ENV = {
-  cursorSecret: 'FEED_CURSOR_SECRET',
   jwtIssuer: 'FEED_JWT_ISSUER',
   jwtAudience: 'FEED_JWT_AUDIENCE',
   redisUrl: 'REDIS_URL',
 } as const;
 
+/** sst.Secret resources linked to every function: SST encrypts their values into the bundle
+ *  (resource.enc, key in SST_KEY), read by shared/edge/linked-secret.ts. */
+export const LINKED_SECRETS = { cursor: CURSOR_SECRET_RESOURCE } as const;
+
 export interface RoutePlan {
   routeKey: string;
   fn: FunctionName;
   auth: boolean;
+  /** Write routes only: a tighter bucket than the stage default. */
+  throttle?: Throttle;
+}
+
+/** The HTTP API's stage settings. */
+export interface ApiPlan {
+  /** Every route's default throttle (the `$default` stage's default route settings). */
+  defaultThrottle: Throttle;
+  /** Always false: HTTP APIs have no X-Ray tracing (see stacks/guardrails.ts). */
+  xrayTracing: boolean;
 }
 
 /** Lambda reports partial batch failures (shared/edge/consumers.ts) instead of failing whole batches. */
@@ -99,6 +139,8 @@ export type MappingPlan =
       startingPosition: 'TRIM_HORIZON' | 'LATEST';
       onFailureQueue: string;
       functionResponseTypes: readonly string[];
+      /** Event-source filter patterns (JSON): a record matching none never invokes the function. */
+      filters: { pattern: string }[];
     }
   | {
       kind: 'queue';
@@ -108,6 +150,8 @@ export type MappingPlan =
       batchSize: number;
       maximumBatchingWindowInSeconds: number;
       functionResponseTypes: readonly string[];
+      /** Scaling config: the most concurrent invocations this mapping starts. */
+      maximumConcurrency: number;
     };
 
 /** A workflow module's export: its ASL, with Task resources written `${fn:<function>}`
@@ -119,6 +163,8 @@ export interface WorkflowSpec {
 }
 export interface WorkflowPlan extends WorkflowSpec {
   stateMachineName: string;
+  /** X-Ray tracing of executions (Task spans link to the functions' traces). */
+  tracing: boolean;
 }
 
 /** An EventBridge schedule that invokes a function or starts a workflow execution. */
@@ -133,6 +179,7 @@ export interface Plan {
   tables: TablePlan[];
   queues: QueuePlan[];
   functions: FunctionPlan[];
+  api: ApiPlan;
   routes: RoutePlan[];
   mappings: MappingPlan[];
   workflows: WorkflowPlan[];
@@ -148,6 +195,8 @@ export interface Statement {
 
 const entities = () => Object.keys(TABLES) as Entity[];
 const functionNames = () => Object.keys(FUNCTIONS) as FunctionName[];
+/** A function's declaration, widened so optional fields read on every entry. */
+const spec = (fn: FunctionName): FunctionSpec => FUNCTIONS[fn];
 
 /** Physical table name; equal to shared/declarations/tables.ts tableName() with FEED_TABLE_PREFIX = prefix
  *  (tests/unit/stacks.test.ts holds them together). */
@@ -155,16 +204,38 @@ export function physicalTableName(prefix: string, entity: Entity, shard: number)
   return `${prefix}${TABLES[entity].baseName}_${shard}`;
 }
 
+/** What every planner gets: the target, its resource naming and its error. */
+interface PlanContext {
+  target: DeployTarget;
+  /** `<app>-<stage>-<name>`. */
+  resource(name: string): string;
+  fail(message: string): never;
+}
+
 export function buildPlan(
   target: DeployTarget,
   extra: { workflows?: readonly WorkflowSpec[]; schedules?: readonly ScheduleSpec[] } = {},
 ): Plan {
-  const fail = (message: string): never => {
-    throw new Error(`feedscale plan (stage ${target.stage}): ${message}`);
+  const ctx: PlanContext = {
+    target,
+    resource: (name) => `${target.app}-${target.stage}-${name}`,
+    fail: (message) => {
+      throw new Error(`feedscale plan (stage ${target.stage}): ${message}`);
+    },
   };
-  const resource = (name: string) => `${target.app}-${target.stage}-${name}`;
+  const tables = planTables(ctx);
+  const queues = planQueues(ctx);
+  const workflows = planWorkflows(ctx, extra.workflows ?? []);
+  const workflowNames = new Set(workflows.map((w) => w.name));
+  const functions = planFunctions(ctx, workflowNames);
+  const routes = planRoutes(ctx);
+  const mappings = planMappings(ctx, tables, functions);
+  const schedules = planSchedules(ctx, extra.schedules ?? [], workflowNames);
+  return { target, tables, queues, functions, api: planApi(), routes, mappings, workflows, schedules };
+}
 
-  const tables: TablePlan[] = entities().flatMap((entity) =>
+function planTables({ target }: PlanContext): TablePlan[] {
+  return entities().flatMap((entity) =>
     Array.from({ length: target.shards }, (_, shard) => ({
       entity,
       shard,
@@ -175,29 +246,31 @@ export function buildPlan(
       deletionProtection: target.production,
     })),
   );
+}
 
+function planQueues({ resource, fail }: PlanContext): QueuePlan[] {
   const queues: QueuePlan[] = [];
-  for (const [key, spec] of Object.entries(QUEUES) as [QueueName, (typeof QUEUES)[QueueName]][]) {
+  for (const [key, q] of Object.entries(QUEUES) as [QueueName, (typeof QUEUES)[QueueName]][]) {
     const consumers = MAPPINGS.filter((m) => m.kind === 'queue' && m.queue === key);
     for (const m of consumers) {
       // Lambda refuses a mapping whose queue hides messages for less than the function runs.
-      if (spec.visibilityTimeoutSeconds < FUNCTIONS[m.fn].timeoutSeconds) {
-        fail(`queue ${key}: visibility timeout ${spec.visibilityTimeoutSeconds}s is shorter than ${m.fn}'s timeout`);
+      if (q.visibilityTimeoutSeconds < FUNCTIONS[m.fn].timeoutSeconds) {
+        fail(`queue ${key}: visibility timeout ${q.visibilityTimeoutSeconds}s is shorter than ${m.fn}'s timeout`);
       }
     }
     queues.push({
       key,
       name: resource(key),
       kind: 'jobs',
-      visibilityTimeoutSeconds: spec.visibilityTimeoutSeconds,
-      retentionSeconds: spec.retentionSeconds,
-      redrive: { deadLetterKey: dlqName(key), maxReceiveCount: spec.maxReceiveCount },
+      visibilityTimeoutSeconds: q.visibilityTimeoutSeconds,
+      retentionSeconds: q.retentionSeconds,
+      redrive: { deadLetterKey: dlqName(key), maxReceiveCount: q.maxReceiveCount },
     });
     queues.push({
       key: dlqName(key),
       name: resource(dlqName(key)),
       kind: 'dead-letter',
-      visibilityTimeoutSeconds: spec.visibilityTimeoutSeconds,
+      visibilityTimeoutSeconds: q.visibilityTimeoutSeconds,
       retentionSeconds: DEAD_LETTER_RETENTION_SECONDS,
     });
   }
@@ -205,27 +278,33 @@ export function buildPlan(
     key: STREAM_FAILURE_QUEUE,
     name: resource(STREAM_FAILURE_QUEUE),
     kind: 'stream-failures',
-    visibilityTimeoutSeconds: 30,
+    visibilityTimeoutSeconds: STREAM_FAILURE_VISIBILITY_SECONDS,
     retentionSeconds: DEAD_LETTER_RETENTION_SECONDS,
   });
+  return queues;
+}
 
-  const workflows: WorkflowPlan[] = (extra.workflows ?? []).map((spec) => {
-    const refs = taskFunctions(spec.definition);
-    const declared = [...new Set(spec.tasks)].sort();
+function planWorkflows({ resource, fail }: PlanContext, specs: readonly WorkflowSpec[]): WorkflowPlan[] {
+  const workflows = specs.map((w) => {
+    const refs = taskFunctions(w.definition);
+    const declared = [...new Set(w.tasks)].sort();
     if (refs.join() !== declared.join()) {
-      fail(`workflow ${spec.name}: tasks [${declared}] differ from the definition's \${fn:...} references [${refs}]`);
+      fail(`workflow ${w.name}: tasks [${declared}] differ from the definition's \${fn:...} references [${refs}]`);
     }
     for (const t of refs) {
-      if (!(t in FUNCTIONS) || !FUNCTIONS[t as FunctionName].deployed) fail(`workflow ${spec.name}: task ${t} is not a deployed function`);
+      if (!(t in FUNCTIONS) || !FUNCTIONS[t as FunctionName].deployed) fail(`workflow ${w.name}: task ${t} is not a deployed function`);
     }
-    return { ...spec, stateMachineName: resource(spec.name) };
+    return { ...w, stateMachineName: resource(w.name), tracing: true };
   });
-  const workflowNames = new Set(workflows.map((w) => w.name));
-  if (workflowNames.size !== workflows.length) fail('workflow names repeat');
+  if (new Set(workflows.map((w) => w.name)).size !== workflows.length) fail('workflow names repeat');
+  return workflows;
+}
 
+function planFunctions(ctx: PlanContext, workflowNames: ReadonlySet<string>): FunctionPlan[] {
+  const { target, resource, fail } = ctx;
   const deployed = functionNames().filter((fn) => FUNCTIONS[fn].deployed);
-  const functions: FunctionPlan[] = deployed.map((fn) => {
-    const spec = FUNCTIONS[fn];
+  const functions = deployed.map((fn): FunctionPlan => {
+    const s = spec(fn);
     const grant = GRANTS[fn];
     const name = resource(fn);
     if (name.length > FUNCTION_NAME_MAX) fail(`function name ${name} exceeds ${FUNCTION_NAME_MAX} characters; use a shorter stage name`);
@@ -233,9 +312,13 @@ export function buildPlan(
     return {
       fn,
       name,
-      handler: `${spec.file.replace(/\.ts$/, '')}.handler`,
-      memoryMB: spec.memoryMB,
-      timeoutSeconds: spec.timeoutSeconds,
+      handler: `${s.file.replace(/\.ts$/, '')}.handler`,
+      memoryMB: s.memoryMB,
+      timeoutSeconds: s.timeoutSeconds,
+      ...(s.reservedConcurrency !== undefined && { reservedConcurrency: s.reservedConcurrency }),
+      tracing: LAMBDA_TRACING_MODE,
+      managedPolicies: [XRAY_WRITE_POLICY(PARTITION)],
+      links: Object.values(LINKED_SECRETS),
       environment: {
         ...target.settings,
         FEED_TABLE_PREFIX: target.tablePrefix,
@@ -250,14 +333,37 @@ export function buildPlan(
       vpc: grant.redis,
     };
   });
+  const reserved = functions.reduce((sum, f) => sum + (f.reservedConcurrency ?? 0), 0);
+  if (reserved > RESERVED_CONCURRENCY_BUDGET) fail(`reserved concurrency ${reserved} exceeds the account budget ${RESERVED_CONCURRENCY_BUDGET}`);
+  return functions;
+}
 
-  const routes: RoutePlan[] = ROUTES.filter((r) => !r.localOnly).map((r) => {
+function planApi(): ApiPlan {
+  return { defaultThrottle: { ...API_DEFAULT_THROTTLE }, xrayTracing: API_XRAY_TRACING };
+}
+
+function planRoutes({ fail }: PlanContext): RoutePlan[] {
+  return ROUTES.filter((r) => !r.localOnly).map((r) => {
     if (!FUNCTIONS[r.fn].deployed) fail(`route ${r.method} ${r.path} is deployed but ${r.fn} is not`);
-    return { routeKey: `${r.method} ${r.path}`, fn: r.fn, auth: r.auth };
+    const write = WRITE_METHODS.includes(r.method);
+    return { routeKey: `${r.method} ${r.path}`, fn: r.fn, auth: r.auth, ...(write && { throttle: { ...WRITE_ROUTE_THROTTLE } }) };
   });
+}
 
-  const mappings: MappingPlan[] = MAPPINGS.flatMap((m): MappingPlan[] => {
+/** The event-source filter of a stream mapping: only the declared event names. */
+function streamFilters(m: Extract<Mapping, { kind: 'stream' }>): { pattern: string }[] {
+  return [{ pattern: JSON.stringify({ eventName: [...m.eventNames] }) }];
+}
+
+function planMappings({ fail }: PlanContext, tables: TablePlan[], functions: FunctionPlan[]): MappingPlan[] {
+  return MAPPINGS.flatMap((m): MappingPlan[] => {
     if (m.kind === 'queue') {
+      const { min, max } = SQS_MAX_CONCURRENCY_RANGE;
+      if (m.maxConcurrency < min || m.maxConcurrency > max) fail(`mapping ${m.fn}-${m.queue}: maximum concurrency ${m.maxConcurrency} is outside ${min}-${max}`);
+      const reserved = functions.find((f) => f.fn === m.fn)?.reservedConcurrency;
+      // Above the function's reservation the pollers would be throttled, and a throttled
+      // message counts a receive toward the dead-letter queue.
+      if (reserved !== undefined && m.maxConcurrency > reserved) fail(`mapping ${m.fn}-${m.queue}: maximum concurrency ${m.maxConcurrency} exceeds ${m.fn}'s reserved ${reserved}`);
       return [
         {
           kind: 'queue',
@@ -267,9 +373,11 @@ export function buildPlan(
           batchSize: m.batchSize,
           maximumBatchingWindowInSeconds: m.maxBatchingWindowSeconds,
           functionResponseTypes: RESPONSE_TYPES,
+          maximumConcurrency: m.maxConcurrency,
         },
       ];
     }
+    if (m.eventNames.length === 0) fail(`mapping ${m.fn}-${m.entity}: a stream filter admitting no event`);
     // A stream mapping per shard table: each table has its own stream.
     return tables
       .filter((t) => t.entity === m.entity)
@@ -285,15 +393,17 @@ export function buildPlan(
         startingPosition: m.startingPosition,
         onFailureQueue: STREAM_FAILURE_QUEUE,
         functionResponseTypes: RESPONSE_TYPES,
+        filters: streamFilters(m),
       }));
   });
+}
 
-  for (const s of extra.schedules ?? []) {
+function planSchedules({ fail }: PlanContext, schedules: readonly ScheduleSpec[], workflowNames: ReadonlySet<string>): ScheduleSpec[] {
+  for (const s of schedules) {
     if ('fn' in s.target && !FUNCTIONS[s.target.fn].deployed) fail(`schedule ${s.name} invokes ${s.target.fn}, which is not deployed`);
     if ('workflow' in s.target && !workflowNames.has(s.target.workflow)) fail(`schedule ${s.name} starts unknown workflow ${s.target.workflow}`);
   }
-
-  return { target, tables, queues, functions, routes, mappings, workflows, schedules: [...(extra.schedules ?? [])] };
+  return [...schedules];
 }
 
 // ---- ARNs and IAM ---------------------------------------------------------------------------
@@ -359,9 +469,8 @@ export function functionStatements(plan: Plan, fn: FunctionName, account: string
 }
 
 /** Step Functions delivers execution logs through CloudWatch Logs' log-delivery API, whose
- *  actions have no resource-level permissions: AWS documents Resource "*" for them. These are
- *  the only actions any statement of this plan may grant on "*". */
-export const STAR_RESOURCE_ACTIONS: readonly string[] = [
+ *  actions have no resource-level permissions: AWS documents Resource "*" for them. */
+const LOG_DELIVERY_ACTIONS: readonly string[] = [
   'logs:CreateLogDelivery',
   'logs:GetLogDelivery',
   'logs:UpdateLogDelivery',
@@ -372,13 +481,19 @@ export const STAR_RESOURCE_ACTIONS: readonly string[] = [
   'logs:DescribeLogGroups',
 ];
 
-/** The state machine role: invoke exactly its Task functions, and deliver its logs. */
+/** The only actions any statement of this plan may grant on "*": log delivery and X-Ray's trace
+ *  writes (no resource-level permissions either), both on state machine roles only. */
+export const STAR_RESOURCE_ACTIONS: readonly string[] = [...LOG_DELIVERY_ACTIONS, ...XRAY_STATE_MACHINE_ACTIONS];
+
+/** The state machine role: invoke exactly its Task functions, deliver its logs and, when traced,
+ *  its X-Ray segments. */
 export function workflowStatements(plan: Plan, workflow: string, account: string): Statement[] {
   const w = plan.workflows.find((x) => x.name === workflow) ?? missing('workflow', workflow);
   const a = arns(plan, account);
   return [
     { effect: 'allow', actions: ['lambda:InvokeFunction'], resources: [...new Set(w.tasks)].map((t) => a.fn(t)) },
-    { effect: 'allow', actions: [...STAR_RESOURCE_ACTIONS], resources: ['*'] },
+    { effect: 'allow', actions: [...LOG_DELIVERY_ACTIONS], resources: ['*'] },
+    ...(w.tracing ? [{ effect: 'allow' as const, actions: [...XRAY_STATE_MACHINE_ACTIONS], resources: ['*'] }] : []),
   ];
 }
 

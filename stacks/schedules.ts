@@ -1,5 +1,7 @@
 // EventBridge schedules (plan.schedules): each invokes a function, or starts a workflow
-// execution through a role allowed to start exactly that state machine.
+// execution through a role allowed to start exactly that state machine. Functions are invoked by
+// sst.aws.CronV2 (EventBridge Scheduler; sst.aws.Cron is deprecated), whose role may invoke only
+// that function.
 import type { FunctionName } from '../shared/declarations/functions.js';
 import { logicalName, policyDocument, scheduleStatements, type Plan } from './plan.js';
 
@@ -14,7 +16,7 @@ export function deploySchedules(
     if ('fn' in s.target) {
       const fn = functions.get(s.target.fn);
       if (!fn) throw new Error(`schedule ${s.name}: function ${s.target.fn} is not deployed`);
-      new sst.aws.Cron(id, { function: fn.arn, schedule: s.expression });
+      new sst.aws.CronV2(id, { function: fn.arn, schedule: s.expression });
       continue;
     }
     const machine = machines.get(s.target.workflow);

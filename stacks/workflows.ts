@@ -1,7 +1,7 @@
 // Step Functions state machines from the workflows/ modules' ASL, deployed verbatim except that
 // each Task resource written `${fn:<function>}` becomes that function's ARN. Each has its own
-// role, allowed to invoke exactly its Task functions, and logs every execution (level ALL, with
-// input and output) to its log group.
+// role, allowed to invoke exactly its Task functions, logs every execution (level ALL, with
+// input and output) to its log group, and traces executions with X-Ray (plan tracing).
 import type { FunctionName } from '../shared/declarations/functions.js';
 import { bindResources } from '../workflows/asl.js';
 import { arns, logicalName, policyDocument, workflowStatements, type Plan } from './plan.js';
@@ -43,6 +43,7 @@ export function deployWorkflows(
           roleArn: role.arn,
           definition: account.apply((a) => bindResources(w.definition, (fn) => arns(plan, a).fn(fn))),
           loggingConfiguration: { level: 'ALL', includeExecutionData: true, logDestination: $interpolate`${logGroup.arn}:*` },
+          tracingConfiguration: { enabled: w.tracing },
         },
         // The definition names the functions by ARN; they must exist before it is validated.
         { dependsOn: tasks },

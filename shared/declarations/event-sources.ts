@@ -33,15 +33,29 @@ export type Mapping =
       maxRetries: number;
       bisectOnError: boolean;
       startingPosition: 'TRIM_HORIZON' | 'LATEST';
+      /** AWS only: the stream events delivered (an event-source filter); the others never
+       *  invoke the function. Must include every event the handler acts on. */
+      eventNames: readonly ('INSERT' | 'MODIFY' | 'REMOVE')[];
     }
-  | { kind: 'queue'; queue: QueueName; fn: FunctionName; batchSize: number; maxBatchingWindowSeconds: number };
+  | {
+      kind: 'queue';
+      queue: QueueName;
+      fn: FunctionName;
+      batchSize: number;
+      maxBatchingWindowSeconds: number;
+      /** AWS only: the most concurrent invocations the mapping's pollers start (scaling config,
+       *  2-1000); at most the function's reserved concurrency, so messages wait in the queue
+       *  instead of being throttled (a throttled receive still counts toward maxReceiveCount). */
+      maxConcurrency: number;
+    };
 
 export const MAPPINGS: readonly Mapping[] = [
   // A stream batch is retried from the failed record; bisecting isolates a poison record and
   // after 10 retries it goes to STREAM_FAILURE_QUEUE instead of blocking its shard.
-  { kind: 'stream', entity: 'posts', fn: 'post-router', batchSize: 100, maxRetries: 10, bisectOnError: true, startingPosition: 'TRIM_HORIZON' },
+  // post-router acts on new posts (INSERT, NewImage) and deletions (REMOVE, OldImage) only.
+  { kind: 'stream', entity: 'posts', fn: 'post-router', batchSize: 100, maxRetries: 10, bisectOnError: true, startingPosition: 'TRIM_HORIZON', eventNames: ['INSERT', 'REMOVE'] },
   // 10 jobs × 500 followers = 5,000 entries, ~200 BatchWriteItem calls: well inside 60 s.
-  { kind: 'queue', queue: 'fanout', fn: 'fan-out-worker', batchSize: 10, maxBatchingWindowSeconds: 0 },
+  { kind: 'queue', queue: 'fanout', fn: 'fan-out-worker', batchSize: 10, maxBatchingWindowSeconds: 0, maxConcurrency: 200 },
   // A message holds up to 500 recipients: 10 messages = 5,000 conditional updates per batch.
-  { kind: 'queue', queue: 'notifications', fn: 'notification-collector', batchSize: 10, maxBatchingWindowSeconds: 1 },
+  { kind: 'queue', queue: 'notifications', fn: 'notification-collector', batchSize: 10, maxBatchingWindowSeconds: 1, maxConcurrency: 50 },
 ];

@@ -2,7 +2,7 @@
 // scope or garbage is a 400 invalid_cursor rather than a crash or a silently wrong page.
 import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { config, resetConfig } from '../../shared/edge/config.js';
+import { config, loadConfig, resetConfig } from '../../shared/edge/config.js';
 import { decodeCursor, encodeCursor } from '../../shared/domain/cursor.js';
 import { BadRequestError } from '../../shared/domain/errors.js';
 
@@ -112,4 +112,60 @@ describe('cursors', () => {
       expectInvalid(SCOPE, signed(payload));
     },
   );
+});
+
+describe('cursor key rotation', () => {
+  const OLD = 'k0:previous-cursor-secret-0123';
+  const NEW = 'k1:current-cursor-secret-45678';
+  const useKeys = (value: string) => {
+    process.env.FEED_CURSOR_SECRET = value;
+    resetConfig();
+  };
+
+  it('still verifies a cursor signed with the previous key after rotation, and signs new ones with the first key', () => {
+    useKeys(OLD);
+    const issuedBefore = encodeCursor(SCOPE, POSITION);
+
+    useKeys(`${NEW},${OLD}`);
+    const issuedAfter = encodeCursor(SCOPE, POSITION);
+
+    expect(decodeCursor(SCOPE, issuedBefore)).toEqual(POSITION);
+    expect(JSON.parse(Buffer.from(issuedAfter.split('.')[0]!, 'base64url').toString())).toMatchObject({ k: 'k1' });
+    useKeys(NEW);
+    expect(decodeCursor(SCOPE, issuedAfter)).toEqual(POSITION);
+  });
+
+  it('refuses a cursor whose key id is no longer configured, as 400 invalid_cursor', () => {
+    useKeys(OLD);
+    const retired = encodeCursor(SCOPE, POSITION);
+
+    useKeys(NEW);
+
+    expectInvalid(SCOPE, retired);
+  });
+
+  it('refuses a cursor that names a configured key but was signed with another', () => {
+    useKeys('k1:some-other-deployment-secret');
+    const forged = encodeCursor(SCOPE, POSITION);
+
+    useKeys(`${NEW},${OLD}`);
+
+    expectInvalid(SCOPE, forged);
+  });
+
+  it('verifies a cursor from before key ids (no kid) with the plain secret, key id k0', () => {
+    useKeys('a-plain-secret-without-key-ids');
+    const legacy = signed(JSON.stringify({ s: SCOPE, p: POSITION }));
+
+    useKeys('k1:current-cursor-secret-45678,k0:a-plain-secret-without-key-ids');
+
+    expect(decodeCursor(SCOPE, legacy)).toEqual(POSITION);
+  });
+
+  it.each([
+    ['a key shorter than 16 characters', 'k1:current-cursor-secret-45678,k0:short'],
+    ['a repeated key id', 'k1:current-cursor-secret-45678,k1:previous-cursor-secret-0123'],
+  ])('refuses a key list with %s, naming FEED_CURSOR_SECRET', (_, value) => {
+    expect(() => loadConfig({ FEED_CURSOR_SECRET: value })).toThrow(/FEED_CURSOR_SECRET/);
+  });
 });

@@ -15,9 +15,19 @@ import { WORKFLOWS, workflowTasks, type WorkflowName } from '../../workflows/reg
 import { bindResources, taskFunctions } from '../../workflows/asl.js';
 import { ALARM_METRICS_MAX, alarmPlan, compositeRule, dashboardBody } from '../../stacks/alarm-plan.js';
 import {
+  API_DEFAULT_THROTTLE,
+  RESERVED_CONCURRENCY_BUDGET,
+  SQS_MAX_CONCURRENCY_RANGE,
+  WRITE_ROUTE_THROTTLE,
+  XRAY_STATE_MACHINE_ACTIONS,
+} from '../../stacks/guardrails.js';
+import { CURSOR_SECRET_RESOURCE } from '../../shared/edge/linked-secret.js';
+import { fakeOutput, installFakeSst, resolved, type Created } from '../support/fake-sst.js';
+import {
   arns,
   buildPlan,
   functionStatements,
+  logicalName,
   physicalTableName,
   policyDocument,
   scheduleStatements,
@@ -27,7 +37,7 @@ import {
   type Plan,
   type Statement,
 } from '../../stacks/plan.js';
-import { deployTarget, isProductionStage } from '../../stacks/regions.js';
+import { deployTarget, isProductionStage } from '../../stacks/deploy-target.js';
 import { rateOf, registeredWorkflows } from '../../stacks/workflow-specs.js';
 
 const ACCOUNT = '123456789012';
@@ -241,7 +251,7 @@ describe('IAM', () => {
   const all = universe(plan);
   const a = arns(plan, ACCOUNT);
 
-  it('grants no "*" action, and "*" resources only for the documented log-delivery actions', () => {
+  it('grants no "*" action, and "*" resources only for the documented log-delivery and X-Ray actions', () => {
     const statements = [
       ...plan.functions.flatMap((f) => functionStatements(plan, f.fn, ACCOUNT)),
       ...plan.workflows.flatMap((w) => workflowStatements(plan, w.name, ACCOUNT)),
@@ -364,5 +374,174 @@ describe('alarms and dashboard', () => {
     expect(widgets[0]!.properties.alarms).toHaveLength(alarms.alarms.filter((x) => x.notify).length + alarms.composites.length);
     expect(widgets.filter((w) => w.type === 'metric').length).toBeGreaterThan(alarms.alarms.filter((x) => x.notify).length);
     expect(JSON.stringify(body).length).toBeLessThan(1_000_000);
+  });
+});
+
+describe('tracing', () => {
+  const plan = planFor('prod-eu-west-1');
+
+  it('traces every Lambda actively, its role writing segments through AWS\'s X-Ray policy rather than a "*" statement', () => {
+    for (const f of plan.functions) {
+      expect(f.tracing, f.fn).toBe('Active');
+      expect(f.managedPolicies, f.fn).toContain('arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess');
+      for (const st of functionStatements(plan, f.fn, ACCOUNT)) expect(st.actions.some((x) => x.startsWith('xray:')), f.fn).toBe(false);
+    }
+  });
+
+  it('traces every state machine, its role allowed to write X-Ray segments', () => {
+    expect(plan.workflows.length).toBeGreaterThan(0);
+    for (const w of plan.workflows) {
+      expect(w.tracing, w.name).toBe(true);
+      const xray = workflowStatements(plan, w.name, ACCOUNT).find((st) => st.actions.some((x) => x.startsWith('xray:')));
+      expect(xray, w.name).toEqual({ effect: 'allow', actions: [...XRAY_STATE_MACHINE_ACTIONS], resources: ['*'] });
+    }
+  });
+
+  it('records that the HTTP API has no X-Ray (HTTP APIs do not support it)', () => {
+    expect(plan.api.xrayTracing).toBe(false);
+  });
+});
+
+describe('deployed guardrails', () => {
+  const plan = planFor('prod-eu-west-1');
+  const reservedOf = (fn: FunctionName) => plan.functions.find((f) => f.fn === fn)?.reservedConcurrency;
+  const writes = plan.routes.filter((r) => !r.routeKey.startsWith('GET '));
+
+  it('throttle every route of the stage within half the account-wide API Gateway quota', () => {
+    expect(plan.api.defaultThrottle).toEqual(API_DEFAULT_THROTTLE);
+    expect(plan.api.defaultThrottle.rateLimit).toBeLessThanOrEqual(10_000 / 2);
+    expect(plan.api.defaultThrottle.burstLimit).toBeLessThanOrEqual(5_000 / 2);
+  });
+
+  it('throttle each write route tighter than the stage default, and leave reads on the default', () => {
+    expect(writes.map((r) => r.routeKey)).toEqual(expect.arrayContaining(['POST /v1/posts', 'DELETE /v1/posts/{postId}', 'PUT /v1/users/{userId}/follow']));
+    for (const r of plan.routes) {
+      if (writes.includes(r)) {
+        expect(r.throttle, r.routeKey).toEqual(WRITE_ROUTE_THROTTLE);
+        expect(r.throttle!.rateLimit).toBeLessThan(plan.api.defaultThrottle.rateLimit);
+      } else {
+        expect(r.throttle, r.routeKey).toBeUndefined();
+      }
+    }
+  });
+
+  it('reserve concurrency for the post and follow writes and the fan-out consumers, as declared, within the account budget', () => {
+    for (const fn of ['create-post', 'delete-post', 'follow-user', 'unfollow-user', 'fan-out-worker', 'notification-collector'] as const) {
+      expect(reservedOf(fn), fn).toBeGreaterThan(0);
+      expect(reservedOf(fn)).toBe((FUNCTIONS[fn] as { reservedConcurrency?: number }).reservedConcurrency);
+    }
+    // A stream consumer runs one batch per stream shard: a reservation below the shard count would stall shards.
+    expect(reservedOf('post-router')).toBeUndefined();
+    expect(plan.functions.reduce((sum, f) => sum + (f.reservedConcurrency ?? 0), 0)).toBeLessThanOrEqual(RESERVED_CONCURRENCY_BUDGET);
+  });
+
+  it('cap each queue mapping\'s concurrency as declared, within Lambda\'s range and the consumer\'s reservation', () => {
+    const queueMappings = plan.mappings.filter((m) => m.kind === 'queue');
+    expect(queueMappings).toHaveLength(MAPPINGS.filter((m) => m.kind === 'queue').length);
+    for (const m of queueMappings) {
+      const declared = MAPPINGS.find((d) => d.kind === 'queue' && d.queue === m.queue) as { maxConcurrency: number };
+      expect(m.maximumConcurrency, m.id).toBe(declared.maxConcurrency);
+      expect(m.maximumConcurrency).toBeGreaterThanOrEqual(SQS_MAX_CONCURRENCY_RANGE.min);
+      expect(m.maximumConcurrency).toBeLessThanOrEqual(Math.min(SQS_MAX_CONCURRENCY_RANGE.max, reservedOf(m.fn) ?? Infinity));
+    }
+  });
+
+  it('deliver only new and deleted posts to post-router: modified posts never invoke it', () => {
+    const streams = plan.mappings.filter((m) => m.kind === 'stream' && m.fn === 'post-router');
+    expect(streams).toHaveLength(plan.target.shards);
+    for (const m of streams) {
+      if (m.kind !== 'stream') continue;
+      expect(m.filters.map((f) => JSON.parse(f.pattern))).toEqual([{ eventName: ['INSERT', 'REMOVE'] }]);
+    }
+  });
+
+  it('link the cursor secret to every function instead of putting it in the environment', () => {
+    for (const f of plan.functions) {
+      expect(f.links, f.fn).toEqual([CURSOR_SECRET_RESOURCE]);
+      expect(Object.keys(f.environment), f.fn).not.toContain('FEED_CURSOR_SECRET');
+    }
+  });
+});
+
+describe('the SST modules deploy what the plan says (run against recording stand-ins for SST)', () => {
+  const plan = planFor('prod-eu-west-1');
+  type Args = Record<string, any>;
+  /** stacks/<name>.ts, imported by a computed path: those modules are typed against SST's globals
+   *  (npm run typecheck:sst), which this project's tsconfig does not load. */
+  const stack = (name: string): Promise<any> => import(/* @vite-ignore */ `../../stacks/${name}.js`);
+  const of = (created: Created[], type: string) => created.filter((c) => c.type === type);
+
+  async function deployFunctions(): Promise<{ created: Created[]; functions: Map<string, unknown>; secret: unknown }> {
+    const created = installFakeSst();
+    const { deployFunctions } = await stack('functions');
+    const secret: unknown = new (globalThis as any).sst.Secret(CURSOR_SECRET_RESOURCE);
+    const secrets = new Map([[CURSOR_SECRET_RESOURCE, secret]]);
+    const queues = new Map(plan.queues.map((q) => [q.key, new (globalThis as any).aws.lambda.EventSourceMapping(`queue-${q.key}`)]));
+    const cache = { url: fakeOutput('rediss://cache:6379'), vpc: {} };
+    const functions = deployFunctions(plan, { account: fakeOutput(ACCOUNT), queues, cache, secrets, jwt: { issuer: 'https://issuer', audiences: ['aud'] } });
+    return { created, functions, secret };
+  }
+
+  it('creates each Lambda with active tracing, X-Ray write access, its reserved concurrency and the linked cursor secret', async () => {
+    const { created, secret } = await deployFunctions();
+    const fns = of(created, 'sst.aws.Function');
+    expect(fns).toHaveLength(plan.functions.length);
+    for (const f of plan.functions) {
+      const args = fns.find((c) => c.args.name === f.name)!.args as Args;
+      const lambdaArgs: Args = {};
+      args.transform.function(lambdaArgs);
+      expect(lambdaArgs.tracingConfig, f.fn).toEqual({ mode: 'Active' });
+      expect(args.policies).toEqual(f.managedPolicies);
+      expect(args.concurrency?.reserved, f.fn).toBe(f.reservedConcurrency);
+      expect(args.link).toEqual([secret]);
+      expect(args.link[0]).toBe(secret);
+      expect(Object.keys(args.environment)).not.toContain('FEED_CURSOR_SECRET');
+    }
+  });
+
+  it('throttles the API stage by default and the write routes tighter, once the routes exist', async () => {
+    const { created, functions } = await deployFunctions();
+    const { deployApi } = await stack('api');
+    deployApi(plan, functions, { issuer: 'https://issuer', audiences: ['aud'] });
+    const stage = of(created, 'stage')[0]!.args as Args;
+    expect(stage.defaultRouteSettings).toEqual({ throttlingRateLimit: API_DEFAULT_THROTTLE.rateLimit, throttlingBurstLimit: API_DEFAULT_THROTTLE.burstLimit });
+    const settings = (await resolved(stage.routeSettings)) as Args[];
+    expect(settings.map((x) => x.routeKey).sort()).toEqual(plan.routes.filter((r) => r.throttle).map((r) => r.routeKey).sort());
+    for (const x of settings) expect(x).toMatchObject({ throttlingRateLimit: WRITE_ROUTE_THROTTLE.rateLimit, throttlingBurstLimit: WRITE_ROUTE_THROTTLE.burstLimit });
+    expect(of(created, 'route')).toHaveLength(plan.routes.length);
+  });
+
+  it('caps queue mappings\' concurrency and filters the posts stream mappings', async () => {
+    const { created, functions } = await deployFunctions();
+    const { deployMappings } = await stack('mappings');
+    const tables = new Map(plan.tables.map((t) => [t.name, { streamArn: fakeOutput(`arn:stream:${t.name}`) }]));
+    const queues = new Map(plan.queues.map((q) => [q.key, { arn: fakeOutput(`arn:sqs:${q.key}`) }]));
+    deployMappings(plan, functions, tables, queues);
+    const mappings = of(created, 'aws.lambda.EventSourceMapping').filter((c) => c.name.startsWith('Mapping'));
+    expect(mappings).toHaveLength(plan.mappings.length);
+    for (const m of plan.mappings) {
+      const args = mappings.find((c) => c.name === logicalName('Mapping', m.id))!.args as Args;
+      if (m.kind === 'queue') expect(args.scalingConfig).toEqual({ maximumConcurrency: m.maximumConcurrency });
+      else expect(args.filterCriteria).toEqual({ filters: m.filters });
+    }
+  });
+
+  it('enables X-Ray tracing on every state machine', async () => {
+    const { created, functions } = await deployFunctions();
+    const { deployWorkflows } = await stack('workflows');
+    deployWorkflows(plan, functions, fakeOutput(ACCOUNT));
+    const machines = of(created, 'aws.sfn.StateMachine');
+    expect(machines).toHaveLength(plan.workflows.length);
+    for (const m of machines) expect(m.args.tracingConfiguration).toEqual({ enabled: true });
+  });
+
+  it('invokes scheduled functions through CronV2, not the deprecated Cron', async () => {
+    const registered = registeredWorkflows({});
+    const withFnSchedule = buildPlan(deployTarget('dev', {}), { ...registered, schedules: [{ name: 'ping', expression: 'rate(5 minutes)', target: { fn: 'health' } }] });
+    const created = installFakeSst();
+    const { deploySchedules } = await stack('schedules');
+    const functions = new Map([['health', { arn: fakeOutput('arn:health') }]]);
+    deploySchedules(withFnSchedule, functions, new Map(), fakeOutput(ACCOUNT));
+    expect(of(created, 'sst.aws.CronV2').map((c) => c.args)).toEqual([{ function: functions.get('health')!.arn, schedule: 'rate(5 minutes)' }]);
   });
 });
