@@ -1,7 +1,7 @@
 // CacheWarming task: a page of users active in the last hour, in chunks for the warming Map.
 import * as z from 'zod';
-import { activeUsersPage } from '../shared/cache/pull-cache.js';
 import { workflowTask } from '../shared/edge/workflow-task.js';
+import { readersToWarm } from '../shared/services/warm-readers.js';
 import { WARM_CHUNK, WARM_CHUNKS_PER_PAGE } from '../workflows/cache-warming.js';
 
 const Input = z.object({
@@ -11,10 +11,8 @@ const Input = z.object({
 });
 
 export async function listActiveUsers(input: z.infer<typeof Input>) {
-  const page = await activeUsersPage(WARM_CHUNK * WARM_CHUNKS_PER_PAGE, input.next ?? undefined);
-  const chunks: string[][] = [];
-  for (let i = 0; i < page.users.length; i += WARM_CHUNK) chunks.push(page.users.slice(i, i + WARM_CHUNK));
-  return { correlationId: input.correlationId ?? null, chunks, next: page.next ?? null, pages: (input.pages ?? 0) + 1 };
+  const { chunks, next } = await readersToWarm(WARM_CHUNK, WARM_CHUNKS_PER_PAGE, input.next ?? undefined);
+  return { correlationId: input.correlationId ?? null, chunks, next: next ?? null, pages: (input.pages ?? 0) + 1 };
 }
 
 export const handler = workflowTask(Input, listActiveUsers);

@@ -1,12 +1,10 @@
 // DELETE /v1/me/vips/{userId} — the caller clears a follower's VIP flag. Idempotent.
-import { setVip } from '../shared/services/follows.js';
-import { api } from '../shared/edge/http.js';
-import { callerRow } from '../shared/services/users.js';
+import { clearVip } from '../shared/services/follows.js';
+import { api, UserPath } from '../shared/edge/http.js';
 
-export async function clearVipWork({ sub, params }: { sub: string; params: Record<string, string> }) {
-  const me = await callerRow(sub);
-  await setVip(me.userId, params.userId ?? '', false);
+export async function clearVipWork({ sub, params }: { sub: string; params: UserPath }) {
+  await clearVip(sub, params.userId);
   return { status: 204 };
 }
 
-export const handler = api({ auth: true }, clearVipWork);
+export const handler = api({ auth: true, params: UserPath, rateLimit: 'vip' }, clearVipWork);

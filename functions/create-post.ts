@@ -5,14 +5,16 @@ import { BadRequestError } from '../shared/domain/errors.js';
 import { api } from '../shared/edge/http.js';
 import { IDEMPOTENCY_KEY_MAX, POST_CONTENT_MAX } from '../shared/domain/limits.js';
 import { createPost } from '../shared/services/posts.js';
-import { indexActivity } from '../shared/services/follows.js';
-import { callerRow, touchActivity } from '../shared/services/users.js';
+import { recordActivity } from '../shared/services/activity.js';
+import { callerRow } from '../shared/services/users.js';
 
 export const CreatePostBody = z.strictObject({
   content: z
     .string()
     .refine((s) => s.trim().length > 0, 'must not be empty')
-    .refine((s) => [...s].length <= POST_CONTENT_MAX, `must be at most ${POST_CONTENT_MAX} characters`),
+    .refine((s) => [...s].length <= POST_CONTENT_MAX, `must be at most ${POST_CONTENT_MAX} characters`)
+    // The refinements as JSON Schema says them (its lengths count code points too), for the OpenAPI document.
+    .meta({ minLength: 1, maxLength: POST_CONTENT_MAX, pattern: '\\S' }),
 });
 
 const IDEMPOTENCY_KEY = new RegExp(`^[\\x21-\\x7e]{1,${IDEMPOTENCY_KEY_MAX}}$`);
@@ -24,8 +26,8 @@ export async function createPostWork({ sub, body, headers }: { sub: string; body
   }
   const author = await callerRow(sub);
   const post = await createPost(author, body.content, key);
-  if (await touchActivity(author)) await indexActivity(author.userId, author.activeAt!);
+  await recordActivity(author);
   return { status: 201, body: post };
 }
 
-export const handler = api({ auth: true, body: CreatePostBody }, createPostWork);
+export const handler = api({ auth: true, body: CreatePostBody, rateLimit: 'post' }, createPostWork);

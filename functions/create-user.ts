@@ -6,7 +6,8 @@ import { createUser } from '../shared/services/users.js';
 
 export const CreateUserBody = z.strictObject({
   handle: z.string().regex(HANDLE_PATTERN, 'must be 3 to 30 letters, digits or underscores'),
-  displayName: z.string().trim().min(1, 'must not be empty').max(DISPLAY_NAME_MAX, `must be at most ${DISPLAY_NAME_MAX} characters`),
+  // `pattern` says for the OpenAPI document what trimming then min(1) checks: not only whitespace.
+  displayName: z.string().trim().min(1, 'must not be empty').max(DISPLAY_NAME_MAX, `must be at most ${DISPLAY_NAME_MAX} characters`).meta({ pattern: '\\S' }),
   country: z.string().regex(/^[A-Za-z]{2}$/, 'must be an ISO 3166-1 alpha-2 country code'),
 });
 
@@ -14,4 +15,4 @@ export async function createUserWork({ sub, body }: { sub: string; body: z.infer
   return { status: 201, body: await createUser(sub, body) };
 }
 
-export const handler = api({ auth: true, body: CreateUserBody }, createUserWork);
+export const handler = api({ auth: true, body: CreateUserBody, rateLimit: 'signup' }, createUserWork);

@@ -1,12 +1,10 @@
 // Fan-out queue → feed entries: one job (a page of followers of one post) per message, written
 // with BatchWriteItem; a failed message is reported alone and redelivered.
-import type { SQSRecord } from 'aws-lambda';
 import { sqsConsumer } from '../shared/edge/consumers.js';
 import { FanoutJob, runFanoutJob } from '../shared/services/fan-out.js';
 import { logger } from '../shared/edge/observability.js';
 
-export async function runFanoutRecord(record: SQSRecord): Promise<void> {
-  const job = FanoutJob.parse(JSON.parse(record.body));
+export async function runFanoutRecord(job: FanoutJob): Promise<void> {
   const written = await runFanoutJob(job);
   logger.info('fan-out job done', {
     kind: job.kind,
@@ -16,4 +14,4 @@ export async function runFanoutRecord(record: SQSRecord): Promise<void> {
   });
 }
 
-export const handler = sqsConsumer(runFanoutRecord);
+export const handler = sqsConsumer(FanoutJob, runFanoutRecord);

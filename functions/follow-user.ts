@@ -1,19 +1,11 @@
 // PUT /v1/users/{userId}/follow — the caller follows userId (idempotent) and gets their latest
 // posts backfilled into the feed; the followee's tier is re-derived from the new count.
-import { follow } from '../shared/services/follows.js';
-import { refreshFeeds } from '../shared/services/home-feed.js';
-import { api } from '../shared/edge/http.js';
-import { notify } from '../shared/services/notifications.js';
-import { reconcileTier } from '../shared/services/tiers.js';
-import { callerRow } from '../shared/services/users.js';
+import { followUser } from '../shared/services/follow-requests.js';
+import { api, UserPath } from '../shared/edge/http.js';
 
-export async function followWork({ sub, params }: { sub: string; params: Record<string, string> }) {
-  const target = params.userId ?? '';
-  const me = await callerRow(sub);
-  if (await follow(me, target)) await notify('follow', me.userId, [target]);
-  await reconcileTier(target);
-  await refreshFeeds([me.userId], { regenerate: false });
+export async function followWork({ sub, params }: { sub: string; params: UserPath }) {
+  await followUser(sub, params.userId);
   return { status: 204 };
 }
 
-export const handler = api({ auth: true }, followWork);
+export const handler = api({ auth: true, params: UserPath, rateLimit: 'follow' }, followWork);

@@ -1,9 +1,9 @@
 // GET /v1/posts/{postId}
-import { api } from '../shared/edge/http.js';
+import { api, PostPath } from '../shared/edge/http.js';
 import { getPost } from '../shared/services/posts.js';
 
-export async function getPostWork({ params }: { params: Record<string, string> }) {
-  return { status: 200, body: await getPost(params.postId ?? '') };
+export async function getPostWork({ params }: { params: PostPath }) {
+  return { status: 200, body: await getPost(params.postId) };
 }
 
-export const handler = api({ auth: true }, getPostWork);
+export const handler = api({ auth: true, params: PostPath }, getPostWork);

@@ -1,9 +1,9 @@
 // GET /v1/users/{userId} — a user's public profile.
-import { api } from '../shared/edge/http.js';
+import { api, UserPath } from '../shared/edge/http.js';
 import { getUser } from '../shared/services/users.js';
 
-export async function getUserWork({ params }: { params: Record<string, string> }) {
-  return { status: 200, body: await getUser(params.userId ?? '') };
+export async function getUserWork({ params }: { params: UserPath }) {
+  return { status: 200, body: await getUser(params.userId) };
 }
 
-export const handler = api({ auth: true }, getUserWork);
+export const handler = api({ auth: true, params: UserPath }, getUserWork);

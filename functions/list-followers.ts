@@ -1,9 +1,9 @@
 // GET /v1/users/{userId}/followers — paged, in follower-id order.
 import { listEdges } from '../shared/services/follows.js';
-import { api, PageQuery, type Page } from '../shared/edge/http.js';
+import { api, PageQuery, type Page, UserPath } from '../shared/edge/http.js';
 
-export async function listFollowersWork({ params, query }: { params: Record<string, string>; query: Page }) {
-  return { status: 200, body: await listEdges(params.userId ?? '', 'followers', query.limit, query.cursor) };
+export async function listFollowersWork({ params, query }: { params: UserPath; query: Page }) {
+  return { status: 200, body: await listEdges(params.userId, 'followers', query.limit, query.cursor) };
 }
 
-export const handler = api({ auth: true, query: PageQuery }, listFollowersWork);
+export const handler = api({ auth: true, params: UserPath, query: PageQuery }, listFollowersWork);

@@ -1,42 +1,21 @@
-// Posts stream → fan-out by the author's tier. Regular: every follower's feed through fan-out
-// jobs. Celebrity: the CelebrityFanout workflow pushes to recently active followers. Mega: no
-// fan-out but to VIP followers; everyone else pulls at read time. Celebrity and mega followers
-// are notified after a delay; regular followers with the fan-out. Removals take the same routes.
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { DynamoDBRecord } from 'aws-lambda';
-import { startWorkflow } from '../shared/messaging/workflow-starts.js';
-import { streamConsumer } from '../shared/edge/consumers.js';
-import { recordDeletion, recordRecentPost } from '../shared/cache/pull-cache.js';
-import { planFanout, planHighTierNotification, planVipFanout, type PostRef } from '../shared/services/fan-out.js';
-import { toPost, type Post } from '../shared/services/posts.js';
+// Posts stream → fan-out by the author's tier (shared/services/post-routing.ts): every
+// follower's feed (regular), the CelebrityFanout workflow (celebrity), or VIP followers only and
+// pull at read time (mega). Inserted and removed posts are routed; modified images are not.
+import * as z from 'zod';
+import { streamConsumer, type StreamChange } from '../shared/edge/consumers.js';
+import { Id } from '../shared/edge/http.js';
+import { routePost } from '../shared/services/post-routing.js';
 import { logger } from '../shared/edge/observability.js';
-import { profileRow } from '../shared/services/users.js';
 
-export async function routePost(kind: 'add' | 'remove', post: Post): Promise<string> {
-  const tier = (await profileRow(post.authorId))?.tier ?? 'regular';
-  if (kind === 'remove') await recordDeletion(post);
-  else if (tier !== 'regular') await recordRecentPost(post);
-  const ref: PostRef = { postId: post.postId, authorId: post.authorId, createdAt: post.createdAt };
-  if (tier === 'regular') {
-    await planFanout(kind, ref);
-  } else if (tier === 'celebrity') {
-    await startWorkflow('celebrity-fanout', { kind, post: ref }, `${kind}-${post.postId}`);
-  } else {
-    await planVipFanout(kind, ref);
-  }
-  if (kind === 'add' && tier !== 'regular') await planHighTierNotification(ref);
-  return tier;
-}
+/** A posts-table row as a Post: other attributes (the correlation id) are stripped. */
+export const PostImage = z.object({ postId: Id, authorId: Id, content: z.string(), createdAt: z.iso.datetime() });
 
-export async function routePostRecord(record: DynamoDBRecord): Promise<void> {
-  const image = record.eventName === 'REMOVE' ? record.dynamodb?.OldImage : record.dynamodb?.NewImage;
-  if (!image || record.eventName === 'MODIFY') return;
-  const row = unmarshall(image as Record<string, AttributeValue>);
-  const post = toPost(row);
-  const kind = record.eventName === 'INSERT' ? 'add' : 'remove';
+export async function routePostRecord(change: StreamChange<z.infer<typeof PostImage>>): Promise<void> {
+  const post = change.eventName === 'REMOVE' ? change.oldImage : change.eventName === 'INSERT' ? change.newImage : undefined;
+  if (!post) return;
+  const kind = change.eventName === 'INSERT' ? 'add' : 'remove';
   const tier = await routePost(kind, post);
   logger.info('post routed', { postId: post.postId, authorId: post.authorId, kind, tier });
 }
 
-export const handler = streamConsumer(routePostRecord);
+export const handler = streamConsumer(PostImage, routePostRecord);

@@ -1,7 +1,7 @@
 // Task of long workflows: starts a fresh execution of the same workflow from the current cursor
 // ("continue as new"), so no execution's history approaches the 25,000-event limit.
 import * as z from 'zod';
-import { startWorkflow } from '../shared/messaging/workflow-starts.js';
+import { continueAsNew as startAgain } from '../shared/services/continue-as-new.js';
 import { workflowTask } from '../shared/edge/workflow-task.js';
 
 const Input = z.object({
@@ -10,8 +10,7 @@ const Input = z.object({
 });
 
 export async function continueAsNew({ workflow, input }: z.infer<typeof Input>) {
-  const { chunks: _chunks, error: _error, ...rest } = input as Record<string, unknown>;
-  const executionArn = await startWorkflow(workflow, { ...rest, pages: 0 });
+  const executionArn = await startAgain(workflow, input);
   return { executionArn: executionArn ?? null };
 }
 

@@ -62,15 +62,18 @@ export function actionsFor(access: Access): string[] {
 
 const none: Grant = { tables: {}, streams: [], sendsTo: [], consumes: [], startsWorkflows: [], redis: false };
 const grant = (g: Partial<Grant>): Grant => ({ ...none, ...g });
+/** Every authenticated route takes a token from its caller's rate-limit bucket in Redis
+ *  (shared/edge/rate-limit.ts), so each joins the VPC beside the cache. */
+const routeGrant = (g: Partial<Grant>): Grant => grant({ ...g, redis: true });
 
 export const GRANTS: Record<FunctionName, Grant> = {
   health: none,
   'dev-token': none,
   openapi: none,
   // Profile, subject and handle rows in one conditional transaction.
-  'create-user': grant({ tables: { users: { access: 'write' } } }),
-  'get-me': grant({ tables: { users: { access: 'read' } } }),
-  'get-user': grant({ tables: { users: { access: 'read' } } }),
+  'create-user': routeGrant({ tables: { users: { access: 'write' } } }),
+  'get-me': routeGrant({ tables: { users: { access: 'read' } } }),
+  'get-user': routeGrant({ tables: { users: { access: 'read' } } }),
   // Edges, counters and the high-tier entry in one transaction; the followee's latest posts
   // (byAuthor) into the caller's feed; a follow notification; and, when the followee's count
   // crosses a tier threshold, tier jobs for every follower (paged from the in-edges).
@@ -96,15 +99,15 @@ export const GRANTS: Record<FunctionName, Grant> = {
     sendsTo: ['fanout'],
     redis: true,
   }),
-  'list-followers': grant({ tables: { users: { access: 'read' }, follows: { access: 'read' } } }),
-  'list-following': grant({ tables: { users: { access: 'read' }, follows: { access: 'read' } } }),
+  'list-followers': routeGrant({ tables: { users: { access: 'read' }, follows: { access: 'read' } } }),
+  'list-following': routeGrant({ tables: { users: { access: 'read' }, follows: { access: 'read' } } }),
   // Idempotency records live in the users tables; posting records activity (profile) and
   // indexes it under the celebrities the author follows (follows).
   'create-post': grant({ tables: { users: { access: 'readwrite' }, posts: { access: 'write' }, follows: { access: 'readwrite' } }, redis: true }),
-  'get-post': grant({ tables: { posts: { access: 'read' } } }),
+  'get-post': routeGrant({ tables: { posts: { access: 'read' } } }),
   // Records the deletion in the cache at once, so no cached page shows the post.
   'delete-post': grant({ tables: { users: { access: 'read' }, posts: { access: 'readwrite' } }, redis: true }),
-  'list-user-posts': grant({ tables: { users: { access: 'read' }, posts: { indexes: ['byAuthor'] } } }),
+  'list-user-posts': routeGrant({ tables: { users: { access: 'read' }, posts: { indexes: ['byAuthor'] } } }),
   // Reads pushed entries (deleting dangling ones), pulls followed high-tier authors' posts
   // (byAuthor), records activity and indexes it under the celebrities followed.
   'get-feed': grant({
@@ -116,10 +119,10 @@ export const GRANTS: Record<FunctionName, Grant> = {
     },
     redis: true,
   }),
-  'set-vip': grant({ tables: { users: { access: 'readwrite' }, follows: { access: 'readwrite' } } }),
-  'clear-vip': grant({ tables: { users: { access: 'readwrite' }, follows: { access: 'write' } } }),
-  'list-notifications': grant({ tables: { users: { access: 'read' }, notifications: { access: 'read' } } }),
-  'mark-notifications-read': grant({ tables: { users: { access: 'read' }, notifications: { access: 'write' } } }),
+  'set-vip': routeGrant({ tables: { users: { access: 'readwrite' }, follows: { access: 'readwrite' } } }),
+  'clear-vip': routeGrant({ tables: { users: { access: 'readwrite' }, follows: { access: 'write' } } }),
+  'list-notifications': routeGrant({ tables: { users: { access: 'read' }, notifications: { access: 'read' } } }),
+  'mark-notifications-read': routeGrant({ tables: { users: { access: 'read' }, notifications: { access: 'write' } } }),
   // Routes by the author's tier: jobs (regular, VIPs of a mega author, the delayed notify-plan)
   // or a CelebrityFanout execution.
   'post-router': grant({

@@ -1,8 +1,8 @@
 // The celebrity tier's inputs: what the CelebrityFanout workflow carries between its states.
 import * as z from 'zod';
 import { FANOUT_JOB_FOLLOWERS } from './limits.js';
+import { PostRef } from './post.js';
 
-const PostRef = z.strictObject({ postId: z.string(), authorId: z.string(), createdAt: z.string() });
 const ActiveCursor = z.strictObject({ bucket: z.number().int().min(0), after: z.string().optional() });
 
 /** Input of a CelebrityFanout execution and of each ListActiveFollowers step. */

@@ -4,20 +4,20 @@
 // mega-celebrities push only to their VIP followers, and everyone else pulls at read time.
 // Deletions travel the same paths; tier changes reach followers' high-tier lists as jobs too.
 // Every step is idempotent, so a redelivered record or message writes nothing new.
-import murmurhash from 'murmurhash';
 import * as z from 'zod';
 import { enqueue } from '../messaging/queue.js';
 import { addToFeeds, removeFromFeeds, trimFeed } from './feed-entries.js';
 import { applyTier, edgePage, vipPage } from './follows.js';
-import { FANOUT_JOB_FOLLOWERS, FEED_TRIM_ONE_IN, HIGH_TIER_NOTIFY_DELAY_SECONDS } from '../domain/limits.js';
+import { FANOUT_JOB_FOLLOWERS, HIGH_TIER_NOTIFY_DELAY_SECONDS } from '../domain/limits.js';
+import { PostRef } from '../domain/post.js';
+import { routeOf, trimsFeed } from '../domain/post-route.js';
 import { addToCachedFeeds, refreshFeeds } from './home-feed.js';
 import { notify } from './notifications.js';
 import { findPost } from './posts.js';
 import { countMetric, METRIC } from '../edge/observability.js';
 import type { Tier } from './users.js';
 
-const PostRef = z.strictObject({ postId: z.string(), authorId: z.string(), createdAt: z.string() });
-export type PostRef = z.infer<typeof PostRef>;
+export type { PostRef } from '../domain/post.js';
 const Followers = z.array(z.string()).min(1).max(FANOUT_JOB_FOLLOWERS);
 
 export const FanoutJob = z.discriminatedUnion('kind', [
@@ -57,9 +57,10 @@ async function plan(pager: Pager, job: (followers: string[]) => FanoutJob): Prom
 
 /** Push to (or remove from) every follower's feed: the regular tier, which also notifies. */
 export function planFanout(kind: 'add' | 'remove', post: PostRef): Promise<number> {
+  const notify = routeOf('regular', kind).notifyWithPush;
   return plan(
     (after) => edgePage(post.authorId, 'followers', FOLLOWER_PAGE, after),
-    (followers) => (kind === 'add' ? { kind, post, followers, notify: true } : { kind, post, followers }),
+    (followers) => (notify ? { kind, post, followers, notify } : { kind, post, followers }),
   );
 }
 
@@ -87,7 +88,7 @@ export async function pushToFeeds(kind: 'add' | 'remove', post: PostRef, followe
     return followers.length;
   }
   const written = await addToFeeds(post, followers);
-  const trimmed = followers.filter((f) => murmurhash.v3(`${f}:${post.postId}`) % FEED_TRIM_ONE_IN === 0);
+  const trimmed = followers.filter((f) => trimsFeed(f, post.postId));
   await Promise.all([
     ...trimmed.map((f) => trimFeed(f)),
     // The post goes into the followers' cached first pages too (one read of it per job); deleted

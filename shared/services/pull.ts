@@ -9,7 +9,7 @@ import { RECENT_POSTS_MAX } from '../cache/cache-keys.js';
 import type { PullSources } from './feed-entries.js';
 import { edgePage, highTierFollowees } from './follows.js';
 import { FEED_HISTORY_AUTHORS, FEED_PULL_AUTHORS } from '../domain/limits.js';
-import { queryAuthorPosts } from './posts.js';
+import { queryAuthorPosts } from '../store/posts.js';
 
 export const pullSources: PullSources = {
   async highTier(userId) {

@@ -1,17 +1,26 @@
 // Users: profile creation (one per token subject, unique handles), look-ups, follower counts
 // (summed from sharded counters), the fan-out tier an author's count puts them in, and activity.
+// The rows themselves are read and written by shared/store/users.ts.
 import { randomUUID } from 'node:crypto';
-import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { batchGet, cancellationCodes, db, isConditionFailure, type TableKey } from '../store/client.js';
 import { recordActive } from '../cache/pull-cache.js';
 import { config } from '../edge/config.js';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../domain/errors.js';
 import { isId, mintId } from '../domain/ids.js';
-import { keys } from '../store/keys.js';
-import { FOLLOWER_COUNTER_SHARDS, TIER_HYSTERESIS } from '../domain/limits.js';
 import { homeRegionOf, logicalShardIn, type RegionName } from '../domain/regions.js';
+import { tierOf, type Tier } from '../domain/tier-policy.js';
+import {
+  getProfile,
+  getProfiles,
+  getProfilesWithCounts,
+  getUserIdBySubject,
+  putNewProfile,
+  putProfileActivity,
+  sumFollowerCounters,
+  type ProfileRow,
+} from '../store/users.js';
 
-export type Tier = 'regular' | 'celebrity' | 'mega';
+export type { Tier } from '../domain/tier-policy.js';
+export type { ProfileRow } from '../store/users.js';
 
 export interface User {
   userId: string;
@@ -24,30 +33,10 @@ export interface User {
   createdAt: string;
 }
 
-/** The stored profile row (without the follower count, which lives in counter items). */
-export interface ProfileRow {
-  userId: string;
-  handle: string;
-  displayName: string;
-  country: string;
-  homeRegion: RegionName;
-  followingCount: number;
-  tier?: Tier;
-  /** Epoch seconds of the last recorded activity (feed read, post). */
-  activeAt?: number;
-  vipCount?: number;
-  createdAt: string;
-}
-
-/** The tier for a follower count, given the current one: upgrades at the thresholds, downgrades
- *  only below TIER_HYSTERESIS of them. */
+/** The tier for a follower count under the configured thresholds (see domain/tier-policy.ts). */
 export function tierFor(count: number, current: Tier = 'regular'): Tier {
   const { FEED_CELEBRITY_THRESHOLD: celebrity, FEED_MEGA_THRESHOLD: mega } = config();
-  const rank = { regular: 0, celebrity: 1, mega: 2 } as const;
-  const up: Tier = count >= mega ? 'mega' : count >= celebrity ? 'celebrity' : 'regular';
-  if (rank[up] >= rank[current]) return up;
-  const down: Tier = count >= mega * TIER_HYSTERESIS ? 'mega' : count >= celebrity * TIER_HYSTERESIS ? 'celebrity' : 'regular';
-  return rank[down] < rank[current] ? down : current;
+  return tierOf(count, current, { celebrity, mega });
 }
 
 export function toUser(row: ProfileRow, followerCount: number): User {
@@ -69,6 +58,7 @@ export interface NewUser {
   country: string;
 }
 
+/** A minted id is random within its shard; a collision is rare, three in a row is a fault. */
 const ID_COLLISION_RETRIES = 3;
 
 export async function createUser(sub: string, input: NewUser): Promise<User> {
@@ -90,51 +80,18 @@ export async function createUser(sub: string, input: NewUser): Promise<User> {
       tier: 'regular',
       createdAt: new Date().toISOString(),
     };
-    const profile = keys.profile(userId);
-    const subject = keys.subject(sub);
-    const handle = keys.handle(input.handle);
-    const absent = 'attribute_not_exists(pk)';
-    try {
-      await db().send(
-        new TransactWriteCommand({
-          TransactItems: [
-            { Put: { TableName: profile.table, Item: { ...profile.key, ...row }, ConditionExpression: absent } },
-            { Put: { TableName: subject.table, Item: { ...subject.key, userId }, ConditionExpression: absent } },
-            { Put: { TableName: handle.table, Item: { ...handle.key, userId }, ConditionExpression: absent } },
-          ],
-        }),
-      );
-      return toUser(row, 0);
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-      const [idTaken, subjectTaken, handleTaken] = cancellationCodes(err);
-      if (subjectTaken) throw new ConflictError('this account already has a profile', 'profile_exists');
-      if (handleTaken) throw new ConflictError(`handle ${input.handle} is taken`, 'handle_taken');
-      if (!idTaken || attempt >= ID_COLLISION_RETRIES) throw err;
-    }
+    const outcome = await putNewProfile(sub, row);
+    if (outcome === 'created') return toUser(row, 0);
+    if (outcome === 'subject-taken') throw new ConflictError('this account already has a profile', 'profile_exists');
+    if (outcome === 'handle-taken') throw new ConflictError(`handle ${input.handle} is taken`, 'handle_taken');
+    if (attempt >= ID_COLLISION_RETRIES) throw new Error(`user id collided ${attempt + 1} times`);
   }
 }
 
 /** Profiles with their summed follower counts, in the given order; unknown ids are left out. */
 export async function usersByIds(ids: string[]): Promise<User[]> {
   const valid = ids.filter(isId);
-  const wanted: TableKey[] = valid.flatMap((id) => [
-    keys.profile(id),
-    ...Array.from({ length: FOLLOWER_COUNTER_SHARDS }, (_, k) => keys.followerCounter(id, k)),
-  ]);
-  const found = await batchGet(wanted);
-  const rows = new Map<string, ProfileRow>();
-  const counts = new Map<string, number>();
-  for (const items of Object.values(found)) {
-    for (const item of items) {
-      const pk = item.pk as string;
-      if (pk.startsWith('user#')) rows.set(item.userId as string, item as unknown as ProfileRow);
-      else if (pk.startsWith('fc#')) {
-        const id = pk.split('#')[1]!;
-        counts.set(id, (counts.get(id) ?? 0) + Number(item.count ?? 0));
-      }
-    }
-  }
+  const { rows, counts } = await getProfilesWithCounts(valid);
   return valid.flatMap((id) => {
     const row = rows.get(id);
     return row ? [toUser(row, Math.max(0, counts.get(id) ?? 0))] : [];
@@ -153,22 +110,16 @@ export async function getUser(userId: string): Promise<User> {
 
 /** The stored profile row alone (no counters): for paths that need tier or activity. */
 export async function profileRow(userId: string): Promise<ProfileRow | undefined> {
-  if (!isId(userId)) return undefined;
-  const { table, key } = keys.profile(userId);
-  const out = await db().send(new GetCommand({ TableName: table, Key: key }));
-  return out.Item as ProfileRow | undefined;
+  return isId(userId) ? getProfile(userId) : undefined;
 }
 
 /** Profile rows (no counters) for ids; unknown ids are left out. */
 export async function profileRows(userIds: string[]): Promise<ProfileRow[]> {
-  const found = await batchGet(userIds.filter(isId).map((id) => keys.profile(id)));
-  return Object.values(found).flat() as unknown as ProfileRow[];
+  return getProfiles(userIds.filter(isId));
 }
 
 export async function findUserIdBySubject(sub: string): Promise<string | undefined> {
-  const { table, key } = keys.subject(sub);
-  const out = await db().send(new GetCommand({ TableName: table, Key: key }));
-  return out.Item?.userId as string | undefined;
+  return getUserIdBySubject(sub);
 }
 
 /** The caller's own profile; 404 before one exists. */
@@ -207,12 +158,9 @@ export async function callerRow(sub: string, status: 403 | 404 = 403): Promise<P
   throw new ForbiddenError('create a profile with POST /v1/users first');
 }
 
-/** Sum of a user's follower counter items (a strongly consistent read). */
+/** A user's follower count: the sum of their counter items (a strongly consistent read). */
 export async function followerCount(userId: string): Promise<number> {
-  const found = await batchGet(Array.from({ length: FOLLOWER_COUNTER_SHARDS }, (_, k) => keys.followerCounter(userId, k)));
-  let sum = 0;
-  for (const items of Object.values(found)) for (const item of items) sum += Number(item.count ?? 0);
-  return Math.max(0, sum);
+  return Math.max(0, await sumFollowerCounters(userId));
 }
 
 /** Records activity at most once per FEED_ACTIVITY_RESOLUTION_SECONDS (the row in hand tells
@@ -220,26 +168,10 @@ export async function followerCount(userId: string): Promise<number> {
 export async function touchActivity(row: ProfileRow, nowSeconds = Math.floor(Date.now() / 1000)): Promise<boolean> {
   const resolution = config().FEED_ACTIVITY_RESOLUTION_SECONDS;
   if (row.activeAt !== undefined && nowSeconds - row.activeAt < resolution) return false;
-  const { table, key } = keys.profile(row.userId);
-  try {
-    await db().send(
-      new UpdateCommand({
-        TableName: table,
-        Key: key,
-        UpdateExpression: 'SET activeAt = :now',
-        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(activeAt) OR activeAt <= :due)',
-        ExpressionAttributeValues: { ':now': nowSeconds, ':due': nowSeconds - resolution },
-      }),
-    );
-    row.activeAt = nowSeconds;
-    await recordActive(row.userId, nowSeconds);
-    return true;
-  } catch (err) {
-    // Recorded recently by another request: remember that, so this row does not try again.
-    if (isConditionFailure(err)) {
-      row.activeAt = nowSeconds;
-      return false;
-    }
-    throw err;
-  }
+  const wrote = await putProfileActivity(row.userId, nowSeconds, resolution);
+  // Not written means recorded recently by another request: remember that either way, so this
+  // row does not try again.
+  row.activeAt = nowSeconds;
+  if (wrote) await recordActive(row.userId, nowSeconds);
+  return wrote;
 }

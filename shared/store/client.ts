@@ -1,6 +1,9 @@
 // The DynamoDB document client, built once per process, and the batch helpers every writer uses:
 // BatchWriteItem in chunks of 25 and BatchGetItem in chunks of 100, retrying Unprocessed* with
 // exponential backoff (throttled partitions return them instead of failing the call).
+// Every call is bounded: per attempt by connection and request timeouts, and overall by the
+// deadline of the invocation it serves (shared/edge/deadline.ts); running out of either, or DynamoDB
+// throttling or failing, surfaces as ServiceUnavailableError (503 `unavailable`, Retry-After).
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
@@ -10,24 +13,100 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { config } from '../edge/config.js';
 import { DYNAMO_BATCH_GET_MAX, DYNAMO_BATCH_RETRIES, DYNAMO_BATCH_WRITE_MAX } from '../domain/limits.js';
+import { ServiceUnavailableError } from '../domain/errors.js';
+import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '../domain/limits.js';
+import { currentDeadline } from '../edge/deadline.js';
 
 let doc: DynamoDBDocumentClient | undefined;
 let raw: DynamoDBClient | undefined;
 
+/** TCP (and TLS) connection to the regional endpoint: milliseconds when healthy; a second means
+ *  the endpoint is unreachable and the attempt is retried. */
+const DYNAMO_CONNECT_TIMEOUT_MS = 1_000;
 export function dynamo(): DynamoDBClient {
-  raw ??= new DynamoDBClient({
-    region: config().AWS_REGION,
-    ...(config().DYNAMODB_ENDPOINT && { endpoint: config().DYNAMODB_ENDPOINT }),
-    maxAttempts: 5,
-  });
+  raw ??= bounded(
+    new DynamoDBClient({
+      region: config().AWS_REGION,
+      ...(config().DYNAMODB_ENDPOINT && { endpoint: config().DYNAMODB_ENDPOINT }),
+      maxAttempts: 5,
+      requestHandler: {
+        connectionTimeout: DYNAMO_CONNECT_TIMEOUT_MS,
+        requestTimeout: config().FEED_DYNAMO_TIMEOUT_MS,
+        // Without it the SDK only logs a warning when requestTimeout passes.
+        throwOnRequestTimeout: true,
+      },
+    }),
+  );
   return raw;
 }
 
 export function db(): DynamoDBDocumentClient {
-  doc ??= DynamoDBDocumentClient.from(dynamo(), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  doc ??= bounded(
+    DynamoDBDocumentClient.from(dynamo(), {
+      marshallOptions: { removeUndefinedValues: true },
+    }),
+  );
   return doc;
+}
+
+const THROTTLED = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded']);
+const FAILED = new Set(['InternalServerError', 'ServiceUnavailable', 'TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'AbortError']);
+const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** The 503 an error of DynamoDB stands for: throttling, a server error, a timeout or abort, a
+ *  network failure; undefined for anything the caller must handle (conditions, validation). */
+export function asUnavailable(err: unknown): ServiceUnavailableError | undefined {
+  if (err instanceof ServiceUnavailableError) return err;
+  const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number }; CancellationReasons?: { Code?: string }[] };
+  if (typeof e !== 'object' || e === null) return undefined;
+  // A failed condition decides a transaction's outcome whatever else was throttled.
+  const reasons = e.name === 'TransactionCanceledException' ? (e.CancellationReasons ?? []).map((r) => r.Code) : [];
+  const throttledTransaction = reasons.some((c) => c === 'ThrottlingError' || c === 'ProvisionedThroughputExceeded') && !reasons.includes('ConditionalCheckFailed');
+  const unavailable =
+    THROTTLED.has(e.name ?? '') ||
+    FAILED.has(e.name ?? '') ||
+    NETWORK.has(e.code ?? '') ||
+    (e.$metadata?.httpStatusCode ?? 0) >= 500 ||
+    throttledTransaction;
+  return unavailable ? new ServiceUnavailableError('the service is temporarily unavailable; retry later', UNAVAILABLE_RETRY_AFTER_SECONDS, { cause: err }) : undefined;
+}
+
+type Send = (command: unknown, options?: unknown, cb?: unknown) => Promise<unknown>;
+
+/** Bounds every send() of `client` by the current deadline: the request is aborted (no retry after
+ *  the SDK sees the abort) and the caller is answered at the deadline even if the SDK is sleeping
+ *  between retries. Errors that mean "unavailable" become ServiceUnavailableError. */
+function bounded<C extends { send: unknown }>(client: C): C {
+  const target = client as unknown as { send: Send };
+  const send = target.send.bind(target);
+  target.send = async (command, options, cb) => {
+    if (typeof options === 'function' || cb !== undefined) return send(command, options, cb);
+    const at = currentDeadline();
+    try {
+      if (at === undefined) return await send(command, options);
+      const left = at - Date.now();
+      if (left <= 0) throw new DeadlineExceededError();
+      const abort = new AbortController();
+      const timer = setTimeout(() => abort.abort(new DeadlineExceededError()), left);
+      const expired = new Promise<never>((_, reject) => abort.signal.addEventListener('abort', () => reject(new DeadlineExceededError()), { once: true }));
+      try {
+        return await Promise.race([send(command, { ...(options as object), abortSignal: abort.signal }), expired]);
+      } finally {
+        clearTimeout(timer);
+      }
+    } catch (err) {
+      throw asUnavailable(err) ?? err;
+    }
+  };
+  return client;
+}
+
+/** The invocation's DynamoDB deadline passed. */
+class DeadlineExceededError extends Error {
+  override name = 'TimeoutError';
+  constructor() {
+    super('the request deadline passed before DynamoDB answered');
+  }
 }
 
 /** Drops the clients (tests that point at another endpoint). */

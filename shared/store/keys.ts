@@ -1,6 +1,8 @@
 // The DynamoDB key scheme, owned here: which table and which key each kind of row lives under.
 // Rows keyed by a user or post id go to the shard the id embeds; directory rows go by hash.
 import { createHash } from 'node:crypto';
+import murmurhash from 'murmurhash';
+import { ACTIVE_INDEX_BUCKETS, NOTIFY_BUCKETS } from '../domain/limits.js';
 import { shardOfId, shardOfKey } from '../domain/sharding.js';
 import { tableName } from '../declarations/tables.js';
 
@@ -83,3 +85,56 @@ export const keys = {
 export const followsTable = (userId: string) => tableName('follows', shardOfId(userId));
 export const postsTable = (authorId: string) => tableName('posts', shardOfId(authorId));
 export const feedsTable = (userId: string) => tableName('feeds', shardOfId(userId));
+
+/** Which of ACTIVE_INDEX_BUCKETS partitions holds a follower in an author's active-follower
+ *  index: a stable hash, so a follower's repeated activity overwrites one row. */
+export const activeBucket = (followerId: string) => murmurhash.v3(followerId) % ACTIVE_INDEX_BUCKETS;
+
+/** Whole partitions that are queried (lists read in sort-key order), with the table they live in. */
+export const partitions = {
+  /** The ids a user follows (sort keys of out#<user>). */
+  following: (userId: string) => ({ table: followsTable(userId), pk: `out#${userId}` }),
+  /** The ids following a user (sort keys of in#<user>). */
+  followers: (userId: string) => ({ table: followsTable(userId), pk: `in#${userId}` }),
+  /** The high-tier authors a user follows, with their tier. */
+  highTier: (userId: string) => ({ table: followsTable(userId), pk: `hi#${userId}` }),
+  /** An author's VIP followers. */
+  vips: (authorId: string) => ({ table: followsTable(authorId), pk: `vip#${authorId}` }),
+  /** One bucket of an author's active-follower index. */
+  activeFollowers: (authorId: string, bucket: number) => ({ table: followsTable(authorId), pk: `af#${authorId}#${bucket}` }),
+};
+
+/** What a row of the users tables is, read back from its partition key (a BatchGetItem mixes
+ *  profiles and follower counters). */
+export type UsersRowKind = { kind: 'profile'; userId: string } | { kind: 'followerCounter'; userId: string } | { kind: 'other' };
+export function parseUsersKey(pk: string): UsersRowKind {
+  const [prefix, userId] = pk.split('#');
+  if (prefix === 'user' && userId) return { kind: 'profile', userId };
+  if (prefix === 'fc' && userId) return { kind: 'followerCounter', userId };
+  return { kind: 'other' };
+}
+
+// ---- posts, feeds, notifications -----------------------------------------------------------
+
+/** The sort key of a feed's byAuthor index: an author's entries in one feed share its prefix. */
+export const authorPostKey = (authorId: string, postId: string) => `${authorId}#${postId}`;
+
+/** Which of NOTIFY_BUCKETS partitions of a window holds a recipient's accumulator: a stable hash,
+ *  so one busy window's events spread over partitions and a recipient always lands in one. */
+export const notifyBucket = (recipientId: string) => murmurhash.v3(recipientId) % NOTIFY_BUCKETS;
+
+/** Lists read by query: an author's posts, a feed, one author's entries in a feed, one bucket of
+ *  a window's accumulators on a shard, a recipient's digests. */
+export const listings = {
+  authorPosts: (authorId: string) => ({ table: postsTable(authorId), index: 'byAuthor', authorId }),
+  feed: (userId: string) => ({ table: feedsTable(userId), userId }),
+  feedOfAuthor: (userId: string, authorId: string) => ({ table: feedsTable(userId), index: 'byAuthor', userId, prefix: authorPostKey(authorId, '') }),
+  accumulators: (shard: number, windowStart: number, bucket: number) => ({ table: tableName('notifications', shard), pk: `acc#${windowStart}#${bucket}` }),
+  notifications: (recipientId: string) => ({ table: tableName('notifications', shardOfId(recipientId)), pk: `ntf#${recipientId}` }),
+};
+
+/** The recipient an accumulator row belongs to, read back from its key. */
+export function parseAccumulatorKey(key: { pk: string; sk: string }): { windowStart: number; bucket: number; recipientId: string } {
+  const [, windowStart, bucket] = key.pk.split('#');
+  return { windowStart: Number(windowStart), bucket: Number(bucket), recipientId: key.sk };
+}

@@ -1,9 +1,10 @@
-// mergeIntoFirstPage (shared/services/feed-entries.ts): bringing a cached first page up to date with posts made
-// since, as generating it afresh would.
+// Feed merging (shared/domain/feed-merge.ts): mergeIntoFirstPage brings a cached first page up to
+// date with posts made since, as generating it afresh would; mergeFeedPage merges pushed and
+// pulled posts into a page at read time.
 import { describe, expect, it } from 'vitest';
 import { decodeCursor } from '../../shared/domain/cursor.js';
-import { mergeIntoFirstPage } from '../../shared/services/feed-entries.js';
-import type { Post, PostPage } from '../../shared/services/posts.js';
+import { decodeFeedCursor, mergeFeedPage, mergeIntoFirstPage } from '../../shared/domain/feed-merge.js';
+import type { Post, PostPage } from '../../shared/domain/post.js';
 
 const post = (n: number): Post => ({ postId: `0D${String(n).padStart(11, '0')}`, authorId: '0DAUTHOR00000', content: `p${n}`, createdAt: new Date(n * 1000).toISOString() });
 const ids = (page: PostPage) => page.items.map((p) => Number(p.postId.slice(2)));
@@ -39,5 +40,34 @@ describe('mergeIntoFirstPage', () => {
     const page = full(10, 5, 'c');
     expect(mergeIntoFirstPage('U1', page, 5, [post(10), post(9)])).toBe(page);
     expect(ids(mergeIntoFirstPage('U1', page, 5, [post(11), post(11)]))).toEqual([11, 10, 9, 8, 7]);
+  });
+});
+
+describe('mergeFeedPage', () => {
+  it('merges pushed and pulled posts newest first, each once', () => {
+    const pushed = [post(10), post(8), post(6)];
+    const pulled = [post(9), post(8), post(7)];
+    const page = mergeFeedPage('U1', [...pushed, ...pulled], 10);
+    expect(ids(page)).toEqual([10, 9, 8, 7, 6]);
+    expect(page.nextCursor).toBeNull();
+  });
+
+  it('serves only posts older than the cursor, so a post arriving meanwhile never shifts a page', () => {
+    const page = mergeFeedPage('U1', [post(12), post(7), post(5), post(4)], 2, { before: post(8).postId, served: 3 });
+    expect(ids(page)).toEqual([7, 5]);
+  });
+
+  it('continues after the last item served and counts what has been served', () => {
+    const page = mergeFeedPage('U1', [post(7), post(5), post(4)], 2, { before: post(8).postId, served: 3 });
+    expect(decodeFeedCursor('U1', page.nextCursor!)).toEqual({ before: post(5).postId, served: 5 });
+  });
+
+  it('gives no cursor when exactly a page remains', () => {
+    expect(mergeFeedPage('U1', [post(3), post(2)], 2).nextCursor).toBeNull();
+  });
+
+  it('issues cursors only its reader can use', () => {
+    const page = mergeFeedPage('U1', [post(3), post(2), post(1)], 2);
+    expect(() => decodeFeedCursor('U2', page.nextCursor!)).toThrow();
   });
 });
