@@ -15,6 +15,13 @@ export function correlationOf(event: unknown): string | undefined {
   return typeof id === 'string' && id.length > 0 ? id : undefined;
 }
 
+/** A Task input that does not fit its schema: a bug in the state machine or its starter, which
+ *  no retry can fix. Named, so a state's Retry can leave it out (`ErrorEquals` matches the name)
+ *  and its Catch records a readable message instead of a raw ZodError. */
+export class InvalidTaskInputError extends Error {
+  override name = 'InvalidTaskInput';
+}
+
 export function workflowTask<S extends z.ZodType, R>(
   schema: S,
   work: (input: z.infer<S>) => Promise<R>,
@@ -25,7 +32,9 @@ export function workflowTask<S extends z.ZodType, R>(
     .handler(async (event) => {
       logger.setCorrelationId(correlationOf(event));
       try {
-        return await work(schema.parse(event));
+        const input = schema.safeParse(event);
+        if (!input.success) throw new InvalidTaskInputError(`task input does not fit its schema: ${z.prettifyError(input.error)}`);
+        return await work(input.data);
       } catch (err) {
         countMetric(METRIC.workflowFailures);
         logger.error('workflow task failed', err as Error);

@@ -5,13 +5,15 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { verifyBearer } from '../edge/auth.js';
-import { errorResult } from '../edge/http.js';
+import { EDGE_HEADERS, errorResult } from '../edge/http.js';
 import type { HttpResult } from '../edge/http.js';
+import { BODY_MAX_BYTES } from '../domain/limits.js';
 import { ROUTES, type Route } from '../declarations/routes.js';
 import { invoke } from './lambda.js';
 
-/** API Gateway's own payload limit (10 MB); handlers enforce the product's 64 KiB. */
-const GATEWAY_BODY_MAX = 10 * 1024 * 1024;
+/** No route takes a body over the product's limit, so the local gateway stops reading there
+ *  instead of buffering API Gateway's 10 MB first; the handlers still enforce it in AWS. */
+const LOCAL_BODY_MAX = BODY_MAX_BYTES;
 
 interface CompiledRoute {
   route: Route;
@@ -34,34 +36,56 @@ export function matchRoute(routes: CompiledRoute[], method: string, path: string
     const m = c.pattern.exec(path);
     if (!m) continue;
     const params: Record<string, string> = {};
-    c.names.forEach((name, i) => {
-      params[name] = decodeURIComponent(m[i + 1]!);
-    });
-    return { route: c.route, params };
+    for (const [i, name] of c.names.entries()) {
+      const decoded = decodePathSegment(m[i + 1]!);
+      if (decoded === undefined) return { route: c.route, params, badEncoding: true as const };
+      params[name] = decoded;
+    }
+    return { route: c.route, params, badEncoding: false as const };
   }
   return undefined;
 }
 
+/** `%ZZ` or a lone surrogate is not a path API Gateway would route: undefined, answered 400. */
+function decodePathSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
 function readBody(req: http.IncomingMessage): Promise<Buffer | 'too-large'> {
   return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (declared > LOCAL_BODY_MAX) return resolve('too-large');
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (c: Buffer) => {
+    const onData = (c: Buffer) => {
       size += c.length;
-      if (size > GATEWAY_BODY_MAX) {
+      if (size > LOCAL_BODY_MAX) {
+        req.off('data', onData);
+        req.pause();
         resolve('too-large');
-        req.resume();
         return;
       }
       chunks.push(c);
-    });
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
 
+/** Answers before the body was read (bad token, too large): the connection is closed after the
+ *  response, so the rest of the body is never read into memory. */
+function refuse(res: http.ServerResponse, result: HttpResult, requestId: string): void {
+  res.setHeader('connection', 'close');
+  send(res, result, requestId);
+}
+
 function send(res: http.ServerResponse, result: HttpResult, requestId: string): void {
-  const headers: Record<string, string> = { 'apigw-requestid': requestId };
+  const headers: Record<string, string> = { ...EDGE_HEADERS, 'apigw-requestid': requestId };
   for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
   res.writeHead(result.statusCode ?? 200, headers);
   res.end(result.body ?? '');
@@ -72,18 +96,21 @@ export async function handle(routes: CompiledRoute[], req: http.IncomingMessage,
   const url = new URL(req.url ?? '/', 'http://localhost');
   const method = req.method ?? 'GET';
   const match = matchRoute(routes, method, url.pathname);
-  if (!match) return send(res, errorResult(404, 'not_found', `no route ${method} ${url.pathname}`), requestId);
-  const body = await readBody(req);
-  if (body === 'too-large') return send(res, errorResult(413, 'payload_too_large', 'request body too large'), requestId);
+  if (!match) return refuse(res, errorResult(404, 'not_found', `no route ${method} ${url.pathname}`), requestId);
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+  // As API Gateway's JWT authorizer: the token is checked before any of the body is read.
   let claims: Record<string, string | number | boolean | string[]> | undefined;
   if (match.route.auth) {
     const payload = await verifyBearer(headers.authorization);
-    if (!payload) return send(res, errorResult(401, 'unauthorized', 'missing or invalid bearer token'), requestId);
+    if (!payload) return refuse(res, errorResult(401, 'unauthorized', 'missing or invalid bearer token'), requestId);
     claims = payload as typeof claims;
   }
-  const query: Record<string, string> = {};
+  if (match.badEncoding) return refuse(res, errorResult(400, 'invalid_request', 'path is not valid percent-encoding'), requestId);
+  const body = await readBody(req);
+  if (body === 'too-large') return refuse(res, errorResult(413, 'payload_too_large', `request body exceeds ${LOCAL_BODY_MAX} bytes`), requestId);
+  // A null-prototype object, so `?__proto__=1` becomes an own (and refused) key, as in AWS's JSON event.
+  const query: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
   const now = new Date();
   const event = {

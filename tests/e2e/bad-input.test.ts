@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { encodeCursor } from '../../shared/domain/cursor.js';
+import { idAt } from '../../shared/domain/ids.js';
 import { call, newUser, token } from '../support/client.js';
 
 describe('bad input and authorization', () => {
@@ -110,5 +112,84 @@ describe('bad input and authorization', () => {
     const u = await newUser();
     const res = await call('POST', '/v1/posts', { token: u.token, body: { content: 'x' }, headers: { 'idempotency-key': 'a'.repeat(256) } });
     expect(res.status).toBe(400);
+  });
+
+  it('refuses a malformed id or bad percent-encoding in any path with 400 invalid_request, never 500', async () => {
+    const u = await newUser();
+    const paths = [
+      ['GET', '/v1/users/{id}'],
+      ['PUT', '/v1/users/{id}/follow'],
+      ['DELETE', '/v1/users/{id}/follow'],
+      ['GET', '/v1/users/{id}/followers'],
+      ['GET', '/v1/users/{id}/following'],
+      ['GET', '/v1/users/{id}/posts'],
+      ['GET', '/v1/posts/{id}'],
+      ['DELETE', '/v1/posts/{id}'],
+      ['PUT', '/v1/me/vips/{id}'],
+      ['DELETE', '/v1/me/vips/{id}'],
+    ] as const;
+    for (const [method, template] of paths) {
+      for (const id of ['not-an-id', '%ZZ', '0aaaaaaaaaaaa', '%E0%A4%A']) {
+        const path = template.replace('{id}', id);
+        const res = await call(method, path, { token: u.token });
+        expect(res.status, `${method} ${path}`).toBe(400);
+        expect(res.body.error.code, `${method} ${path}`).toBe('invalid_request');
+      }
+    }
+  });
+
+  it('refuses ?__proto__=1 like any other unknown query parameter', async () => {
+    const u = await newUser();
+    for (const path of ['/v1/feed?__proto__=1', '/v1/me?__proto__=1', `/v1/users/${u.userId}/posts?constructor=1`]) {
+      const res = await call('GET', path, { token: u.token });
+      expect(res.status, path).toBe(400);
+      expect(res.body.error.code).toBe('invalid_request');
+    }
+  });
+
+  it('refuses a correctly signed cursor whose position is malformed with 400 invalid_cursor, not 500', async () => {
+    const u = await newUser();
+    const cases = [
+      [`/v1/users/${u.userId}/posts`, `posts:${u.userId}`, { before: 42 }],
+      [`/v1/users/${u.userId}/followers`, `followers:${u.userId}`, { after: ['x'] }],
+      ['/v1/feed', `feed:${u.userId}`, { before: 'not-an-id', served: -1 }],
+      ['/v1/feed', `feed:${u.userId}`, {}],
+      ['/v1/notifications', `notifications:${u.userId}`, { before: { $gt: '' } }],
+    ] as const;
+    for (const [path, scope, position] of cases) {
+      const cursor = encodeCursor(scope, position as Record<string, unknown>);
+      const res = await call('GET', `${path}?cursor=${encodeURIComponent(cursor)}`, { token: u.token });
+      expect(res.status, `${path} ${JSON.stringify(position)}`).toBe(400);
+      expect(res.body.error.code).toBe('invalid_cursor');
+    }
+  });
+
+  it('refuses to mark notifications read up to an id later than now, and accepts a past one', async () => {
+    const u = await newUser();
+    const future = await call('POST', '/v1/notifications/read', { token: u.token, body: { upTo: 'FZZZZZZZZZZZZ' } });
+    expect(future.status).toBe(400);
+    expect(future.body.error.code).toBe('invalid_request');
+    expect(future.body.error.message).toContain('upTo');
+    const nextHour = await call('POST', '/v1/notifications/read', { token: u.token, body: { upTo: idAt(Date.now() + 3_600_000, 0) } });
+    expect(nextHour.status).toBe(400);
+    const past = await call('POST', '/v1/notifications/read', { token: u.token, body: { upTo: idAt(Date.now() - 60_000, 0) } });
+    expect(past.status).toBe(204);
+  });
+
+  it('sends Cache-Control: no-store and X-Content-Type-Options: nosniff on answers and errors; the OpenAPI document may be cached', async () => {
+    const u = await newUser();
+    const replies = [
+      await call('GET', '/v1/me', { token: u.token }),
+      await call('GET', '/v1/feed?limit=0', { token: u.token }),
+      await call('GET', '/v1/me'),
+      await call('PUT', `/v1/users/${u.userId}/follow`, { token: u.token }),
+    ];
+    for (const res of replies) {
+      expect(res.headers.get('cache-control'), String(res.status)).toBe('no-store');
+      expect(res.headers.get('x-content-type-options'), String(res.status)).toBe('nosniff');
+    }
+    const doc = await call('GET', '/v1/openapi.json');
+    expect(doc.headers.get('cache-control')).toMatch(/^public, max-age=\d+$/);
+    expect(doc.headers.get('x-content-type-options')).toBe('nosniff');
   });
 });

@@ -71,9 +71,10 @@ describe('users', () => {
     expect(res.body.error.message).toContain('country');
   });
 
-  it('answers 404 for an unknown or malformed user id', async () => {
+  it('answers 404 for an unknown user id and 400 for a malformed one', async () => {
     const u = await newUser();
     expect((await call('GET', '/v1/users/0AAAAAAAAAAAA', { token: u.token })).status).toBe(404);
-    expect((await call('GET', '/v1/users/not-an-id', { token: u.token })).status).toBe(404);
+    // A malformed id can name no user: the path schema refuses it before any lookup.
+    expect((await call('GET', '/v1/users/not-an-id', { token: u.token })).status).toBe(400);
   });
 });

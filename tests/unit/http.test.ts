@@ -1,7 +1,9 @@
 // The HTTP edge (shared/edge/http.ts): handlers built with api() are invoked directly with hand-built
-// API Gateway v2 events, as Lambda would, to pin authentication, body limits, JSON and query
-// validation, and the mapping of errors to {"error":{"code","message"}}.
-import { afterEach, describe, expect, it, vi } from 'vitest';
+// API Gateway v2 events, as Lambda would, to pin authentication, body limits, JSON, query and
+// path-parameter validation, the edge headers, and the mapping of errors to
+// {"error":{"code","message"}}. The local gateway (shared/local/server.ts) is tested over HTTP.
+import http from 'node:http';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as z from 'zod';
 import {
   BadRequestError,
@@ -12,9 +14,11 @@ import {
   PayloadTooLargeError,
   UnauthorizedError,
 } from '../../shared/domain/errors.js';
-import { api, describeIssues, PageQuery, type ApiRequest, type HttpResult } from '../../shared/edge/http.js';
+import { api, describeIssues, EDGE_HEADERS, PageQuery, PostPath, UserPath, type ApiRequest, type HttpResult } from '../../shared/edge/http.js';
 import { BODY_MAX_BYTES } from '../../shared/domain/limits.js';
 import { logger } from '../../shared/edge/observability.js';
+import { signDevToken } from '../../shared/edge/auth.js';
+import { startServer, type LocalServer } from '../../shared/local/server.js';
 import { httpEvent, invokeLambda, type EventInit } from '../support/fixtures-lambda.js';
 
 const Body = z.strictObject({ content: z.string().min(1), title: z.string() });
@@ -272,17 +276,17 @@ describe('responses', () => {
   it('serialises the work’s body as JSON with its status', async () => {
     const handler = api({ auth: false }, async () => ({ status: 201, body: { id: 'x', n: 1 } }));
     const res = (await invokeLambda(handler, httpEvent({ method: 'POST', body: '{}' }))) as HttpResult;
-    expect(res).toEqual({ statusCode: 201, headers: { 'content-type': 'application/json' }, body: '{"id":"x","n":1}' });
+    expect(res).toEqual({ statusCode: 201, headers: { 'content-type': 'application/json', ...EDGE_HEADERS }, body: '{"id":"x","n":1}' });
   });
 
   it('sends no body and no content type for a bodiless status', async () => {
     const handler = api({ auth: false }, async () => ({ status: 204 }));
     const res = (await invokeLambda(handler, httpEvent({ method: 'DELETE' }))) as HttpResult;
-    expect(res).toEqual({ statusCode: 204 });
+    expect(res).toEqual({ statusCode: 204, headers: { ...EDGE_HEADERS } });
   });
 
   it('lower-cases header names and passes path parameters', async () => {
-    const { seen, call } = recording({ auth: false });
+    const { seen, call } = recording({ auth: false, params: z.strictObject({ userId: z.string() }) });
     await call({ method: 'GET', headers: { 'Idempotency-Key': 'k1' }, pathParameters: { userId: 'U1' } });
     expect(seen[0]!.headers['idempotency-key']).toBe('k1');
     expect(seen[0]!.params).toEqual({ userId: 'U1' });
@@ -341,5 +345,153 @@ describe('responses', () => {
     const res = (await invokeLambda(handler, httpEvent({ method: 'DELETE' }))) as HttpResult;
     expect(res.statusCode).toBe(204);
     expect(res.body).toBeUndefined();
+  });
+});
+
+describe('path parameters', () => {
+  it('hands the work the parameters its schema parsed', async () => {
+    const { seen, call } = recording({ auth: false, params: UserPath });
+    const res = await call({ method: 'GET', pathParameters: { userId: '0AAAAAAAAAAAA' } });
+    expect(res.statusCode).toBe(200);
+    expect(seen[0]!.params).toEqual({ userId: '0AAAAAAAAAAAA' });
+  });
+
+  it('refuses a malformed id with 400 invalid_request naming the parameter, without running the work', async () => {
+    const { seen, call } = recording({ auth: false, params: PostPath });
+    for (const postId of ['not-an-id', '%ZZ', '0aaaaaaaaaaaa', 'ZAAAAAAAAAAAA', '0AAAAAAAAAAAAA', '']) {
+      const res = await call({ method: 'GET', pathParameters: { postId } });
+      expect(res.statusCode, postId).toBe(400);
+      const error = errorOf(res);
+      expect(error.code).toBe('invalid_request');
+      expect(error.message).toContain('postId');
+    }
+    expect(seen).toHaveLength(0);
+  });
+
+  it('refuses a missing path parameter with 400 rather than an empty id', async () => {
+    const { seen, call } = recording({ auth: false, params: UserPath });
+    const res = await call({ method: 'GET' });
+    expect(res.statusCode).toBe(400);
+    expect(errorOf(res).message).toContain('missing path field: userId');
+    expect(seen).toHaveLength(0);
+  });
+
+  it('passes no path parameters to a route that declares none', async () => {
+    const { seen, call } = recording({ auth: false });
+    await call({ method: 'GET', pathParameters: { userId: 'U1' } });
+    expect(seen[0]!.params).toEqual({});
+  });
+});
+
+describe('edge headers', () => {
+  it('forbids caching and sniffing on successes, bodiless answers and errors alike', async () => {
+    const ok = api({ auth: false }, async () => ({ status: 200, body: { a: 1 } }));
+    const pre = api({ auth: false }, async () => ({ status: 200, json: '{"a":1}' }));
+    const empty = api({ auth: false }, async () => ({ status: 204 }));
+    const failing = api({ auth: false }, async () => {
+      throw new Error('boom');
+    });
+    vi.spyOn(logger, 'error').mockImplementation(() => {});
+    for (const handler of [ok, pre, empty, failing, api({ auth: true }, async () => ({ status: 204 }))]) {
+      const res = (await invokeLambda(handler, httpEvent({ method: 'GET' }))) as HttpResult;
+      expect(res.headers?.['cache-control'], String(res.statusCode)).toBe('no-store');
+      expect(res.headers?.['x-content-type-options']).toBe('nosniff');
+    }
+  });
+
+  it('lets a response override the cache policy', async () => {
+    const handler = api({ auth: false }, async () => ({ status: 200, body: {}, headers: { 'cache-control': 'public, max-age=60' } }));
+    const res = (await invokeLambda(handler, httpEvent({ method: 'GET' }))) as HttpResult;
+    expect(res.headers?.['cache-control']).toBe('public, max-age=60');
+    expect(res.headers?.['x-content-type-options']).toBe('nosniff');
+  });
+});
+
+describe('query hygiene', () => {
+  it('refuses __proto__ as an unknown query parameter, as AWS delivers it (an own key of parsed JSON)', async () => {
+    const { seen, call } = recording({ auth: true, query: PageQuery });
+    const query = JSON.parse('{"__proto__":"1"}') as Record<string, string>;
+    const res = await call({ method: 'GET', sub: 'u1', query });
+    expect(res.statusCode).toBe(400);
+    expect(errorOf(res).message).toContain('__proto__');
+    expect(seen).toHaveLength(0);
+  });
+});
+
+describe('the local gateway (shared/local/server.ts)', () => {
+  let server: LocalServer;
+  beforeAll(async () => {
+    server = await startServer(0);
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  /** Sends the headers and `sent` bytes of a body declared (chunked) as larger, never ending it:
+   *  an answer proves the gateway did not wait for the whole body. */
+  function partialRequest(path: string, headers: Record<string, string>, sent: number): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = http.request(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } });
+      const timer = setTimeout(() => {
+        req.destroy();
+        reject(new Error('no answer before the body ended'));
+      }, 5_000);
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => {
+          clearTimeout(timer);
+          req.destroy();
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+        });
+      });
+      req.on('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      req.write(Buffer.alloc(sent, 'x'));
+    });
+  }
+
+  it('checks the token before reading the body', async () => {
+    const res = await partialRequest('/v1/posts', { authorization: 'Bearer nope' }, 1024);
+    expect(res.status).toBe(401);
+    expect(JSON.parse(res.body).error.code).toBe('unauthorized');
+  });
+
+  it('answers 413 as soon as the body passes 64 KiB, without waiting for the rest', async () => {
+    const token = await signDevToken('gateway-413');
+    const res = await partialRequest('/v1/posts', { authorization: `Bearer ${token}` }, BODY_MAX_BYTES + 1);
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.body).error.code).toBe('payload_too_large');
+  });
+
+  it('answers 413 at once for a declared length over 64 KiB', async () => {
+    const token = await signDevToken('gateway-413-declared');
+    const res = await partialRequest('/v1/posts', { authorization: `Bearer ${token}`, 'content-length': String(10 * 1024 * 1024) }, 16);
+    expect(res.status).toBe(413);
+  });
+
+  it('answers 400 invalid_request, not 500, for a path that is not valid percent-encoding', async () => {
+    const token = await signDevToken('gateway-pct');
+    const res = await fetch(`${server.url}/v1/users/%ZZ`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_request');
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  it('puts the edge headers on its own answers too', async () => {
+    const res = await fetch(`${server.url}/v1/nope`);
+    expect(res.status).toBe(404);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  it('passes ?__proto__=1 to the handler as a parameter, which refuses it', async () => {
+    const token = await signDevToken('gateway-proto');
+    const res = await fetch(`${server.url}/v1/feed?__proto__=1`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain('__proto__');
   });
 });

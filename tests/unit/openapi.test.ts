@@ -1,7 +1,11 @@
 // The OpenAPI document (shared/declarations/openapi.json) is the API reference and the contract the
 // integration and e2e tests check responses against; these tests keep the document sound, in step
 // with the route table, and prove that the checker rejects what it should.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import * as z from 'zod';
+import { applyRequestSchemas, generatedOpenApi, loadRouteSpecs, OPENAPI_FILE } from '../../scripts/openapi.js';
+import { PageQuery } from '../../shared/edge/http.js';
 import { ROUTES } from '../../shared/declarations/routes.js';
 import {
   assertConforms,
@@ -189,5 +193,44 @@ describe('assertConforms', () => {
     expect(() => assertConforms('GET', '/v1/openapi.json', 200, openApiDocument)).not.toThrow();
     expect(() => assertConforms('GET', '/v1/health', 200, { status: 'ok' })).not.toThrow();
     expect(() => assertConforms('GET', '/v1/health', 200, { status: 'up' })).toThrow(/\/status/);
+  });
+});
+
+describe('the request schemas of the OpenAPI document', () => {
+  it('are exactly what the handlers’ zod schemas generate (run `npm run openapi` after changing one)', async () => {
+    const committed = readFileSync(OPENAPI_FILE, 'utf8');
+
+    const generated = await generatedOpenApi();
+
+    expect(committed).toBe(generated);
+  });
+
+  it('take a changed zod schema into the document: a body constraint', async () => {
+    const routes = await loadRouteSpecs();
+    const markRead = routes.find((r) => r.route.path === '/v1/notifications/read')!;
+    const changed = { ...markRead, spec: { ...markRead.spec, body: z.strictObject({ upTo: z.string().max(5) }) } };
+
+    const doc = applyRequestSchemas(openApiDocument as never, [changed]);
+
+    const schema = doc.components.schemas!.MarkReadRequest as { properties: { upTo: Record<string, unknown> } };
+    expect(schema.properties.upTo).toMatchObject({ type: 'string', maxLength: 5 });
+    expect(schema.properties.upTo.pattern).toBeUndefined();
+    expect(schema.properties.upTo.description).toContain('notificationId');
+  });
+
+  it('refuse a route whose handler validates a query parameter the document does not list', async () => {
+    const routes = await loadRouteSpecs();
+    const feed = routes.find((r) => r.route.path === '/v1/feed')!;
+    const changed = { ...feed, spec: { ...feed.spec, query: PageQuery.extend({ since: z.string().optional() }) } };
+
+    expect(() => applyRequestSchemas(openApiDocument as never, [changed])).toThrow(/query parameters .* differ/);
+  });
+
+  it('refuse a path parameter the handler does not validate', async () => {
+    const routes = await loadRouteSpecs();
+    const getUser = routes.find((r) => r.route.path === '/v1/users/{userId}')!;
+    const unchecked = { ...getUser, spec: { auth: true } };
+
+    expect(() => applyRequestSchemas(openApiDocument as never, [unchecked])).toThrow(/path parameters in the document \[userId\] differ/);
   });
 });
