@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import type { Stack } from '../shared/local/stack.js';
+import { TEST_STACK_ENV } from './support/stack-env.js';
 
 let stack: Stack | undefined;
 
@@ -20,7 +21,7 @@ export async function setup(project: TestProject): Promise<void> {
     fresh: true,
     port: 0,
     dataDir: mkdtempSync(path.join(tmpdir(), 'feedscale-test-')),
-    env: { FEED_FOLLOW_BACKFILL: '100', FEED_NOTIFICATION_WINDOW_SECONDS: '3', FEED_REDIS_TIMEOUT_MS: '1000' },
+    env: { FEED_FOLLOW_BACKFILL: '100', FEED_NOTIFICATION_WINDOW_SECONDS: '3', FEED_REDIS_TIMEOUT_MS: '1000', ...TEST_STACK_ENV },
     queues: { visibilityTimeoutMs: 500 },
     sweepIntervalMs: 3_600_000,
   });

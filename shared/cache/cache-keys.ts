@@ -56,6 +56,9 @@ export const cacheKeys = {
   /** Sorted set: member a user, score the time (s) of their last recorded activity; kept one
    *  hour, it tells which followers' feeds to regenerate right after a fan-out write. */
   active: 'active',
+  /** Token bucket of one rate-limit bucket and subject (shared/edge/rate-limit.ts); lives as long
+   *  as the bucket takes to refill, after which a missing key reads as a full bucket. */
+  rateLimit: (bucket: string, subject: string) => `rate:{${subject}}:${bucket}`,
 } as const;
 
 /** The hash tag of a key (the text inside its first braces), i.e. the user id of a feed key. */

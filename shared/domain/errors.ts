@@ -40,3 +40,30 @@ export class PayloadTooLargeError extends HttpError {
     super(413, 'payload_too_large', message);
   }
 }
+/** Errors that ask the client to come back later: the middleware sends `Retry-After` with them. */
+export interface RetryableLater {
+  readonly retryAfterSeconds: number;
+}
+/** Whole seconds, at least 1: Retry-After takes an integer, and 0 would invite an instant retry. */
+export const retryAfterSeconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
+
+export class RateLimitedError extends HttpError implements RetryableLater {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(429, 'rate_limited', message);
+  }
+}
+/** A dependency (DynamoDB, or the function's own time) ran out: nothing is known to have failed
+ *  for good, so the client retries after `retryAfterSeconds` (a POST with its Idempotency-Key). */
+export class ServiceUnavailableError extends HttpError implements RetryableLater {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+    options?: { cause?: unknown },
+  ) {
+    super(503, 'unavailable', message);
+    if (options?.cause !== undefined) this.cause = options.cause;
+  }
+}

@@ -70,3 +70,6 @@ export const HIGH_TIER_NOTIFY_DELAY_SECONDS = 60;
 /** Per Redis command (FEED_REDIS_TIMEOUT_MS default): a hit must stay far inside the 100 ms P95
  *  budget of a feed load. */
 export const REDIS_COMMAND_TIMEOUT_MS = 50;
+/** Retry-After of a 503: a throttled partition or a failed-over node is usually back within a
+ *  second or two, and a sooner retry would add to the overload. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 2;

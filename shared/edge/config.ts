@@ -3,6 +3,8 @@
 import * as z from 'zod';
 import { REDIS_COMMAND_TIMEOUT_MS } from '../domain/limits.js';
 import { REGIONS, type RegionName } from '../domain/regions.js';
+import { parseCursorKeys, type CursorKey } from '../domain/cursor-keys.js';
+import { CURSOR_SECRET_RESOURCE, linkedSecret } from './linked-secret.js';
 
 const int = (def: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(def);
@@ -38,7 +40,9 @@ const schema = z.object({
   /** JWT issuer and audience: checked by API Gateway in AWS and by the local server. */
   FEED_JWT_ISSUER: z.string().min(1).default('feedscale-local'),
   FEED_JWT_AUDIENCE: z.string().min(1).default('feedscale'),
-  /** HMAC key for pagination cursors; required outside the local stack. */
+  /** HMAC keys of pagination cursors: `kid1:secret1,kid0:secret0` (first signs, all verify) or
+   *  one secret (key id k0). In AWS the linked sst.Secret FeedCursorSecret holds it instead;
+   *  required outside the local stack. */
   FEED_CURSOR_SECRET: z.string().min(16).optional(),
   /** Redis of the L2 cache tier; unset: the tier is off and reads go to DynamoDB. */
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional().or(z.literal('').transform(() => undefined)),
@@ -50,6 +54,24 @@ const schema = z.object({
   FEED_CACHE_REPLICA_URLS: z.string().optional(),
   /** Byte budget of the in-process feed cache (L1) of each container. */
   FEED_L1_MAX_BYTES: int(64 * 1024 * 1024, 1024 * 1024, 1024 * 1024 * 1024),
+  /** Per-user rate limits (shared/edge/rate-limit.ts): tokens per minute and burst of each
+   *  bucket; the README's Limits table gives the reason for each default. */
+  FEED_RATE_POST_PER_MINUTE: int(6, 1, 1e9),
+  FEED_RATE_POST_BURST: int(20, 1, 1e9),
+  FEED_RATE_FOLLOW_PER_MINUTE: int(20, 1, 1e9),
+  FEED_RATE_FOLLOW_BURST: int(40, 1, 1e9),
+  FEED_RATE_SIGNUP_PER_MINUTE: int(5, 1, 1e9),
+  FEED_RATE_SIGNUP_BURST: int(5, 1, 1e9),
+  FEED_RATE_VIP_PER_MINUTE: int(60, 1, 1e9),
+  FEED_RATE_VIP_BURST: int(60, 1, 1e9),
+  FEED_RATE_READ_PER_MINUTE: int(300, 1, 1e9),
+  FEED_RATE_READ_BURST: int(100, 1, 1e9),
+  /** Without Redis each container limits on its own, at the rates divided by this. */
+  FEED_RATE_FALLBACK_DIVISOR: int(4, 1, 1000),
+  /** `off` disables the per-user limits (benchmarks); API Gateway's throttling still applies. */
+  FEED_RATE_LIMITS: z.enum(['on', 'off']).default('on'),
+  /** Per-attempt DynamoDB request timeout; attempts are retried within the request's deadline. */
+  FEED_DYNAMO_TIMEOUT_MS: int(3_000, 100, 60_000),
   /** DynamoDB endpoint override (DynamoDB Local, or any compatible endpoint). */
   DYNAMODB_ENDPOINT: z.string().url().optional(),
   /** Region of the AWS SDK clients (Lambda sets it). */
@@ -59,7 +81,10 @@ const schema = z.object({
 export type Config = z.infer<typeof schema> & {
   isLocal: boolean;
   devJwtSecret: string;
+  /** The cursor signing key's secret (cursorKeys[0]). */
   cursorSecret: string;
+  /** Every cursor key, the signing one first (shared/domain/cursor-keys.ts). */
+  cursorKeys: readonly CursorKey[];
 };
 
 const LOCAL_DEV_SECRET = 'feedscale-local-development-secret';
@@ -75,14 +100,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error('invalid configuration: FEED_MEGA_THRESHOLD must be at least FEED_CELEBRITY_THRESHOLD');
   }
   const isLocal = c.FEED_LOCAL === '1';
-  const cursorSecret = c.FEED_CURSOR_SECRET ?? (isLocal ? LOCAL_DEV_SECRET : undefined);
-  if (!cursorSecret) throw new Error('invalid configuration: FEED_CURSOR_SECRET is required');
+  const cursorKeys = loadCursorKeys(c.FEED_CURSOR_SECRET ?? linkedSecret(CURSOR_SECRET_RESOURCE, env) ?? (isLocal ? LOCAL_DEV_SECRET : undefined));
   return Object.freeze({
     ...c,
     isLocal,
     devJwtSecret: c.FEED_DEV_JWT_SECRET ?? LOCAL_DEV_SECRET,
-    cursorSecret,
+    cursorSecret: cursorKeys[0]!.secret,
+    cursorKeys,
   });
+}
+
+function loadCursorKeys(value: string | undefined): CursorKey[] {
+  if (!value) throw new Error(`invalid configuration: FEED_CURSOR_SECRET (or the linked secret ${CURSOR_SECRET_RESOURCE}) is required`);
+  try {
+    return parseCursorKeys(value);
+  } catch (err) {
+    throw new Error(`invalid configuration: FEED_CURSOR_SECRET: ${(err as Error).message}`);
+  }
 }
 
 let current: Config | undefined;

@@ -3,6 +3,8 @@
 // authorizer's `sub` claim), refuses oversized bodies, parses and validates JSON and query
 // strings with zod, and maps errors to {"error":{"code","message"}}. Every invocation logs as JSON
 // with the API request id as correlation id and flushes its metrics (shared/edge/observability.ts).
+// It takes a token from the caller's rate-limit bucket (429 `rate_limited`) and bounds the
+// invocation's DynamoDB calls by its remaining time (503 `unavailable`), both with Retry-After.
 import middy from '@middy/core';
 import type {
   APIGatewayProxyEventV2WithJWTAuthorizer,
@@ -14,36 +16,69 @@ import {
   BadRequestError,
   HttpError,
   PayloadTooLargeError,
+  ServiceUnavailableError,
   UnauthorizedError,
 } from '../domain/errors.js';
-import { BODY_MAX_BYTES, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, PAGE_LIMIT_MIN } from '../domain/limits.js';
+import { ID_PATTERN } from '../domain/ids.js';
+import { BODY_MAX_BYTES, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, PAGE_LIMIT_MIN, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../domain/limits.js';
+import { withDeadline } from './deadline.js';
 import { logger, logging, metering } from './observability.js';
+import { enforceRateLimit, type RateBucket } from './rate-limit.js';
 
 export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 
-export interface ApiRequest<B, Q> {
+export interface ApiRequest<B, Q, P = Record<string, never>> {
   /** The token subject; always set when the route requires auth. */
   sub: string;
   body: B;
   query: Q;
-  params: Record<string, string>;
+  /** Path parameters, parsed by the route's `params` schema. */
+  params: P;
   headers: Record<string, string>;
-  requestId: string;
 }
 export interface ApiResponse {
   status: number;
   body?: unknown;
   /** `body` already serialized as JSON (sent as is instead of serializing `body`). */
   json?: string;
+  /** Overrides of the edge headers (e.g. a cacheable document). */
+  headers?: Record<string, string>;
 }
 
-interface ApiSpec<B extends z.ZodType | undefined, Q extends z.ZodType | undefined> {
+/** On every response: answers are per caller and change with every write, so no cache (browser,
+ *  proxy or CDN) may keep them; and a JSON body must never be sniffed into something executable. */
+export const EDGE_HEADERS: Readonly<Record<string, string>> = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+};
+
+export interface ApiSpec<
+  B extends z.ZodType | undefined = z.ZodType | undefined,
+  Q extends z.ZodType | undefined = z.ZodType | undefined,
+  P extends z.ZodType | undefined = z.ZodType | undefined,
+> {
   auth: boolean;
   body?: B;
   query?: Q;
+  /** Path parameters; a route with `{name}` in its path must declare it here. */
+  params?: P;
+  /** The caller's token bucket this route takes from (shared/edge/rate-limit.ts); an
+   *  authenticated route without one takes from `read`. */
+  rateLimit?: RateBucket;
 }
 type Out<T> = T extends z.ZodType ? z.infer<T> : undefined;
+/** A Lambda handler built by `api`, carrying its spec. */
+export type ApiHandler = middy.MiddyfiedHandler<HttpEvent, HttpResult, Error, Context> & { spec: ApiSpec };
+type PathOut<T> = T extends z.ZodType ? z.infer<T> : Record<string, never>;
+
+/** A server-minted id (shared/domain/ids.ts) in a path: anything else can name no row, so it is a
+ *  400 at the edge rather than a lookup that reaches the store. */
+export const Id = z.string().regex(ID_PATTERN, 'must be a 13-character id');
+export const UserPath = z.strictObject({ userId: Id });
+export type UserPath = z.infer<typeof UserPath>;
+export const PostPath = z.strictObject({ postId: Id });
+export type PostPath = z.infer<typeof PostPath>;
 
 /** Query of list endpoints: `limit` 1..100 (default 20) and an opaque `cursor`. */
 export const PageQuery = z.strictObject({
@@ -51,7 +86,7 @@ export const PageQuery = z.strictObject({
     .string()
     .regex(/^\d+$/, `must be an integer from ${PAGE_LIMIT_MIN} to ${PAGE_LIMIT_MAX}`)
     .transform(Number)
-    .pipe(z.number().min(PAGE_LIMIT_MIN, `must be an integer from ${PAGE_LIMIT_MIN} to ${PAGE_LIMIT_MAX}`).max(PAGE_LIMIT_MAX, `must be an integer from ${PAGE_LIMIT_MIN} to ${PAGE_LIMIT_MAX}`))
+    .pipe(z.number().int().min(PAGE_LIMIT_MIN, `must be an integer from ${PAGE_LIMIT_MIN} to ${PAGE_LIMIT_MAX}`).max(PAGE_LIMIT_MAX, `must be an integer from ${PAGE_LIMIT_MIN} to ${PAGE_LIMIT_MAX}`))
     .default(PAGE_LIMIT_DEFAULT),
   cursor: z.string().min(1).max(2048).optional(),
 });
@@ -97,6 +132,14 @@ function parseBody(event: HttpEvent, schema: z.ZodType): unknown {
   return parsed.data;
 }
 
+function parseParams(event: HttpEvent, schema: z.ZodType | undefined): unknown {
+  const params = event.pathParameters ?? {};
+  if (!schema) return {};
+  const parsed = schema.safeParse(params);
+  if (!parsed.success) throw new BadRequestError(describeIssues(parsed.error, 'path', params), 'invalid_request');
+  return parsed.data;
+}
+
 function parseQuery(event: HttpEvent, schema: z.ZodType | undefined): unknown {
   const query = event.queryStringParameters ?? {};
   if (!schema) {
@@ -113,11 +156,14 @@ export function errorResult(status: number, code: string, message: string): Http
   return json(status, { error: { code, message } });
 }
 
-function json(status: number, body: unknown): HttpResult {
+function json(status: number, body: unknown, headers?: Record<string, string>): HttpResult {
   return body === undefined
-    ? { statusCode: status }
-    : { statusCode: status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+    ? { statusCode: status, headers: { ...EDGE_HEADERS, ...headers } }
+    : { statusCode: status, headers: { 'content-type': 'application/json', ...EDGE_HEADERS, ...headers }, body: JSON.stringify(body) };
 }
+
+/** Half of DEADLINE_RESERVE_MS: the store gives up first, so this fires only for other work. */
+const TIMEOUT_EARLY_MS = 500;
 
 /** Maps thrown errors to responses: HttpError shows its message; anything else is a logged 500. */
 const httpErrors = (): middy.MiddlewareObj<HttpEvent, HttpResult> => ({
@@ -125,6 +171,10 @@ const httpErrors = (): middy.MiddlewareObj<HttpEvent, HttpResult> => ({
     const err = request.error;
     if (err instanceof HttpError) {
       request.response = errorResult(err.status, err.code, err.message);
+      if ('retryAfterSeconds' in err && typeof err.retryAfterSeconds === 'number') {
+        request.response.headers = { ...request.response.headers, 'retry-after': String(err.retryAfterSeconds) };
+      }
+      if (err.status >= 500) logger.warn(err.message, { error: err.cause instanceof Error ? err.cause.message : String(err.cause) });
       return;
     }
     logger.error('unhandled error', err as Error);
@@ -139,30 +189,47 @@ const correlation = (): middy.MiddlewareObj<HttpEvent, HttpResult> => ({
   },
 });
 
-export function api<B extends z.ZodType | undefined = undefined, Q extends z.ZodType | undefined = undefined>(
-  spec: ApiSpec<B, Q>,
-  work: (req: ApiRequest<Out<B>, Out<Q>>) => Promise<ApiResponse>,
-): middy.MiddyfiedHandler<HttpEvent, HttpResult, Error, Context> {
-  return middy<HttpEvent, HttpResult, Error, Context>()
+export function api<
+  B extends z.ZodType | undefined = undefined,
+  Q extends z.ZodType | undefined = undefined,
+  P extends z.ZodType | undefined = undefined,
+>(
+  spec: ApiSpec<B, Q, P>,
+  work: (req: ApiRequest<Out<B>, Out<Q>, PathOut<P>>) => Promise<ApiResponse>,
+): ApiHandler {
+  const handler = middy<HttpEvent, HttpResult, Error, Context>({
+    // The last resort if something other than DynamoDB (bounded by withDeadline) runs long:
+    // answer 503 before Lambda kills the invocation, never a bare 500 or a gateway timeout.
+    timeoutEarlyInMillis: TIMEOUT_EARLY_MS,
+    timeoutEarlyResponse: () => {
+      throw new ServiceUnavailableError('the request ran out of time; retry later', UNAVAILABLE_RETRY_AFTER_SECONDS);
+    },
+  })
     .use(logging() as middy.MiddlewareObj<HttpEvent, HttpResult>)
     .use(metering() as middy.MiddlewareObj<HttpEvent, HttpResult>)
     .use(correlation())
     .use(httpErrors())
-    .handler(async (event) => {
+    .handler((event, context) => withDeadline(context, async () => {
       const sub = event.requestContext?.authorizer?.jwt?.claims?.sub;
       if (spec.auth && (typeof sub !== 'string' || sub.length === 0)) throw new UnauthorizedError();
+      // Before parsing: a refused request costs one Redis round trip and writes nothing.
+      const bucket = spec.rateLimit ?? (spec.auth ? 'read' : undefined);
+      if (bucket && typeof sub === 'string') await enforceRateLimit(bucket, sub);
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
       const req = {
         sub: typeof sub === 'string' ? sub : '',
         body: (spec.body ? parseBody(event, spec.body) : undefined) as Out<B>,
         query: parseQuery(event, spec.query) as Out<Q>,
-        params: (event.pathParameters ?? {}) as Record<string, string>,
+        params: parseParams(event, spec.params) as PathOut<P>,
         headers,
-        requestId: event.requestContext?.requestId ?? '',
       };
       const res = await work(req);
-      if (res.json !== undefined) return { statusCode: res.status, headers: { 'content-type': 'application/json' }, body: res.json };
-      return json(res.status, res.body);
-    });
+      if (res.json !== undefined) {
+        return { statusCode: res.status, headers: { 'content-type': 'application/json', ...EDGE_HEADERS, ...res.headers }, body: res.json };
+      }
+      return json(res.status, res.body, res.headers);
+    }));
+  // The spec rides on the handler so the OpenAPI request schemas are generated from it (scripts/openapi.ts).
+  return Object.assign(handler, { spec: spec as ApiSpec });
 }

@@ -47,8 +47,14 @@ export function logging(): MiddlewareObj {
 
 /** The correlation id of the current invocation, to forward in messages this handler sends. */
 export function currentCorrelationId(): string | undefined {
-  const id = logger.getCorrelationId();
-  return typeof id === 'string' ? id : undefined;
+  // Outside any invocation (a script, a test calling a service) there is none; under the
+  // multi-concurrency mode the logger then throws "No context available" instead of answering.
+  try {
+    const id = logger.getCorrelationId();
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 // ---- metrics ----

@@ -3,6 +3,7 @@
 import { inject } from 'vitest';
 import { resetDynamo } from '../../shared/store/client.js';
 import { resetConfig } from '../../shared/edge/config.js';
+import { TEST_STACK_ENV } from './stack-env.js';
 
 process.env.FEED_LOCAL = '1';
 process.env.DYNAMODB_ENDPOINT = inject('dynamoEndpoint');
@@ -12,6 +13,9 @@ process.env.FEED_NOTIFICATION_WINDOW_SECONDS = '3';
 // Redis replies slower than the 50 ms production timeout count as misses; on a loaded test machine
 // that would make what a test observes depend on the load.
 process.env.FEED_REDIS_TIMEOUT_MS = '1000';
+// Handlers run in this process (unit and integration tests) with the shared stack's settings
+// (tests/support/stack-env.ts).
+Object.assign(process.env, TEST_STACK_ENV);
 process.env.AWS_ACCESS_KEY_ID ??= 'local';
 process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
 process.env.AWS_REGION ??= 'us-east-1';

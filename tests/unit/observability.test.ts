@@ -130,9 +130,9 @@ describe('EMF per invocation', () => {
       countMetric(METRIC.postsCreated);
       throw new NotFoundError('post');
     });
-    const consumer = sqsConsumer(async (record) => {
+    const consumer = sqsConsumer(z.unknown(), async (body) => {
       countMetric(METRIC.notificationDigests);
-      if (record.body === 'poison') throw new Error('poison');
+      if (body === 'poison') throw new Error('poison');
     });
     const message = (messageId: string, body: string) => ({ messageId, body, messageAttributes: {}, eventSource: 'aws:sqs' });
     const task = workflowTask(z.object({}), async () => {
@@ -140,7 +140,7 @@ describe('EMF per invocation', () => {
     });
 
     expect((await invokeLambda(http, httpEvent({ method: 'GET' }))).statusCode).toBe(404);
-    const batch = await invokeLambda(consumer, { Records: [message('m1', 'poison'), message('m2', '{}')] } as never);
+    const batch = await invokeLambda(consumer, { Records: [message('m1', '"poison"'), message('m2', '{}')] } as never);
     await expect(invokeLambda(task, {})).rejects.toThrow('boom');
 
     expect(batch.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }]);
@@ -270,5 +270,36 @@ describe('workflow correlation id', () => {
     expect(correlationOf({ workflow: 'celebrity-fanout', input: { correlationId: 'req-2', next: {} } })).toBe('req-2');
     expect(correlationOf({ correlationId: null })).toBeUndefined();
     expect(correlationOf(undefined)).toBeUndefined();
+  });
+});
+
+describe('log lines and tracing', () => {
+  const TRACE_ID = '1-5759e988-bd862e3fe1be46a994272793';
+  const saved = process.env._X_AMZN_TRACE_ID;
+  afterEach(() => {
+    if (saved === undefined) delete process.env._X_AMZN_TRACE_ID;
+    else process.env._X_AMZN_TRACE_ID = saved;
+  });
+
+  it('carry the X-Ray trace id (from _X_AMZN_TRACE_ID, as Lambda sets it with active tracing) beside the correlation id', async () => {
+    process.env._X_AMZN_TRACE_ID = `Root=${TRACE_ID};Parent=557abcec3ee5a047;Sampled=1`;
+    const lines: string[] = [];
+    // Powertools prints ERROR lines through console.error, to stderr.
+    for (const stream of [process.stdout, process.stderr]) {
+      vi.spyOn(stream, 'write').mockImplementation(((chunk: string | Uint8Array) => {
+        lines.push(String(chunk));
+        return true;
+      }) as typeof stream.write);
+    }
+    const failing = api({ auth: false }, async () => {
+      throw new Error('boom');
+    });
+    const event = httpEvent({ method: 'GET' });
+
+    await invokeLambda(failing, event);
+
+    const logged = lines.filter((l) => l.includes('unhandled error')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatchObject({ xray_trace_id: TRACE_ID, correlation_id: event.requestContext.requestId });
   });
 });

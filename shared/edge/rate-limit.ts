@@ -1,0 +1,168 @@
+// Per-user rate limits as token buckets shared by every container: one Redis Lua script refills
+// and takes a token atomically (Redis's clock, so containers' clocks do not matter), on the L2
+// client and behind its breaker. When Redis is off, failing or behind the open breaker, each
+// container falls back to its own in-memory buckets at the rates divided by FEED_RATE_FALLBACK_DIVISOR.
+//
+// Why a divisor and not "allow all" or "deny all": denying would turn a cache outage into an API
+// outage; allowing would drop the guardrail exactly when the system is already degraded. A user's
+// requests spread over the warm containers, so a container keeping 1/4 of the rate lets an
+// honest user (whose few requests mostly land on several containers) through, while a flood is
+// held to (containers it reaches / 4) × the rate — bounded by the function's reserved concurrency.
+import type { Redis } from 'ioredis';
+import { cacheKeys } from '../cache/cache-keys.js';
+import { l2, type L2Cache } from '../cache/l2.js';
+import { RateLimitedError, retryAfterSeconds } from '../domain/errors.js';
+import { config, type Config } from './config.js';
+
+/**
+ * The buckets an `api({ rateLimit })` route can take from; `read` is the default of every other
+ * authenticated route. `follow` is shared by follow and unfollow, which bounds what a flapping
+ * follower costs: each request writes or deletes at most FEED_FOLLOW_BACKFILL (100) feed entries
+ * (a follow backfills that many; an unfollow deletes that author's entries, which a flap's follow
+ * just put there), so with the defaults (20 per minute, burst 40) one user causes at most
+ * 20 × 100 = 2,000 entry writes a minute sustained, and (40 + 20) × 100 = 6,000 in the first minute.
+ */
+export const RATE_BUCKETS = ['post', 'follow', 'signup', 'vip', 'read'] as const;
+export type RateBucket = (typeof RATE_BUCKETS)[number];
+
+export interface BucketLimit {
+  /** Tokens added per minute (the sustained rate). */
+  perMinute: number;
+  /** Capacity: requests allowed at once after a quiet period. */
+  burst: number;
+}
+
+export interface BucketState {
+  tokens: number;
+  /** When `tokens` was last refilled (ms). */
+  at: number;
+}
+
+export interface Take {
+  state: BucketState;
+  allowed: boolean;
+  /** Until the next token, when refused (0 when allowed). */
+  waitMs: number;
+}
+
+/** In-memory buckets kept per container: 10,000 × ~100 bytes is 1 MB; the least recently used
+ *  are dropped past it (a dropped bucket reads as full, as an expired Redis key does). */
+export const LOCAL_BUCKETS_MAX = 10_000;
+
+/** Refills `state` up to `now` and takes one token if there is one. Mirrors TAKE_SCRIPT exactly. */
+export function takeToken(state: BucketState | undefined, now: number, limit: BucketLimit): Take {
+  const rate = limit.perMinute / 60_000;
+  let tokens = state?.tokens ?? limit.burst;
+  let at = state?.at ?? now;
+  if (now > at) {
+    tokens = Math.min(limit.burst, tokens + (now - at) * rate);
+    at = now;
+  }
+  if (tokens >= 1) return { state: { tokens: tokens - 1, at }, allowed: true, waitMs: 0 };
+  return { state: { tokens, at }, allowed: false, waitMs: Math.ceil((1 - tokens) / rate) };
+}
+
+/** KEYS bucket; ARGV tokens per ms, burst. → {1 if taken, ms until the next token}. The key lives
+ *  until the bucket would be full again (+1 s), so idle users cost no memory. */
+const TAKE_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local s = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(s[1])
+local at = tonumber(s[2])
+if tokens == nil or at == nil then tokens = burst; at = now end
+if now > at then tokens = math.min(burst, tokens + (now - at) * rate); at = now end
+local allowed = 0
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1; allowed = 1 else wait = math.ceil((1 - tokens) / rate) end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(at))
+redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate) + 1000)
+return {allowed, wait}`;
+
+/** Runs TAKE_SCRIPT with EVAL, not a defineCommand'ed EVALSHA: a command defined on the shared,
+ *  auto-pipelined client after it is in use makes ioredis's auto-pipeline lose track of its
+ *  replies when a connection drops ("results[i] is not iterable", thrown outside any promise, so
+ *  it would end the process). Redis caches the compiled script by its SHA either way. */
+const rateTake = (redis: Redis, key: string, perMs: string, burst: number) =>
+  redis.eval(TAKE_SCRIPT, 1, key, perMs, burst) as Promise<[number, number]>;
+
+/** The configured limit of each bucket. */
+export function configuredLimits(c: Config = config()): Record<RateBucket, BucketLimit> {
+  return {
+    post: { perMinute: c.FEED_RATE_POST_PER_MINUTE, burst: c.FEED_RATE_POST_BURST },
+    follow: { perMinute: c.FEED_RATE_FOLLOW_PER_MINUTE, burst: c.FEED_RATE_FOLLOW_BURST },
+    signup: { perMinute: c.FEED_RATE_SIGNUP_PER_MINUTE, burst: c.FEED_RATE_SIGNUP_BURST },
+    vip: { perMinute: c.FEED_RATE_VIP_PER_MINUTE, burst: c.FEED_RATE_VIP_BURST },
+    read: { perMinute: c.FEED_RATE_READ_PER_MINUTE, burst: c.FEED_RATE_READ_BURST },
+  };
+}
+
+/** A container's share of a limit while Redis is unusable; never below one token of burst. */
+export function fallbackLimit(limit: BucketLimit, divisor: number): BucketLimit {
+  return { perMinute: limit.perMinute / divisor, burst: Math.max(1, Math.floor(limit.burst / divisor)) };
+}
+
+export interface RateDecision {
+  allowed: boolean;
+  /** Whole seconds until a retry can succeed (≥ 1); meaningful when refused. */
+  retryAfterSeconds: number;
+  /** Which buckets decided: Redis's (shared) or this container's (fallback). */
+  source: 'redis' | 'local';
+}
+
+export interface RateLimiterOptions {
+  cache?: L2Cache;
+  limits?: Record<RateBucket, BucketLimit>;
+  fallbackDivisor?: number;
+  now?: () => number;
+}
+
+export class RateLimiter {
+  private readonly local = new Map<string, BucketState>();
+  private readonly now: () => number;
+
+  /** Options left out are read on each call (the process-wide L2 client and configuration),
+   *  so a limiter outlives a reset of either. */
+  constructor(private readonly opts: RateLimiterOptions = {}) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  async take(bucket: RateBucket, subject: string): Promise<RateDecision> {
+    const limit = (this.opts.limits ?? configuredLimits())[bucket];
+    const key = cacheKeys.rateLimit(bucket, subject);
+    const perMs = String(limit.perMinute / 60_000);
+    const shared = await (this.opts.cache ?? l2()).command((r) => rateTake(r, key, perMs, limit.burst));
+    if (shared) return { allowed: shared[0] === 1, retryAfterSeconds: retryAfterSeconds(shared[1]), source: 'redis' };
+    return this.takeLocal(key, fallbackLimit(limit, this.opts.fallbackDivisor ?? config().FEED_RATE_FALLBACK_DIVISOR));
+  }
+
+  private takeLocal(key: string, limit: BucketLimit): RateDecision {
+    const taken = takeToken(this.local.get(key), this.now(), limit);
+    // Re-inserting keeps the Map in least-recently-used order, so the oldest go first.
+    this.local.delete(key);
+    this.local.set(key, taken.state);
+    for (const oldest of this.local.keys()) {
+      if (this.local.size <= LOCAL_BUCKETS_MAX) break;
+      this.local.delete(oldest);
+    }
+    return { allowed: taken.allowed, retryAfterSeconds: retryAfterSeconds(taken.waitMs), source: 'local' };
+  }
+}
+
+let shared: RateLimiter | undefined;
+/** Takes one token of `bucket` for `subject`, or throws 429 rate_limited with Retry-After. */
+export async function enforceRateLimit(bucket: RateBucket, subject: string): Promise<void> {
+  if (config().FEED_RATE_LIMITS === 'off') return;
+  shared ??= new RateLimiter();
+  const decision = await shared.take(bucket, subject);
+  if (!decision.allowed) {
+    throw new RateLimitedError(`too many requests (${bucket}); retry in ${decision.retryAfterSeconds} s`, decision.retryAfterSeconds);
+  }
+}
+
+/** Forgets the process-wide limiter (tests that change the configuration). */
+export function resetRateLimiter(): void {
+  shared = undefined;
+}

@@ -1,0 +1,10 @@
+// Settings of the shared test stack and of every test process, where they differ from production:
+// generous rate limits (./rate-limits.ts), and a DynamoDB attempt timeout as long as a function's,
+// so a loaded machine's slow DynamoDB Local is waited for, not aborted and retried (the
+// invocation deadline still answers 503 before the function's timeout).
+import { GENEROUS_RATE_LIMITS } from './rate-limits.js';
+
+export const TEST_STACK_ENV: Record<string, string> = {
+  ...GENEROUS_RATE_LIMITS,
+  FEED_DYNAMO_TIMEOUT_MS: '10000',
+};

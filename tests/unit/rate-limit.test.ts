@@ -1,0 +1,107 @@
+// Token-bucket arithmetic (shared/edge/rate-limit.ts) on a fake clock, the per-container fallback
+// used while Redis is unusable, and the 429 the HTTP edge answers with Retry-After.
+import { describe, expect, it } from 'vitest';
+import { createL2 } from '../../shared/cache/l2.js';
+import { RateLimitedError, retryAfterSeconds } from '../../shared/domain/errors.js';
+import { api, type HttpResult } from '../../shared/edge/http.js';
+import {
+  fallbackLimit,
+  LOCAL_BUCKETS_MAX,
+  RateLimiter,
+  RATE_BUCKETS,
+  takeToken,
+  type BucketLimit,
+  type BucketState,
+} from '../../shared/edge/rate-limit.js';
+import { httpEvent, invokeLambda } from '../support/fixtures-lambda.js';
+
+const limit: BucketLimit = { perMinute: 6, burst: 3 }; // one token every 10 s
+
+/** Takes `n` times at `now`, threading the state; → how many were allowed, and the last take. */
+function takeMany(n: number, now: number, state?: BucketState) {
+  let allowed = 0;
+  let last = takeToken(state, now, limit);
+  if (last.allowed) allowed++;
+  for (let i = 1; i < n; i++) {
+    last = takeToken(last.state, now, limit);
+    if (last.allowed) allowed++;
+  }
+  return { allowed, last };
+}
+
+describe('token bucket arithmetic', () => {
+  it('allows a full burst at once, then refuses with the wait until the next token', () => {
+    const { allowed, last } = takeMany(5, 1_000);
+    expect(allowed).toBe(3);
+    expect(last.allowed).toBe(false);
+    expect(last.waitMs).toBe(10_000);
+  });
+
+  it('refills at the per-minute rate: one more request every 60 s / rate', () => {
+    const empty = takeMany(3, 0).last.state;
+    expect(takeToken(empty, 9_999, limit).allowed).toBe(false);
+    const refilled = takeToken(empty, 10_000, limit);
+    expect(refilled.allowed).toBe(true);
+    expect(takeToken(refilled.state, 10_000, limit).waitMs).toBe(10_000);
+  });
+
+  it('tells the remaining wait of a partly refilled bucket', () => {
+    const empty = takeMany(3, 0).last.state;
+    expect(takeToken(empty, 7_500, limit).waitMs).toBe(2_500);
+  });
+
+  it('never holds more than the burst, however long the bucket was idle', () => {
+    const empty = takeMany(3, 0).last.state;
+    expect(takeMany(10, 86_400_000, empty).allowed).toBe(3);
+  });
+
+  it('does not refill when the clock goes backwards', () => {
+    const empty = takeMany(3, 50_000).last.state;
+    expect(takeToken(empty, 10_000, limit).allowed).toBe(false);
+  });
+
+  it('turns any wait into whole seconds, at least 1', () => {
+    expect([0, 1, 999, 1_000, 1_001, 10_000].map(retryAfterSeconds)).toEqual([1, 1, 1, 1, 2, 10]);
+  });
+});
+
+describe('fallback without Redis', () => {
+  it('divides rate and burst by the fallback divisor, keeping at least one token of burst', () => {
+    expect(fallbackLimit({ perMinute: 20, burst: 40 }, 4)).toEqual({ perMinute: 5, burst: 10 });
+    expect(fallbackLimit({ perMinute: 5, burst: 2 }, 4)).toEqual({ perMinute: 1.25, burst: 1 });
+  });
+
+  it('limits each subject on its own in this container at the divided rate', async () => {
+    let now = 0;
+    const limits = Object.fromEntries(RATE_BUCKETS.map((b) => [b, { perMinute: 20, burst: 8 }])) as Record<(typeof RATE_BUCKETS)[number], BucketLimit>;
+    const limiter = new RateLimiter({ cache: createL2(undefined), limits, fallbackDivisor: 4, now: () => now });
+    const a = await Promise.all(Array.from({ length: 4 }, () => limiter.take('follow', 'alice')));
+    expect(a.map((d) => d.allowed)).toEqual([true, true, false, false]);
+    expect(a[2]).toMatchObject({ source: 'local', retryAfterSeconds: 12 }); // 5 per minute: 12 s a token
+    expect((await limiter.take('follow', 'bob')).allowed).toBe(true);
+    expect((await limiter.take('post', 'alice')).allowed).toBe(true);
+    now = 12_000;
+    expect((await limiter.take('follow', 'alice')).allowed).toBe(true);
+  });
+
+  it(`forgets the least recently used buckets past ${LOCAL_BUCKETS_MAX}, which then read as full`, async () => {
+    const limits = Object.fromEntries(RATE_BUCKETS.map((b) => [b, { perMinute: 1, burst: 1 }])) as Record<(typeof RATE_BUCKETS)[number], BucketLimit>;
+    const limiter = new RateLimiter({ cache: createL2(undefined), limits, fallbackDivisor: 1, now: () => 0 });
+    expect((await limiter.take('read', 'first')).allowed).toBe(true);
+    expect((await limiter.take('read', 'first')).allowed).toBe(false);
+    for (let i = 0; i < LOCAL_BUCKETS_MAX; i++) await limiter.take('read', `other-${i}`);
+    expect((await limiter.take('read', 'first')).allowed).toBe(true);
+  });
+});
+
+describe('429 at the HTTP edge', () => {
+  it('maps a RateLimitedError to 429 rate_limited with its Retry-After', async () => {
+    const handler = api({ auth: true, rateLimit: 'post' }, async () => {
+      throw new RateLimitedError('too many requests (post); retry in 7 s', 7);
+    });
+    const res = (await invokeLambda(handler, httpEvent({ method: 'POST', sub: 'u1' }))) as HttpResult;
+    expect(res.statusCode).toBe(429);
+    expect(res.headers?.['retry-after']).toBe('7');
+    expect(JSON.parse(res.body as string).error.code).toBe('rate_limited');
+  });
+});
