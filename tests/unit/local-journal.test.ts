@@ -97,7 +97,9 @@ describe('durable local queues', () => {
       started++;
       await new Promise(() => {}); // the process dies here
     });
-    await until(() => started === 1, { what: 'batch in flight' });
+    // The receive is journalled without waiting (losing it costs one extra retry at most), so the
+    // "kill" comes once it is on disk: what is checked is that a journalled count survives.
+    await until(() => started === 1 && onDisk('recv').length === 1, { what: 'batch in flight, its receive journalled' });
 
     const second = await durable();
     const receives: string[] = [];
