@@ -5,8 +5,8 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ensureTestEngines, EngineMissingError } from '../shared/local/engines.js';
+import { ROOT } from '../shared/local/lambda.js';
 import { buildBundles } from './bundles.js';
 import { renderChart } from './chart.js';
 import { createContext, fmt, runPhases, type BenchContext } from './context.js';
@@ -15,7 +15,6 @@ import { buildRows, renderMarkdown, renderTable, summarizeTargets } from './repo
 import type { BenchOptions } from './run.js';
 import { describeGraph, generateGraph } from './workload.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export async function runBench(o: BenchOptions): Promise<number> {
   const graph = generateGraph({
