@@ -1,11 +1,13 @@
 // Token-bucket arithmetic (shared/edge/rate-limit.ts) on a fake clock, the per-container fallback
 // used while Redis is unusable, and the 429 the HTTP edge answers with Retry-After.
 import { describe, expect, it } from 'vitest';
-import { createL2 } from '../../shared/cache/l2.js';
+import { createL2, type L2Cache } from '../../shared/cache/l2.js';
 import { RateLimitedError, retryAfterSeconds } from '../../shared/domain/errors.js';
 import { api, type HttpResult } from '../../shared/edge/http.js';
 import {
   fallbackLimit,
+  LEASE,
+  LEASE_MS,
   LOCAL_BUCKETS_MAX,
   RateLimiter,
   RATE_BUCKETS,
@@ -103,5 +105,56 @@ describe('429 at the HTTP edge', () => {
     expect(res.statusCode).toBe(429);
     expect(res.headers?.['retry-after']).toBe('7');
     expect(JSON.parse(res.body as string).error.code).toBe('rate_limited');
+  });
+});
+
+describe('read tokens leased from the shared bucket', () => {
+  /** A stand-in for Redis running TAKE_SCRIPT's arithmetic (takeToken mirrors it), counting calls. */
+  function sharedBuckets(now: () => number) {
+    const buckets = new Map<string, BucketState>();
+    let calls = 0;
+    const redis = {
+      eval: async (_script: string, _keys: number, key: string, perMs: string, burst: number, want: number) => {
+        calls++;
+        const taken = takeToken(buckets.get(key), now(), { perMinute: Number(perMs) * 60_000, burst }, want);
+        buckets.set(key, taken.state);
+        return [taken.granted, taken.waitMs];
+      },
+    };
+    const cache = { command: async <T>(fn: (r: typeof redis) => Promise<T>) => fn(redis) } as unknown as L2Cache;
+    return { cache, calls: () => calls };
+  }
+  const limits = Object.fromEntries(RATE_BUCKETS.map((b) => [b, { perMinute: 60, burst: 25 }])) as Record<(typeof RATE_BUCKETS)[number], BucketLimit>;
+
+  it(`asks Redis once per ${LEASE.read} reads, and refuses once the shared bucket is spent`, async () => {
+    const shared = sharedBuckets(() => 0);
+    const limiter = new RateLimiter({ cache: shared.cache, limits, now: () => 0 });
+
+    const decisions = [];
+    for (let i = 0; i < 26; i++) decisions.push(await limiter.take('read', 'alice'));
+
+    expect(decisions.filter((d) => d.allowed)).toHaveLength(25);
+    expect(decisions[25]).toMatchObject({ allowed: false, source: 'redis', retryAfterSeconds: 1 });
+    expect(shared.calls()).toBe(4); // 10 + 10 + 5 leased, then the refusal
+  });
+
+  it('takes write tokens one at a time', async () => {
+    const shared = sharedBuckets(() => 0);
+    const limiter = new RateLimiter({ cache: shared.cache, limits, now: () => 0 });
+
+    for (let i = 0; i < 5; i++) await limiter.take('post', 'alice');
+
+    expect(shared.calls()).toBe(5);
+  });
+
+  it(`lets leased tokens lapse after ${LEASE_MS} ms`, async () => {
+    let now = 0;
+    const shared = sharedBuckets(() => now);
+    const limiter = new RateLimiter({ cache: shared.cache, limits, now: () => now });
+    await limiter.take('read', 'alice');
+    now = LEASE_MS;
+
+    expect((await limiter.take('read', 'alice')).source).toBe('redis');
+    expect(shared.calls()).toBe(2);
   });
 });
