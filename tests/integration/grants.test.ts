@@ -21,6 +21,7 @@ import { feedEntry } from '../../shared/services/feed-entries.js';
 import { FUNCTIONS, type FunctionName } from '../../shared/declarations/functions.js';
 import { GRANTS, TABLE_ACTIONS, type Access } from '../../shared/declarations/grants.js';
 import { mintId, logicalShardOf, timestampOf } from '../../shared/domain/ids.js';
+import { resetRateLimiter } from '../../shared/edge/rate-limit.js';
 import { keys } from '../../shared/store/keys.js';
 import { FEED_TRIM_ONE_IN } from '../../shared/domain/limits.js';
 import { invoke } from '../../shared/local/lambda.js';
@@ -74,6 +75,9 @@ async function run(fn: FunctionName, event: unknown): Promise<unknown> {
   if (current) throw new Error(`${current} is still running: invocations must not overlap`);
   current = fn;
   use(fn);
+  // Each function runs in containers of its own: no read tokens leased by another function's
+  // invocation (shared/edge/rate-limit.ts) may spare this one its Redis call.
+  resetRateLimiter();
   try {
     return await invoke(fn, event);
   } finally {
