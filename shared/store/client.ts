@@ -9,6 +9,8 @@ import {
   BatchGetCommand,
   BatchWriteCommand,
   DynamoDBDocumentClient,
+  UpdateCommand,
+  type UpdateCommandInput,
   type BatchWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { config } from '../edge/config.js';
@@ -184,6 +186,17 @@ export async function batchGet(keys: TableKey[]): Promise<Record<string, Record<
 export function isConditionFailure(err: unknown): boolean {
   const name = (err as { name?: string })?.name;
   return name === 'ConditionalCheckFailedException' || name === 'TransactionCanceledException';
+}
+
+/** A conditional update: false when its condition failed, the outcome its caller branches on. */
+export async function updateIf(input: UpdateCommandInput): Promise<boolean> {
+  try {
+    await db().send(new UpdateCommand(input));
+    return true;
+  } catch (err) {
+    if (isConditionFailure(err)) return false;
+    throw err;
+  }
 }
 
 /** The per-item cancellation reasons of a TransactionCanceledException, in request order. */

@@ -2,7 +2,7 @@
 // activity and tier marks on the profile. Every DynamoDB call about a user's own rows is here;
 // callers pass ids, and keys.ts decides the table and key of each row.
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { batchGet, cancellationCodes, db, isConditionFailure } from './client.js';
+import { batchGet, cancellationCodes, db, isConditionFailure, updateIf } from './client.js';
 import { keys, parseUsersKey } from './keys.js';
 import { FOLLOWER_COUNTER_SHARDS } from '../domain/limits.js';
 import type { RegionName } from '../domain/regions.js';
@@ -103,42 +103,26 @@ export async function sumFollowerCounters(userId: string): Promise<number> {
  *  (by another request); true when it wrote. */
 export async function putProfileActivity(userId: string, nowSeconds: number, resolutionSeconds: number): Promise<boolean> {
   const { table, key } = keys.profile(userId);
-  try {
-    await db().send(
-      new UpdateCommand({
-        TableName: table,
-        Key: key,
-        UpdateExpression: 'SET activeAt = :now',
-        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(activeAt) OR activeAt <= :due)',
-        ExpressionAttributeValues: { ':now': nowSeconds, ':due': nowSeconds - resolutionSeconds },
-      }),
-    );
-    return true;
-  } catch (err) {
-    if (isConditionFailure(err)) return false;
-    throw err;
-  }
+  return updateIf({
+    TableName: table,
+    Key: key,
+    UpdateExpression: 'SET activeAt = :now',
+    ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(activeAt) OR activeAt <= :due)',
+    ExpressionAttributeValues: { ':now': nowSeconds, ':due': nowSeconds - resolutionSeconds },
+  });
 }
 
 /** Moves a profile from tier `current` to `next`, marking the change pending until its follower
  *  jobs are sent; false when the stored tier is no longer `current` (a concurrent change). */
 export async function putTierChange(userId: string, current: Tier, next: Tier): Promise<boolean> {
   const { table, key } = keys.profile(userId);
-  try {
-    await db().send(
-      new UpdateCommand({
-        TableName: table,
-        Key: key,
-        UpdateExpression: 'SET tier = :next, tierPending = :next',
-        ConditionExpression: 'attribute_not_exists(tier) OR tier = :cur',
-        ExpressionAttributeValues: { ':next': next, ':cur': current },
-      }),
-    );
-    return true;
-  } catch (err) {
-    if (isConditionFailure(err)) return false;
-    throw err;
-  }
+  return updateIf({
+    TableName: table,
+    Key: key,
+    UpdateExpression: 'SET tier = :next, tierPending = :next',
+    ConditionExpression: 'attribute_not_exists(tier) OR tier = :cur',
+    ExpressionAttributeValues: { ':next': next, ':cur': current },
+  });
 }
 
 /** Clears a pending tier change once its jobs are sent (a no-op if another change replaced it). */
