@@ -30,8 +30,10 @@ export interface FeedCacheOptions {
 export interface FeedCacheStats {
   l1: { hits: number; misses: number };
   l2: { hits: number; misses: number };
-  /** generate() calls made. */
+  /** generate() calls made for readers (a miss at both tiers). */
   generated: number;
+  /** Pages generated with no reader waiting (warming, refreshes after writes). */
+  warmed: number;
   /** Reads that joined a load already in flight in this container. */
   coalesced: number;
   /** Loads that found another container's lock and waited for its page. */
@@ -63,7 +65,7 @@ export class FeedCache {
   private readonly flights = new Map<string, Flight>();
   /** L1 keys held per user, so invalidation drops them without scanning the whole L1. */
   private readonly l1KeysByUser = new Map<string, Set<string>>();
-  private counts = { l1Hits: 0, l1Misses: 0, l2Hits: 0, l2Misses: 0, generated: 0, coalesced: 0, lockWaits: 0, lockWaitTimeouts: 0, l2WritesSkipped: 0, updatesDropped: 0 };
+  private counts = { l1Hits: 0, l1Misses: 0, l2Hits: 0, l2Misses: 0, generated: 0, warmed: 0, coalesced: 0, lockWaits: 0, lockWaitTimeouts: 0, l2WritesSkipped: 0, updatesDropped: 0 };
 
   constructor(opts: FeedCacheOptions = {}) {
     this.l1 = new L1Cache({ ...opts.l1, onRemove: (key) => this.forget(key) });
@@ -102,7 +104,7 @@ export class FeedCache {
    */
   async warm(userId: string, variant: string, generate: () => Promise<string>): Promise<boolean> {
     const epoch = await this.l2.feedEpoch(userId);
-    this.counts.generated++;
+    this.counts.warmed++;
     const value = await generate();
     const written = epoch !== undefined && (await this.l2.writeFeed(userId, variant, value, { epoch }));
     if (written) this.remember(cacheKeys.feedL1(userId, variant), userId, value);
@@ -198,6 +200,7 @@ export class FeedCache {
       l1: { hits: c.l1Hits, misses: c.l1Misses },
       l2: { hits: c.l2Hits, misses: c.l2Misses },
       generated: c.generated,
+      warmed: c.warmed,
       coalesced: c.coalesced,
       lockWaits: c.lockWaits,
       lockWaitTimeouts: c.lockWaitTimeouts,
