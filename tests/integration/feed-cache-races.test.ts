@@ -6,28 +6,26 @@
 // their replies have timed out, as on a loaded machine.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cacheKeys, feedVariant } from '../../shared/cache/cache-keys.js';
 import { FeedCache } from '../../shared/cache/feed-cache.js';
-import { createL2, type L2Cache, type L2Options } from '../../shared/cache/l2.js';
+import { type L2Cache, type L2Options } from '../../shared/cache/l2.js';
 import { until } from '../support/fixtures-wait.js';
+import { useSharedRedis } from '../support/shared-redis.js';
 
-const url = process.env.REDIS_URL ?? '';
+const redis = useSharedRedis();
 const SEVEN = feedVariant(7);
 const DEFAULT = feedVariant(20);
 /** Longer than the fast clients' 50 ms command timeout, short enough to keep the tests quick. */
 const PAUSE_MS = 300;
 const newUser = () => `u-${randomUUID()}`;
 
-let raw: Redis;
-const clients: L2Cache[] = [];
-
+/** The Redis client of the latest container(). */
+let lastL2: L2Cache | undefined;
 /** One "container" with its own L1 and Redis client, connected; `l2` options as in production
  *  (a 50 ms command timeout) where a test needs replies to time out. */
 async function container(l2Opts: L2Options = { commandTimeoutMs: 1_000 }): Promise<FeedCache> {
-  const l2 = createL2(url, { connectWaitMs: 1_000, ...l2Opts });
-  clients.push(l2);
+  const l2 = (lastL2 = redis.l2({ connectWaitMs: 1_000, ...l2Opts }));
   expect(await l2.connect(), 'connected to the test Redis').toBe(true);
   return new FeedCache({ l2 });
 }
@@ -46,18 +44,9 @@ function signal() {
 }
 
 /** Holds every write command (scripts included) of every client for PAUSE_MS; reads still run. */
-const pauseWrites = () => raw.call('CLIENT', 'PAUSE', String(PAUSE_MS), 'WRITE');
-const cachedPage = (user: string, variant: string) => raw.hget(cacheKeys.feedPages(user), variant);
+const pauseWrites = () => redis.raw().call('CLIENT', 'PAUSE', String(PAUSE_MS), 'WRITE');
+const cachedPage = (user: string, variant: string) => redis.raw().hget(cacheKeys.feedPages(user), variant);
 
-beforeAll(() => {
-  expect(url, 'the global setup provides REDIS_URL').toMatch(/^redis:\/\//);
-  raw = new Redis(url);
-});
-
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
-  raw.disconnect();
-});
 
 describe('in-place merges whose outcome is unknown', () => {
   it('drops the pages when the merge’s replies come after the timeout, so none is left without the post', async () => {
@@ -80,12 +69,12 @@ describe('in-place merges whose outcome is unknown', () => {
     const user = newUser();
     const cache = await container({ commandTimeoutMs: 50, failureThreshold: 1, coolDownMs: 60_000 });
     await cache.getOrGenerate(user, SEVEN, generator('without-post'));
-    const l2 = clients[clients.length - 1]!;
+    const l2 = lastL2!;
     // A slow Redis: one write whose reply comes too late opens this client's breaker.
     await pauseWrites();
     await l2.set(`probe:{${user}}`, '1', 60);
     expect(l2.breakerState()).toBe('open');
-    await until(async () => (await raw.exists(`probe:{${user}}`)) === 1, { timeoutMs: 3_000, what: 'the pause over' });
+    await until(async () => (await redis.raw().exists(`probe:{${user}}`)) === 1, { timeoutMs: 3_000, what: 'the pause over' });
 
     await cache.update(user, () => 'with-post');
 

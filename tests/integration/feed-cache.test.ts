@@ -4,19 +4,16 @@
 // both tiers, and DynamoDB-only service when Redis is unreachable.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cacheKeys, feedVariant } from '../../shared/cache/cache-keys.js';
 import { FeedCache, type CachedFeed, type FeedCacheOptions } from '../../shared/cache/feed-cache.js';
 import { createL2, L2Cache } from '../../shared/cache/l2.js';
 import { freePort } from '../../shared/local/engines.js';
+import { useSharedRedis } from '../support/shared-redis.js';
 
-const url = process.env.REDIS_URL ?? '';
+const redis = useSharedRedis();
 const FIRST = feedVariant(20);
 const newUser = () => `u-${randomUUID()}`;
-
-let raw: Redis;
-const clients: L2Cache[] = [];
 
 /**
  * One "container": its own L1 and its own Redis client, connected. Tier logic is not a timing
@@ -24,8 +21,7 @@ const clients: L2Cache[] = [];
  * miss; l2-cache.test.ts tests the 50 ms bound and the breaker.
  */
 async function container(opts: Omit<FeedCacheOptions, 'l2'> & { redisUrl?: string } = {}): Promise<FeedCache> {
-  const l2 = createL2(opts.redisUrl ?? url, { commandTimeoutMs: 1_000, connectWaitMs: 1_000 });
-  clients.push(l2);
+  const l2 = redis.l2({ commandTimeoutMs: 1_000, connectWaitMs: 1_000 }, opts.redisUrl);
   if (!opts.redisUrl) expect(await l2.connect(), 'connected to the test Redis').toBe(true);
   return new FeedCache({ ...opts, l2 });
 }
@@ -52,15 +48,6 @@ function signal() {
   return { fired, fire: () => fire() };
 }
 
-beforeAll(() => {
-  expect(url, 'the global setup provides REDIS_URL').toMatch(/^redis:\/\//);
-  raw = new Redis(url);
-});
-
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
-  raw.disconnect();
-});
 
 describe('feed cache tiers', () => {
   it('generates a cold page once, then serves it from L1, and another container from L2', async () => {
@@ -74,7 +61,7 @@ describe('feed cache tiers', () => {
     expect(await b.getOrGenerate(user, FIRST, gen)).toEqual({ value: 'page-1', tier: 'l2' });
     expect(await b.getOrGenerate(user, FIRST, gen)).toEqual({ value: 'page-1', tier: 'l1' });
     expect(gen.calls).toBe(1);
-    expect(await raw.hget(cacheKeys.feedPages(user), FIRST)).toBe('page-1');
+    expect(await redis.raw().hget(cacheKeys.feedPages(user), FIRST)).toBe('page-1');
     expect(a.stats()).toMatchObject({ l1: { hits: 1, misses: 1 }, l2: { hits: 0, misses: 1 }, generated: 1 });
     expect(b.stats()).toMatchObject({ l1: { hits: 1, misses: 1 }, l2: { hits: 1, misses: 0 }, generated: 0 });
   });
@@ -135,12 +122,12 @@ describe('feed cache coalescing', () => {
     expect(holder.stats()).toMatchObject({ generated: 1, lockWaits: 0 });
     expect(waiter.stats()).toMatchObject({ generated: 0, lockWaits: 1, lockWaitTimeouts: 0 });
     expect(results.filter((r) => r.tier === 'l2')).toHaveLength(10); // the waiter's readers
-    expect(await raw.exists(cacheKeys.feedLock(user, FIRST))).toBe(0);
+    expect(await redis.raw().exists(cacheKeys.feedLock(user, FIRST))).toBe(0);
   });
 
   it('generates after the lock expires when its holder never writes', async () => {
     const user = newUser();
-    await raw.set(cacheKeys.feedLock(user, FIRST), 'a-dead-container', 'PX', 300);
+    await redis.raw().set(cacheKeys.feedLock(user, FIRST), 'a-dead-container', 'PX', 300);
     const cache = await container();
     const gen = generator('page', 10);
     const started = Date.now();
@@ -148,7 +135,7 @@ describe('feed cache coalescing', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
     expect(gen.calls).toBe(1);
     expect(cache.stats()).toMatchObject({ lockWaits: 1 });
-    expect(await raw.hget(cacheKeys.feedPages(user), FIRST)).toBe('page');
+    expect(await redis.raw().hget(cacheKeys.feedPages(user), FIRST)).toBe('page');
   });
 
   it('hands a failed generation to every waiting reader, frees the lock, and tries again next time', async () => {
@@ -166,7 +153,7 @@ describe('feed cache coalescing', () => {
     const settled = await Promise.allSettled(reads);
     expect(settled.every((s) => s.status === 'rejected')).toBe(true);
     expect(failing.calls).toBe(1);
-    expect(await raw.exists(cacheKeys.feedLock(user, FIRST))).toBe(0);
+    expect(await redis.raw().exists(cacheKeys.feedLock(user, FIRST))).toBe(0);
     expect(await cache.getOrGenerate(user, FIRST, generator('page', 1))).toEqual({ value: 'page', tier: 'generated' });
   });
 });
@@ -180,12 +167,12 @@ describe('feed cache invalidation', () => {
     const gen = generator(() => `v${version}`, 1);
     for (const variant of [feedVariant(20), feedVariant(50)]) await cache.getOrGenerate(user, variant, gen);
     await cache.getOrGenerate(other, FIRST, gen);
-    expect(await raw.hlen(cacheKeys.feedPages(user))).toBe(2);
+    expect(await redis.raw().hlen(cacheKeys.feedPages(user))).toBe(2);
 
     version = 2;
     await cache.invalidate(user);
 
-    expect(await raw.exists(cacheKeys.feedPages(user))).toBe(0);
+    expect(await redis.raw().exists(cacheKeys.feedPages(user))).toBe(0);
     expect(await cache.getOrGenerate(user, feedVariant(20), gen)).toEqual({ value: 'v2', tier: 'generated' });
     expect(await cache.getOrGenerate(user, feedVariant(50), gen)).toEqual({ value: 'v2', tier: 'generated' });
     expect(await cache.getOrGenerate(other, FIRST, gen)).toEqual({ value: 'v1', tier: 'l1' });
@@ -208,7 +195,7 @@ describe('feed cache invalidation', () => {
     version = 2;
     expect(await racing).toEqual({ value: 'v1', tier: 'generated' }); // its reader asked earlier
 
-    expect(await raw.hget(cacheKeys.feedPages(user), FIRST)).toBeNull();
+    expect(await redis.raw().hget(cacheKeys.feedPages(user), FIRST)).toBeNull();
     expect(await b.getOrGenerate(user, FIRST, gen)).toEqual({ value: 'v2', tier: 'generated' });
     expect(await (await container()).getOrGenerate(user, FIRST, gen)).toEqual({ value: 'v2', tier: 'l2' });
     expect(a.stats().l2WritesSkipped).toBe(1);
@@ -273,8 +260,7 @@ describe('feed cache without Redis', () => {
       }
     }
     const user = newUser();
-    const l2 = new GatedL2(url, { commandTimeoutMs: 1_000, connectWaitMs: 1_000 });
-    clients.push(l2);
+    const l2 = redis.track(new GatedL2(redis.url, { commandTimeoutMs: 1_000, connectWaitMs: 1_000 }));
     expect(await l2.connect()).toBe(true);
     const cache = new FeedCache({ l2 });
     await l2.writeFeed(user, FIRST, 'v1');

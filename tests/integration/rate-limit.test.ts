@@ -3,37 +3,22 @@
 // again; a Redis that cannot be reached falls back to per-container buckets; and the api() hook
 // refuses with 429 before the work runs.
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cacheKeys } from '../../shared/cache/cache-keys.js';
-import { createL2, type L2Cache } from '../../shared/cache/l2.js';
 import { resetConfig } from '../../shared/edge/config.js';
 import { api, type HttpResult } from '../../shared/edge/http.js';
 import { freePort } from '../../shared/local/engines.js';
 import { RATE_BUCKETS, RateLimiter, resetRateLimiter, type BucketLimit, type RateBucket } from '../../shared/edge/rate-limit.js';
 import { httpEvent, invokeLambda } from '../support/fixtures-lambda.js';
+import { useSharedRedis } from '../support/shared-redis.js';
 
-const url = process.env.REDIS_URL ?? '';
+const redis = useSharedRedis();
 const every = (limit: BucketLimit) => Object.fromEntries(RATE_BUCKETS.map((b) => [b, limit])) as Record<RateBucket, BucketLimit>;
 /** A 1 s command timeout, so a loaded machine cannot turn a reply into a fallback. */
 const relaxed = { commandTimeoutMs: 1_000, connectWaitMs: 1_000 };
 
-let raw: Redis;
-const caches: L2Cache[] = [];
-const cache = () => {
-  const c = createL2(url, relaxed);
-  caches.push(c);
-  return c;
-};
+const cache = () => redis.l2(relaxed);
 
-beforeAll(() => {
-  expect(url, 'the global setup provides REDIS_URL').toMatch(/^redis:\/\//);
-  raw = new Redis(url);
-});
-afterAll(async () => {
-  await Promise.all(caches.map((c) => c.close()));
-  raw.disconnect();
-});
 
 describe('token buckets in Redis', () => {
   it('two containers share one bucket: together they get the burst, not twice it', async () => {
@@ -60,15 +45,14 @@ describe('token buckets in Redis', () => {
     const limiter = new RateLimiter({ cache: cache(), limits: every({ perMinute: 60, burst: 3 }) });
     const subject = randomUUID();
     await limiter.take('vip', subject);
-    const ttl = await raw.pttl(cacheKeys.rateLimit('vip', subject));
+    const ttl = await redis.raw().pttl(cacheKeys.rateLimit('vip', subject));
     // One token short of full at one token a second: 1 s, plus the 1 s margin.
     expect(ttl).toBeGreaterThan(1_000);
     expect(ttl).toBeLessThanOrEqual(2_000);
   });
 
   it('falls back to this container’s buckets at the divided rate when Redis cannot be reached', async () => {
-    const down = createL2(`redis://127.0.0.1:${await freePort()}`, { connectWaitMs: 100 });
-    caches.push(down);
+    const down = redis.l2({ connectWaitMs: 100 }, `redis://127.0.0.1:${await freePort()}`);
     const limiter = new RateLimiter({ cache: down, limits: every({ perMinute: 20, burst: 8 }), fallbackDivisor: 4 });
     const subject = randomUUID();
     const decisions = [];
