@@ -24,10 +24,17 @@ export interface DeployTarget {
   app: string;
   stage: string;
   region: RegionName;
+  /** Every region of the network this stage belongs to (FEED_REGIONS; default: this region
+   *  alone). Tables replicate only among these, as shared/declarations/row-kinds.ts allows. */
+  regions: RegionName[];
+  /** The stage without its region suffix: the name every region of one network shares, so a
+   *  table and its replicas carry one name. */
+  network: string;
   production: boolean;
   /** Physical shard tables per entity (FEED_SHARDS, validated as the app validates it). */
   shards: number;
-  /** FEED_TABLE_PREFIX of every function: table names equal shared/declarations/tables.ts tableName(). */
+  /** FEED_TABLE_PREFIX of every function (`<app>-<network>-`): table names equal
+   *  shared/declarations/tables.ts tableName(), in every region of the network. */
   tablePrefix: string;
   /** An external OIDC issuer; undefined → the stage creates a Cognito user pool. */
   jwt: JwtSettings | undefined;
@@ -43,6 +50,7 @@ export interface DeployTarget {
  *  the stacks (prefix, shards, region, JWT, secret) or meaningless in AWS (local-only). */
 const NOT_SETTINGS = new Set([
   'FEED_REGION',
+  'FEED_REGIONS',
   'FEED_SHARDS',
   'FEED_TABLE_PREFIX',
   'FEED_JWT_ISSUER',
@@ -79,7 +87,9 @@ export function deployTarget(stage: string, env: Env = process.env): DeployTarge
   if (production && !fromStage && !fromEnv) fail('production stages name their region: --stage prod-<region> or FEED_REGION');
   const region = (fromStage ?? fromEnv ?? DEFAULT_REGION) as RegionName;
 
-  const tablePrefix = `${APP_NAME}-${stage}-`;
+  const regions = networkRegions(env.FEED_REGIONS, region, fail);
+  const network = fromStage && stage !== fromStage ? stage.slice(0, -(fromStage.length + 1)) : stage;
+  const tablePrefix = `${APP_NAME}-${network}-`;
   const settings = Object.fromEntries(
     Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('FEED_') && !NOT_SETTINGS.has(e[0]) && !!e[1]),
   );
@@ -100,5 +110,14 @@ export function deployTarget(stage: string, env: Env = process.env): DeployTarge
   const alarmEmail = env.FEED_ALARM_EMAIL || undefined;
   if (alarmEmail && !/^[^@\s]+@[^@\s]+$/.test(alarmEmail)) fail(`FEED_ALARM_EMAIL is not an email address: ${alarmEmail}`);
 
-  return { app: APP_NAME, stage, region, production, shards, tablePrefix, jwt, alarmEmail, settings };
+  return { app: APP_NAME, stage, region, regions, network, production, shards, tablePrefix, jwt, alarmEmail, settings };
+}
+
+/** FEED_REGIONS: comma-separated region names, the deploying region among them. */
+function networkRegions(value: string | undefined, region: RegionName, fail: (message: string) => never): RegionName[] {
+  if (!value) return [region];
+  const names = value.split(',').map((n) => n.trim()).filter(Boolean);
+  for (const n of names) if (!isRegion(n)) fail(`FEED_REGIONS names ${n}, which is not one of ${REGIONS.map((r) => r.name).join(', ')}`);
+  if (!names.includes(region)) fail(`FEED_REGIONS=${value} does not include this stage's region ${region}`);
+  return REGIONS.map((r) => r.name).filter((n) => names.includes(n));
 }

@@ -42,7 +42,7 @@ export function deploy(extras: DeployExtras = registeredWorkflows()) {
   return {
     api: api.url,
     region: target.region,
-    tables: `${plan.tables.length} (${target.shards} shards × ${plan.tables.length / target.shards} entities, prefix ${target.tablePrefix})`,
+    tables: `${plan.tables.length} created here (of ${target.shards} shards × entities; prefix ${target.tablePrefix}, replicas in ${target.regions.join(', ')})`,
     jwtIssuer: jwt.issuer,
     ...(jwt.userPool && jwt.userPoolClient && { userPoolId: jwt.userPool.id, userPoolClientId: jwt.userPoolClient.id }),
     stateMachines: [...workflows.values()].map((m) => m.arn),

@@ -20,6 +20,8 @@ import { CURSOR_SECRET_RESOURCE } from '../shared/edge/linked-secret.js';
 import { SERVICE_NAME } from '../shared/edge/observability.js';
 import { ROUTES } from '../shared/declarations/routes.js';
 import { createTableInput, STREAM_VIEW, TABLES, type Entity, type TableDef } from '../shared/declarations/tables.js';
+import { tableReplicas, tableSetOf } from '../shared/declarations/row-kinds.js';
+import type { RegionName } from '../shared/domain/regions.js';
 import { taskFunctions, type Asl } from '../workflows/asl.js';
 import {
   API_DEFAULT_THROTTLE,
@@ -55,6 +57,11 @@ export interface TablePlan {
   streamViewType: typeof STREAM_VIEW;
   pointInTimeRecovery: boolean;
   deletionProtection: boolean;
+  /** The table set whose logical range the table holds (shared/domain/residency.ts). */
+  tableSet: string;
+  /** Other regions of the network holding a replica (a Global Table): the set's regions for home
+   *  data, every region for public content, as shared/declarations/row-kinds.ts declares. */
+  replicas: RegionName[];
 }
 
 export interface QueuePlan {
@@ -234,16 +241,45 @@ export function buildPlan(
   return { target, tables, queues, functions, api: planApi(), routes, mappings, workflows, schedules };
 }
 
+/** The tables this region creates: those whose first deployed holder it is (the set's home
+ *  region when deployed), each with its replicas in the other deployed holders. A table no
+ *  deployed region may hold is not created: that set's users are not served by this network. */
 function planTables({ target }: PlanContext): TablePlan[] {
   return entities().flatMap((entity) =>
+    Array.from({ length: target.shards }, (_, shard) => shard).flatMap((shard) => {
+      const holders = tableHolders(target, entity, shard);
+      if (holders[0] !== target.region) return [];
+      return [
+        {
+          entity,
+          shard,
+          name: physicalTableName(target.tablePrefix, entity, shard),
+          def: TABLES[entity],
+          streamViewType: STREAM_VIEW,
+          pointInTimeRecovery: target.production,
+          deletionProtection: target.production,
+          tableSet: tableSetOf(shard, target.shards).name,
+          replicas: holders.slice(1),
+        },
+      ];
+    }),
+  );
+}
+
+/** The deployed regions holding a table, its creator first. */
+export function tableHolders(target: Pick<DeployTarget, 'regions' | 'shards'>, entity: Entity, shard: number): RegionName[] {
+  return tableReplicas(entity, shard, target.shards).filter((r) => target.regions.includes(r));
+}
+
+/** Every table of the network and the regions holding it, for the residency tests and the
+ *  deploy summary: what the network's stages together create. */
+export function networkTables(target: Pick<DeployTarget, 'regions' | 'shards' | 'tablePrefix'>): { name: string; entity: Entity; tableSet: string; regions: RegionName[] }[] {
+  return entities().flatMap((entity) =>
     Array.from({ length: target.shards }, (_, shard) => ({
-      entity,
-      shard,
       name: physicalTableName(target.tablePrefix, entity, shard),
-      def: TABLES[entity],
-      streamViewType: STREAM_VIEW,
-      pointInTimeRecovery: target.production,
-      deletionProtection: target.production,
+      entity,
+      tableSet: tableSetOf(shard, target.shards).name,
+      regions: tableHolders(target, entity, shard),
     })),
   );
 }
@@ -543,6 +579,9 @@ export function tableArgs(t: TablePlan) {
     ttl: t.def.ttlAttribute ? { attributeName: t.def.ttlAttribute, enabled: true } : undefined,
     pointInTimeRecovery: { enabled: t.pointInTimeRecovery },
     deletionProtectionEnabled: t.deletionProtection,
+    // Global Tables (version 2019.11.21): one table, replicated by DynamoDB to these regions with
+    // last-writer-wins per item; it needs the NEW_AND_OLD_IMAGES stream above.
+    replicas: t.replicas.map((regionName) => ({ regionName, pointInTimeRecovery: t.pointInTimeRecovery, propagateTags: true })),
   };
 }
 

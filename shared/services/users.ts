@@ -6,7 +6,8 @@ import { recordActive } from '../cache/pull-cache.js';
 import { config } from '../edge/config.js';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../domain/errors.js';
 import { isId, mintId } from '../domain/ids.js';
-import { homeRegionOf, logicalShardIn, type RegionName } from '../domain/regions.js';
+import { homeRegionOf, type RegionName } from '../domain/regions.js';
+import { logicalShardInSet, tableSetFor } from '../domain/residency.js';
 import { tierOf, type Tier } from '../domain/tier-policy.js';
 import {
   getProfile,
@@ -69,7 +70,7 @@ export async function createUser(sub: string, input: NewUser): Promise<User> {
     throw new ConflictError(`accounts from ${input.country.toUpperCase()} are served by ${homeRegion}, not ${served}`, 'wrong_region');
   }
   for (let attempt = 0; ; attempt++) {
-    const userId = mintId(logicalShardIn(homeRegion, randomUUID()));
+    const userId = mintId(logicalShardInSet(tableSetFor(homeRegion, input.country), randomUUID()));
     const row: ProfileRow = {
       userId,
       handle: input.handle,

@@ -165,9 +165,13 @@ describe('the stage: region, production, settings', () => {
 });
 
 describe('tables', () => {
-  it('are every entity × FEED_SHARDS, named as shared/declarations/tables.ts tableName() names them', () => {
+  it('are every entity × FEED_SHARDS across the network\'s regions, named as shared/declarations/tables.ts tableName() names them', () => {
+    const all = REGIONS.map((r) => r.name).join(',');
+    const stages = REGIONS.map((r) => planFor(`dev-${r.name}`, { FEED_SHARDS: '64', FEED_REGIONS: all }));
+    expect(stages.flatMap((p) => p.tables.map((t) => t.name)).sort()).toEqual(
+      entities.flatMap((e) => Array.from({ length: 64 }, (_, s) => physicalTableName('feedscale-dev-', e, s))).sort(),
+    );
     const plan = planFor('dev', { FEED_SHARDS: '64' });
-    expect(plan.tables).toHaveLength(entities.length * 64);
     process.env.FEED_TABLE_PREFIX = plan.target.tablePrefix;
     try {
       resetConfig();
@@ -230,12 +234,12 @@ describe('queues, functions, routes, mappings', () => {
     for (const r of plan.routes) expect(r.auth).toBe(ROUTES.find((x) => `${x.method} ${x.path}` === r.routeKey)!.auth);
   });
 
-  it('map every shard table stream and every queue with the declared batch, retry and failure settings', () => {
+  it('map the stream of every table the stage creates and every queue with the declared batch, retry and failure settings', () => {
     for (const m of MAPPINGS) {
       const mine = plan.mappings.filter((p) => p.fn === m.fn);
       if (m.kind === 'stream') {
         const streams = mine.filter((p) => p.kind === 'stream' && p.entity === m.entity);
-        expect(streams).toHaveLength(plan.target.shards);
+        expect(streams.map((s) => s.table).sort()).toEqual(plan.tables.filter((t) => t.entity === m.entity).map((t) => t.name).sort());
         for (const s of streams) {
           expect(s).toMatchObject({ batchSize: m.batchSize, maximumRetryAttempts: m.maxRetries, bisectBatchOnFunctionError: m.bisectOnError, startingPosition: m.startingPosition, onFailureQueue: STREAM_FAILURE_QUEUE, functionResponseTypes: ['ReportBatchItemFailures'] });
         }

@@ -1,0 +1,87 @@
+// What each kind of row is and where it may live: the residency table that stacks/ deploys
+// (which tables replicate to which regions) and the local stack's replication follow. A table
+// replicates as a whole (Global Tables cannot pick items), so an entity's tables are either home
+// data (replicated inside one table set's regions) or public content (replicated everywhere).
+import { PUBLIC_REPLICAS, tableSetOfLogical, type TableSet } from '../domain/residency.js';
+import type { RegionName } from '../domain/regions.js';
+import { logicalRangeOf } from '../domain/sharding.js';
+import type { Entity } from './tables.js';
+
+/** home: private, in the owner's table set only. public: replicated to every region. regional:
+ *  kept by one table set about users homed elsewhere (an index of its own users' relations). */
+export type Residency = 'home' | 'public' | 'regional';
+
+/** How each entity's tables replicate. */
+export const ENTITY_RESIDENCY: Record<Entity, Exclude<Residency, 'regional'>> = {
+  users: 'home',
+  follows: 'home',
+  feeds: 'home',
+  notifications: 'home',
+  posts: 'public',
+};
+
+export interface RowKind {
+  /** The key prefix (or key shape) in shared/store/keys.ts. */
+  key: string;
+  entity: Entity;
+  residency: Residency;
+  why: string;
+  /** Where the row lives today differs from its residency: what is missing, shown in the README. */
+  gap?: string;
+}
+
+export const ROW_KINDS: readonly RowKind[] = [
+  { key: 'user#<id> profile', entity: 'users', residency: 'home', why: 'the profile holds the country and the account’s private settings' },
+  {
+    key: 'sub#<sha256(subject)>',
+    entity: 'users',
+    residency: 'home',
+    why: 'maps the identity provider’s subject to the account: pseudonymous, so still personal data',
+    gap: 'placed by hash over all tables, so it can land in another set’s table; moves to the home set with a public subject → home-set hint',
+  },
+  {
+    key: 'handle#<handle>',
+    entity: 'users',
+    residency: 'public',
+    why: 'handles are shown to everyone and unique across the network; claimed in one authority region per handle',
+    gap: 'kept in a home-data table placed by hash, so other zones cannot see it; moves to a public table',
+  },
+  { key: 'idem#<user>#<key>', entity: 'users', residency: 'home', why: 'remembers a user’s requests (Idempotency-Key) for a day' },
+  {
+    key: 'fc#<user>#<k>',
+    entity: 'users',
+    residency: 'public',
+    why: 'follower counts are on the public profile card; each region adds its own followers',
+    gap: 'summed in the followee’s home set only; moves to per-region contributions in a public table',
+  },
+  { key: 'out#<follower> → followee', entity: 'follows', residency: 'home', why: 'whom a user follows is private to the follower' },
+  { key: 'hi#<user> → author', entity: 'follows', residency: 'home', why: 'the high-tier authors a user’s feed pulls: derived from the user’s follows' },
+  {
+    key: 'in#<followee> → follower',
+    entity: 'follows',
+    residency: 'regional',
+    why: 'a set’s own users who follow an author, so each region fans out to its own followers from the replicated post',
+    gap: 'kept on the followee’s shard: a follower in another set is not indexed where it lives yet',
+  },
+  { key: 'vip#<author> → follower', entity: 'follows', residency: 'home', why: 'VIP marks are the author’s own choice' },
+  { key: 'af#<author>#<bucket> → follower', entity: 'follows', residency: 'regional', why: 'recently active followers of an author among the set’s users, for the celebrity push' },
+  { key: 'feed entry (owner, post)', entity: 'feeds', residency: 'home', why: 'a user’s feed reveals whom they follow' },
+  { key: 'acc#<window>#<bucket> → recipient', entity: 'notifications', residency: 'home', why: 'a recipient’s pending notification events' },
+  { key: 'ntf#<recipient> / nread#<recipient>', entity: 'notifications', residency: 'home', why: 'a recipient’s digests and read mark' },
+  { key: 'post (postId)', entity: 'posts', residency: 'public', why: 'posts and their deletion are public content, readable in every region' },
+];
+
+/** The regions holding a physical table, the one that creates it (and owns its set) first. */
+export function tableReplicas(entity: Entity, shard: number, shards: number): readonly RegionName[] {
+  const set = tableSetOf(shard, shards);
+  if (ENTITY_RESIDENCY[entity] === 'home') return set.replicas;
+  return [set.home, ...PUBLIC_REPLICAS.filter((r) => r !== set.home)];
+}
+
+/** The table set whose logical range holds a physical table. */
+export function tableSetOf(shard: number, shards: number): TableSet {
+  const [lo, hi] = logicalRangeOf(shard, shards);
+  const set = tableSetOfLogical(lo);
+  if (tableSetOfLogical(hi) !== set) throw new RangeError(`table ${shard} of ${shards} spans two table sets`);
+  return set;
+}
