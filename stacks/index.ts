@@ -2,6 +2,7 @@
 // mappings, workflows, schedules, alarms. sst.config.ts's run() calls deploy(); everything it
 // creates comes from buildPlan(), so nothing about an operation is declared here.
 import { deployAlarms } from './alarms.js';
+import { deployAnalytics } from './analytics-store.js';
 import { deployApi, deployJwtIssuer } from './api.js';
 import { deployCache } from './cache.js';
 import { deployFunctions } from './functions.js';
@@ -38,6 +39,7 @@ export function deploy(extras: DeployExtras = registeredWorkflows()) {
   const workflows = deployWorkflows(plan, functions, account);
   deploySchedules(plan, functions, workflows, account);
   const { topic, dashboard } = deployAlarms(plan, { account, apiId: api.nodes.api.id });
+  const analytics = deployAnalytics(plan, { account, topic });
 
   return {
     api: api.url,
@@ -48,5 +50,6 @@ export function deploy(extras: DeployExtras = registeredWorkflows()) {
     stateMachines: [...workflows.values()].map((m) => m.arn),
     alarmTopic: topic.arn,
     dashboard: dashboard.dashboardName,
+    analytics: analytics.map((a) => $interpolate`${a.zone}: s3://${a.bucket.bucket} (Athena ${plan.analytics.stores.find((s) => s.zone === a.zone)!.glueDatabase}.events)`),
   };
 }

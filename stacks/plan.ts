@@ -36,6 +36,7 @@ import {
   type Throttle,
 } from './guardrails.js';
 import type { DeployTarget } from './deploy-target.js';
+import { analyticsStatements, planAnalytics, type AnalyticsPlan } from './analytics-plan.js';
 
 /** Every region in shared/domain/regions.ts is in the commercial partition. */
 export const PARTITION = 'aws';
@@ -191,6 +192,8 @@ export interface Plan {
   mappings: MappingPlan[];
   workflows: WorkflowPlan[];
   schedules: ScheduleSpec[];
+  /** The analytics export: this stage's zone stores and the exporter's destinations. */
+  analytics: AnalyticsPlan;
 }
 
 export interface Statement {
@@ -238,7 +241,9 @@ export function buildPlan(
   const routes = planRoutes(ctx);
   const mappings = planMappings(ctx, tables, functions);
   const schedules = planSchedules(ctx, extra.schedules ?? [], workflowNames);
-  return { target, tables, queues, functions, api: planApi(), routes, mappings, workflows, schedules };
+  const analytics = planAnalytics(target, new Set(tables.map((t) => t.tableSet)));
+  for (const f of functions) if (GRANTS[f.fn].exportsAnalytics) Object.assign(f.environment, analytics.exporterEnv);
+  return { target, tables, queues, functions, api: planApi(), routes, mappings, workflows, schedules, analytics };
 }
 
 /** The tables this region creates: those whose first deployed holder it is (the set's home
@@ -501,6 +506,7 @@ export function functionStatements(plan: Plan, fn: FunctionName, account: string
   allow(QUEUE_SEND_ACTIONS, grant.sendsTo.map((q) => a.queue(q)));
   allow(QUEUE_CONSUME_ACTIONS, grant.consumes.map((q) => a.queue(q)));
   allow(WORKFLOW_START_ACTIONS, grant.startsWorkflows.map((w) => a.stateMachine(w)));
+  if (grant.exportsAnalytics) out.push(...analyticsStatements(plan.analytics, PARTITION, account));
   return out;
 }
 

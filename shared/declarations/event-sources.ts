@@ -49,11 +49,20 @@ export type Mapping =
       maxConcurrency: number;
     };
 
+/** Every table kind is exported to analytics. */
+const ANALYTICS_ENTITIES: readonly Entity[] = ['users', 'follows', 'posts', 'feeds', 'notifications'];
+
 export const MAPPINGS: readonly Mapping[] = [
   // A stream batch is retried from the failed record; bisecting isolates a poison record and
   // after 10 retries it goes to STREAM_FAILURE_QUEUE instead of blocking its shard.
   // post-router acts on new posts (INSERT, NewImage) and deletions (REMOVE, OldImage) only.
   { kind: 'stream', entity: 'posts', fn: 'post-router', batchSize: 100, maxRetries: 10, bisectOnError: true, startingPosition: 'TRIM_HORIZON', eventNames: ['INSERT', 'REMOVE'] },
+  // The analytics export reads every table's stream (inserts, updates and deletes alike): 500
+  // records are one Firehose PutRecordBatch; a failed batch is retried whole, bisected, then
+  // dead-lettered, and since it has its own mappings a lagging export never delays fan-out.
+  ...ANALYTICS_ENTITIES.map(
+    (entity): Mapping => ({ kind: 'stream', entity, fn: 'analytics-export', batchSize: 500, maxRetries: 10, bisectOnError: true, startingPosition: 'TRIM_HORIZON', eventNames: ['INSERT', 'MODIFY', 'REMOVE'] }),
+  ),
   // 10 jobs × 500 followers = 5,000 entries, ~200 BatchWriteItem calls: well inside 60 s.
   { kind: 'queue', queue: 'fanout', fn: 'fan-out-worker', batchSize: 10, maxBatchingWindowSeconds: 0, maxConcurrency: 200 },
   // A message holds up to 500 recipients: 10 messages = 5,000 conditional updates per batch.

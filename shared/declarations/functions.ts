@@ -56,6 +56,9 @@ export const FUNCTIONS = {
   /** CacheWarming tasks: list a page of recently active users; warm one chunk of feeds. */
   'cache-warm-page': { file: 'functions/cache-warm-page.ts', memoryMB: 256, timeoutSeconds: 30, deployed: true },
   'cache-warm-chunk': { file: 'functions/cache-warm-chunk.ts', memoryMB: 1024, timeoutSeconds: 120, deployed: true },
+  /** Every table's stream → its zone's analytics store. No reserved concurrency, for the
+   *  post-router's reason; 60 s covers a 500-record batch's Firehose retries (about 25 s). */
+  'analytics-export': { file: 'functions/analytics-export.ts', memoryMB: 512, timeoutSeconds: 60, deployed: true },
 } satisfies Record<string, FunctionSpec>;
 
 export type FunctionName = keyof typeof FUNCTIONS;

@@ -27,6 +27,9 @@ export interface Grant {
   /** Joins the VPC to reach ElastiCache. Lambdas in a VPC reach DynamoDB through its gateway
    *  endpoint only, so a function that needs anything else there needs that path added first. */
   redis: boolean;
+  /** Puts records to the analytics delivery streams (Firehose) of the zones its stage exports
+   *  (stacks/analytics-plan.ts). */
+  exportsAnalytics?: boolean;
 }
 
 /** IAM actions per access level. `read` covers TransactGetItems (which IAM authorises as GetItem)
@@ -161,4 +164,6 @@ export const GRANTS: Record<FunctionName, Grant> = {
   }),
   // Reads a window's accumulators, the actors' handles, writes digests and drops accumulators.
   'notification-compose': grant({ tables: { users: { access: 'read' }, notifications: { access: 'readwrite' } } }),
+  // Reads every table's stream and writes nothing but analytics records.
+  'analytics-export': grant({ streams: ['users', 'follows', 'posts', 'feeds', 'notifications'], exportsAnalytics: true }),
 };

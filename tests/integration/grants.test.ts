@@ -282,6 +282,20 @@ async function streamPost(eventName: 'INSERT' | 'REMOVE', image: Record<string, 
   }
 }
 
+/** One record of each other entity's stream, delivered to that stream's consumers (MAPPINGS):
+ *  the posts stream is exercised by streamPost. */
+async function streamEveryTable(userId: string): Promise<void> {
+  for (const m of MAPPINGS) {
+    if (m.kind !== 'stream' || m.entity === 'posts') continue;
+    const table = `${config().FEED_TABLE_PREFIX}${TABLES[m.entity].baseName}_${shardOfId(userId)}`;
+    const key = { [TABLES[m.entity].partitionKey.name]: { S: userId }, ...(TABLES[m.entity].sortKey && { [TABLES[m.entity].sortKey!.name]: { S: 'x' } }) };
+    const record = { eventID: randomUUID(), eventName: 'MODIFY', eventSource: 'aws:dynamodb', awsRegion: 'local', dynamodb: { Keys: key, NewImage: key, SequenceNumber: String(Date.now()), StreamViewType: 'NEW_AND_OLD_IMAGES' }, eventSourceARN: `arn:aws:dynamodb:local:000000000000:table/${table}/stream/local` };
+    const res = (await run(m.fn, { Records: [record] })) as { batchItemFailures: unknown[] };
+    use(m.fn).streams.add(m.entity);
+    expect(res.batchItemFailures).toEqual([]);
+  }
+}
+
 /** A follower id whose feed the fan-out trims when it receives `postId` (hash-chosen, 1 in 32). */
 function trimmedFollower(postId: string, logical: number): string {
   for (;;) {
@@ -371,8 +385,10 @@ beforeAll(async () => {
   const warm = (await run('cache-warm-page', { correlationId: null })) as { chunks: string[][] };
   expect(Array.isArray(warm.chunks)).toBe(true);
   // With the high-tier authors' recent-posts lists gone (expired), the warm generation reads their
-  // posts from the posts index (and fills the lists), whatever earlier reads left in Redis.
+  // posts from the posts index (and fills the lists), whatever earlier reads left in Redis. b's
+  // page is gone too (expired): warming regenerates only the pages that are no longer cached.
   await l2().command((r) => r.del(cacheKeys.recentPosts(d.id), cacheKeys.recentPosts(e.id)));
+  await l2().invalidateFeed(b.id);
   await run('cache-warm-chunk', { correlationId: null, users: [b.id] });
 
   // A feed entry whose post is gone: reading the feed deletes it.
@@ -390,6 +406,7 @@ beforeAll(async () => {
   await http('delete-post', { sub: a.sub, params: { postId: regular.postId } }, [204]);
   await streamPost('REMOVE', removed);
   await drain();
+  await streamEveryTable(a.id);
   // Clean-up outside any invocation (not recorded): nothing else reads these rows.
   for (const [owner, postId] of [[trimmed, celebrity.postId], [trimmedByWorker, regular.postId]] as const) {
     await dynamo().send(new DeleteItemCommand({ TableName: keys.feedEntry(owner, postId).table, Key: { userId: { S: owner }, postId: { S: postId } } }));
