@@ -24,7 +24,9 @@ export const JAVA_MISSING =
 export const REDIS_MISSING =
   'redis-server is required by the tests: install it (Debian/Ubuntu: sudo apt-get install -y redis-server; macOS: brew install redis)';
 
-const DYNAMO_READY_MS = 30_000;
+/** DynamoDB Local opening kept data (hundreds of tables) while other regions' engines start on
+ *  the same 2 cores has taken over 30 s. */
+const DYNAMO_READY_MS = 90_000;
 const REDIS_READY_MS = 10_000;
 const STOP_GRACE_MS = 10_000;
 const OUTPUT_LINES = 40;

@@ -44,6 +44,10 @@ commands
       one execution: status, input, output or error, then its history state by state
   stats
       the local stack's queues, streams, workflow runs, DynamoDB writes and cache hit rates
+  region list | down <name> | up <name>
+      the multi-region local stack (npm start -- --regions …): a region outage and its return
+  analytics <query> [--since T] [--until T] [--format table|json|csv] [--zone Z]
+      cross-shard queries over the analytics export (analytics --help lists them)
 
 flags
   --aws             read AWS (default credential chain) instead of the local stack; not for stats
@@ -95,6 +99,9 @@ const COMMANDS: Record<string, { positionals: number; flags: Flag[] }> = {
 };
 
 export async function main(argv: string[], io: FeedctlIo): Promise<number> {
+  // Analytics has its own flags and loads DuckDB: imported only when asked for.
+  if (argv[0] === 'analytics') return (await import('./feedctl-analytics.js')).analyticsMain(argv.slice(1), io);
+  if (argv[0] === 'region') return (await import('./feedctl-region.js')).regionMain(argv.slice(1), io);
   const env = io.env ?? process.env;
   let client: SFNClient | undefined;
   try {
@@ -546,7 +553,7 @@ export function renderStats(stats: Record<string, unknown>): string[] {
     const named = s.name ?? s.entity;
     if (typeof named === 'string') return typeof s.fn === 'string' ? `${named} → ${s.fn}` : named;
     // The local stack starts one poller per stream mapping, in MAPPINGS order.
-    const m = streams.length === STREAM_MAPPINGS.length ? STREAM_MAPPINGS[i] : undefined;
+    const m = streams.length <= STREAM_MAPPINGS.length ? STREAM_MAPPINGS[i] : undefined;
     return m ? `${m.entity} → ${m.fn}` : `#${i + 1}`;
   };
   const sLabels = streams.map((s, i) => label(isRecord(s) ? s : {}, i));
