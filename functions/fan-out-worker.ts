@@ -1,11 +1,13 @@
 // Fan-out queue → feed entries: one job (a page of followers of one post) per message, written
-// with BatchWriteItem; a failed message is reported alone and redelivered.
+// with BatchWriteItem; a failed message is reported alone and redelivered. Traced in X-Ray
+// (shared/edge/tracing.ts): a subsegment per job, annotated with its kind and post.
 import { sqsConsumer } from '../shared/edge/consumers.js';
 import { FanoutJob, runFanoutJob } from '../shared/services/fan-out.js';
 import { logger } from '../shared/edge/observability.js';
+import { traced, tracing } from '../shared/edge/tracing.js';
 
 export async function runFanoutRecord(job: FanoutJob): Promise<void> {
-  const written = await runFanoutJob(job);
+  const written = await traced('runFanoutJob', { kind: job.kind, ...('post' in job ? { postId: job.post.postId } : { authorId: job.authorId }) }, () => runFanoutJob(job));
   logger.info('fan-out job done', {
     kind: job.kind,
     ...('post' in job ? { postId: job.post.postId } : { authorId: job.authorId, tier: job.tier }),
@@ -14,4 +16,4 @@ export async function runFanoutRecord(job: FanoutJob): Promise<void> {
   });
 }
 
-export const handler = sqsConsumer(FanoutJob, runFanoutRecord);
+export const handler = sqsConsumer(FanoutJob, runFanoutRecord).use(tracing());

@@ -12,6 +12,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { OutgoingMessage, QueueTransport } from '../messaging/queue.js';
 import { dlqName, QUEUES, type QueueName } from '../declarations/event-sources.js';
 import { FileJournal, MemoryJournal, readJournal, type Journal } from './journal.js';
+import { crashPoint, holdsDelivery, noteSent } from './crash-points.js';
 
 interface StoredMessage {
   messageId: string;
@@ -34,6 +35,17 @@ export type QueueRecord =
 /** Journal size that triggers a rewrite to the live messages: at ~300 bytes a record, about 30,000
  *  records, a rewrite of a few milliseconds that keeps restart replay short. */
 const COMPACT_AFTER_BYTES = 8 * 1024 * 1024;
+
+/** FEED_LOCAL_VISIBILITY_TIMEOUT_MS: every queue's visibility timeout for a whole `npm start`
+ *  (the crash test's stacks: a job failed by a starved DynamoDB Local is retried in seconds, not
+ *  after the fan-out queue's 180 s). */
+const ENV_VISIBILITY_MS = (() => {
+  const raw = process.env.FEED_LOCAL_VISIBILITY_TIMEOUT_MS;
+  if (raw === undefined || raw === '') return undefined;
+  const ms = Number(raw);
+  if (!Number.isInteger(ms) || ms < 100) throw new Error(`FEED_LOCAL_VISIBILITY_TIMEOUT_MS: "${raw}" is not a whole number of milliseconds ≥ 100`);
+  return ms;
+})();
 
 export type Consumer = (event: SQSEvent) => Promise<SQSBatchResponse | void | unknown>;
 
@@ -185,7 +197,8 @@ export class LocalQueues implements QueueTransport {
   ) {
     const log = (r: QueueRecord) => this.journal.append(r);
     for (const [name, spec] of Object.entries(QUEUES) as [QueueName, (typeof QUEUES)[QueueName]][]) {
-      this.queues.set(name, new LocalQueue(name, opts.visibilityTimeoutMs ?? spec.visibilityTimeoutSeconds * 1000, spec.maxReceiveCount, opts.delayScale ?? 1, log));
+      const visibilityMs = opts.visibilityTimeoutMs ?? ENV_VISIBILITY_MS ?? spec.visibilityTimeoutSeconds * 1000;
+      this.queues.set(name, new LocalQueue(name, visibilityMs, spec.maxReceiveCount, opts.delayScale ?? 1, log));
     }
     for (const r of replay) this.queues.get(r.q)?.replay(r);
   }
@@ -225,8 +238,17 @@ export class LocalQueues implements QueueTransport {
     if (messages.some((m) => Buffer.byteLength(m.body) > 256 * 1024)) throw new Error('message exceeds 256 KiB');
     const q = this.queue(queue);
     const stored = messages.map((m) => q.send(m));
+    noteSent(queue, q.messages.slice(-messages.length).map((m) => m.messageId));
     this.wakeAll();
     await Promise.all(stored);
+    if (queue === 'fanout') crashPoint('fanout-sent');
+    if (messages.some((m) => (m.delaySeconds ?? 0) > 0)) crashPoint('delayed-sent');
+  }
+
+  /** Ids of the messages of `queue` never received: jobs that have not started (the crash
+   *  hook's checkpoint-saved condition). */
+  unstarted(queue: QueueName): string[] {
+    return this.queue(queue).messages.filter((m) => m.receiveCount === 0).map((m) => m.messageId);
   }
 
   private wakeAll(): void {
@@ -241,7 +263,7 @@ export class LocalQueues implements QueueTransport {
     for (let worker = 0; worker < concurrency; worker++) {
       const loop = (async () => {
         while (!this.stopped) {
-          const batch = q.receive(batchSize);
+          const batch = holdsDelivery(queue) ? [] : q.receive(batchSize);
           if (batch.length === 0) {
             await new Promise<void>((resolve) => {
               const wake = () => {
@@ -254,6 +276,7 @@ export class LocalQueues implements QueueTransport {
             });
             continue;
           }
+          if (queue === 'fanout') crashPoint('fanout-received');
           const failed = await this.deliver(queue, batch, consumer);
           await q.delete(new Set(batch.map((m) => m.messageId).filter((id) => !failed.has(id)))).catch(logJournalError);
           this.maybeCompact();

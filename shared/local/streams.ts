@@ -2,6 +2,8 @@
 // as Lambda's event-source mapping does: batches of up to batchSize records per shard in order;
 // on failure the batch is retried from the first failed record (ReportBatchItemFailures), and a
 // record that still fails after maxRetries goes to the failure list instead of blocking its shard.
+// An idle poller backs off (pollIntervalMs doubling up to IDLE_POLL_MAX_MS) so an idle stack leaves
+// DynamoDB Local alone; a write to a watched table through the process's client wakes it at once.
 import {
   DescribeStreamCommand,
   DynamoDBStreamsClient,
@@ -11,6 +13,17 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { inDelivery, type Delivery } from './crash-points.js';
+
+/** Idle wait after a round that found no records, unless pollIntervalMs is given. */
+const POLL_INTERVAL_MS = 100;
+/** The longest idle wait: a record written by another process (the tests' own writes, feedctl)
+ *  is seen within a second; writes through this process's client wake the poller at once. */
+export const IDLE_POLL_MAX_MS = 1000;
+/** Commands after which a watched table may have new stream records. */
+const WRITE_COMMANDS = /^(Put|Update|Delete|BatchWrite|TransactWrite)(Item|Items)?Command$/;
+
+let pollerIds = 0;
 
 export type StreamConsumer = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | void | unknown>;
 
@@ -19,10 +32,17 @@ export interface StreamMappingOptions {
   batchSize: number;
   maxRetries: number;
   consumer: StreamConsumer;
-  /** Idle wait after a round that found no records. */
+  /** Idle wait after the first round that found no records; it doubles with each further idle
+   *  round up to maxIdleMs. */
   pollIntervalMs?: number;
+  /** The longest idle wait (default IDLE_POLL_MAX_MS). */
+  maxIdleMs?: number;
   /** Where each shard resumed from last time (persisted by the caller when data is kept). */
   checkpoints?: Map<string, string>;
+  /** Names this mapping's checkpoints (`<name>:<shardId>`), so two mappings reading one stream
+   *  (post-router and analytics-export on the posts tables) sharing one map keep their own
+   *  positions; without it, the key is the shard id alone. */
+  name?: string;
 }
 
 interface ShardCursor {
@@ -48,6 +68,15 @@ export class StreamPoller {
   readonly failures: StreamFailure[] = [];
   readonly checkpoints: Map<string, string>;
   delivered = 0;
+  /** GetRecords calls made, and the idle waits scheduled in all (tests compare the two to see the
+   *  back-off without measuring time). */
+  getRecordsCalls = 0;
+  idleWaitedMs = 0;
+  private readonly wakeName = `feedscaleStreamWake${++pollerIds}`;
+  /** Ends the current idle wait; set while one runs. */
+  private wakeIdle: (() => void) | undefined;
+  /** A watched table was written during a round: the next idle wait is skipped. */
+  private written = false;
 
   constructor(
     private readonly dynamo: DynamoDBClient,
@@ -60,13 +89,53 @@ export class StreamPoller {
   }
 
   start(): void {
+    this.watchWrites();
     this.loop = this.run();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.wake();
     await this.loop;
+    this.dynamo.middlewareStack.remove(this.wakeName);
     this.streams.destroy();
+  }
+
+  /** Ends an idle wait now (a watched table was written, or the poller stops). */
+  wake(): void {
+    this.written = true;
+    this.wakeIdle?.();
+  }
+
+  /** Wakes the poller after each successful write to one of its tables through the process's
+   *  DynamoDB client (the handlers' and the document client's: they share its middleware). */
+  private watchWrites(): void {
+    const tables = new Set(this.opts.tables);
+    this.dynamo.middlewareStack.add(
+      (next, context) => async (args) => {
+        const out = await next(args);
+        if (WRITE_COMMANDS.test(String(context.commandName)) && writesTo(args.input as WriteInput, tables)) this.wake();
+        return out;
+      },
+      { step: 'initialize', name: this.wakeName },
+    );
+  }
+
+  /** Waits pollIntervalMs × 2^(idle rounds - 1), at most maxIdleMs, or until woken. */
+  private async idleWait(idleRounds: number): Promise<void> {
+    if (this.written || this.stopped) return;
+    const base = this.opts.pollIntervalMs ?? POLL_INTERVAL_MS;
+    const ms = Math.max(base, Math.min(this.opts.maxIdleMs ?? IDLE_POLL_MAX_MS, base * 2 ** Math.min(idleRounds - 1, 20)));
+    this.idleWaitedMs += ms;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wakeIdle = done;
+    });
+    this.wakeIdle = undefined;
   }
 
   /** True when every known shard has nothing buffered (tests wait on it). */
@@ -90,9 +159,14 @@ export class StreamPoller {
     }
   }
 
+  private checkpointKey(shard: ShardCursor): string {
+    return this.opts.name ? `${this.opts.name}:${shard.shardId}` : shard.shardId;
+  }
+
   /** An iterator just after the shard's checkpoint, or at its oldest record. */
   private async iteratorFor(shard: ShardCursor): Promise<string | undefined> {
-    const after = this.checkpoints.get(shard.shardId);
+    // A checkpoint saved before mappings were named is keyed by the shard id alone.
+    const after = this.checkpoints.get(this.checkpointKey(shard)) ?? this.checkpoints.get(shard.shardId);
     const it = await this.streams.send(
       new GetShardIteratorCommand({
         StreamArn: shard.streamArn,
@@ -105,18 +179,23 @@ export class StreamPoller {
 
   private async run(): Promise<void> {
     let lastDiscovery = 0;
+    let idleRounds = 0;
     while (!this.stopped) {
       try {
         if (Date.now() - lastDiscovery > 10_000) {
           await this.discover();
           lastDiscovery = Date.now();
         }
+        // Cleared before the round: a write during it means its records may be missed by a shard
+        // already read this round, so the next round starts without waiting.
+        this.written = false;
         let busy = false;
         for (const shard of this.shards.values()) {
           if (this.stopped) break;
           if (await this.pollShard(shard)) busy = true;
         }
-        if (!busy) await new Promise((r) => setTimeout(r, this.opts.pollIntervalMs ?? 100));
+        idleRounds = busy ? 0 : idleRounds + 1;
+        if (!busy) await this.idleWait(idleRounds);
       } catch (err) {
         if (this.stopped) break;
         console.error(`stream poller: ${(err as Error).message}`);
@@ -135,6 +214,7 @@ export class StreamPoller {
       }
       let out;
       try {
+        this.getRecordsCalls++;
         out = await this.streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: this.opts.batchSize }));
       } catch (err) {
         // DynamoDB Local answers TrimmedDataAccessException for an iterator taken while its shard
@@ -150,7 +230,8 @@ export class StreamPoller {
       if (shard.pending.length === 0) return false;
     }
     const batch = shard.pending.slice(0, this.opts.batchSize);
-    const failedAt = await this.deliver(shard, batch);
+    const delivery: Delivery = { covered: false };
+    const failedAt = await inDelivery(delivery, () => this.deliver(shard, batch));
     const done = failedAt === -1 ? batch.length : failedAt;
     if (done > 0) {
       // Advanced only for records whose handler returned: the post router returns once its
@@ -158,15 +239,16 @@ export class StreamPoller {
       // checkpoint never covers work that a kill -9 could lose.
       shard.pending.splice(0, done);
       shard.attempts = 0;
-      this.checkpoints.set(shard.shardId, batch[done - 1]!.dynamodb!.SequenceNumber!);
+      this.checkpoints.set(this.checkpointKey(shard), batch[done - 1]!.dynamodb!.SequenceNumber!);
       this.delivered += done;
+      delivery.covered = failedAt === -1;
     }
     if (failedAt !== -1 && done === 0) {
       shard.attempts++;
       if (shard.attempts > this.opts.maxRetries) {
         const poison = shard.pending.shift()!;
         this.failures.push({ table: shard.table, eventID: poison.eventID!, sequenceNumber: poison.dynamodb!.SequenceNumber! });
-        this.checkpoints.set(shard.shardId, poison.dynamodb!.SequenceNumber!);
+        this.checkpoints.set(this.checkpointKey(shard), poison.dynamodb!.SequenceNumber!);
         shard.attempts = 0;
       } else {
         await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** shard.attempts)));
@@ -189,4 +271,13 @@ export class StreamPoller {
       return 0;
     }
   }
+}
+
+type WriteInput = { TableName?: string; RequestItems?: Record<string, unknown>; TransactItems?: Record<string, { TableName?: string }>[] };
+
+/** Whether a write command's input touches one of `tables`. */
+function writesTo(input: WriteInput, tables: Set<string>): boolean {
+  if (input.TableName) return tables.has(input.TableName);
+  if (input.RequestItems) return Object.keys(input.RequestItems).some((t) => tables.has(t));
+  return (input.TransactItems ?? []).some((item) => Object.values(item).some((op) => op?.TableName !== undefined && tables.has(op.TableName)));
 }

@@ -1,6 +1,7 @@
 // The local stack's DynamoDB Streams mapping (shared/local/streams.ts StreamPoller), read through
 // DynamoDB Local's real Streams API: in-order batches of at most batchSize, retry from the first
-// failed record, a poison record moved to the failure list after maxRetries, and checkpoints.
+// failed record, a poison record moved to the failure list after maxRetries, checkpoints, and the
+// idle back-off (fewer GetRecords calls while nothing is written, woken at once by a write).
 // Each test creates its own streamed table in the shared DynamoDB Local and a consumer it controls.
 import { randomUUID } from 'node:crypto';
 import { CreateTableCommand, DeleteTableCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
@@ -8,7 +9,7 @@ import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { dynamo } from '../../shared/store/client.js';
 import { config } from '../../shared/edge/config.js';
-import { StreamPoller, type StreamConsumer } from '../../shared/local/streams.js';
+import { IDLE_POLL_MAX_MS, StreamPoller, type StreamConsumer } from '../../shared/local/streams.js';
 import { holdsFor, until } from '../support/fixtures-wait.js';
 
 interface Delivery {
@@ -40,14 +41,19 @@ async function put(table: string, ...pks: string[]): Promise<void> {
   for (const pk of pks) await dynamo().send(new PutItemCommand({ TableName: table, Item: { pk: { S: pk }, n: { N: '1' } } }));
 }
 
-function poller(table: string, consumer: StreamConsumer, opts: { batchSize?: number; maxRetries?: number; checkpoints?: Map<string, string> } = {}) {
+function poller(
+  table: string,
+  consumer: StreamConsumer,
+  opts: { batchSize?: number; maxRetries?: number; checkpoints?: Map<string, string>; pollIntervalMs?: number; name?: string } = {},
+) {
   const deliveries: Delivery[] = [];
   const p: StreamPoller = new StreamPoller(dynamo(), config().DYNAMODB_ENDPOINT!, config().AWS_REGION, {
     tables: [table],
     batchSize: opts.batchSize ?? 100,
     maxRetries: opts.maxRetries ?? 2,
-    pollIntervalMs: 20,
+    pollIntervalMs: opts.pollIntervalMs ?? 20,
     checkpoints: opts.checkpoints,
+    name: opts.name,
     consumer: async (event: DynamoDBStreamEvent) => {
       deliveries.push({ records: event.Records, checkpoint: [...p.checkpoints.values()][0] });
       return consumer(event);
@@ -212,5 +218,51 @@ describe('StreamPoller', () => {
 
     await until(() => second.poller.delivered === 2, { timeoutMs: 10_000, what: 'the new records' });
     expect(pksOf(second.deliveries)).toEqual(items(2, 'new'));
+  });
+
+  it('an idle poller backs off: over 2 s of idle waits it makes a handful of GetRecords calls, not one per 20 ms interval', async () => {
+    const table = await streamedTable();
+    const { poller: p } = poller(table, succeed, { pollIntervalMs: 20 });
+    const IDLE_STRETCH_MS = 2000;
+
+    p.start();
+    await until(() => p.idleWaitedMs >= IDLE_STRETCH_MS, { timeoutMs: 15_000, what: '2 s of idle waits' });
+
+    // At a fixed 20 ms interval the same waits hold 100 calls; doubling to the 1 s cap gives
+    // 20 + 40 + … + 640 + 1000 ≥ 2000 after 7 rounds (one call each for the one shard).
+    const rounds = Math.ceil(Math.log2(IDLE_POLL_MAX_MS / 20)) + 2;
+    expect(p.getRecordsCalls).toBeGreaterThan(0);
+    expect(p.getRecordsCalls).toBeLessThanOrEqual(rounds + 1);
+  });
+
+  it('a write to its table through the process’s client wakes an idle poller at once', async () => {
+    const table = await streamedTable();
+    // A first idle wait of a minute: only the wake-up can deliver within the 10 s poll below.
+    const { poller: p, deliveries } = poller(table, succeed, { pollIntervalMs: 60_000 });
+    p.start();
+    await until(() => p.getRecordsCalls >= 1 && p.idleWaitedMs > 0, { timeoutMs: 10_000, what: 'the poller idle' });
+    const callsWhileIdle = p.getRecordsCalls;
+
+    await put(table, 'wake');
+
+    await until(() => pksOf(deliveries).includes('wake'), { timeoutMs: 10_000, what: 'the record delivered' });
+    expect(p.getRecordsCalls).toBeGreaterThan(callsWhileIdle);
+  });
+
+  it('two named mappings on one stream keep their own checkpoints in a shared map', async () => {
+    const table = await streamedTable();
+    await put(table, ...items(3));
+    const checkpoints = new Map<string, string>();
+    const ahead = poller(table, succeed, { checkpoints, name: 'ahead' });
+    ahead.poller.start();
+    await until(() => ahead.poller.delivered === 3, { timeoutMs: 10_000, what: 'the first mapping done' });
+    await ahead.poller.stop();
+
+    const behind = poller(table, succeed, { checkpoints, name: 'behind' });
+    behind.poller.start();
+
+    await until(() => behind.poller.delivered === 3, { timeoutMs: 10_000, what: 'the second mapping from the start' });
+    expect(pksOf(behind.deliveries)).toEqual(items(3));
+    expect([...checkpoints.keys()].sort()).toEqual([...checkpoints.keys()].filter((k) => /^(ahead|behind):/.test(k)).sort());
   });
 });
