@@ -7,7 +7,7 @@ import { METRIC, SERVICE_NAME } from '../shared/edge/observability.js';
 
 /** EMF metrics the handlers emit (namespace METRICS_NAMESPACE, dimension service), named in
  *  shared/edge/observability.ts. */
-export const APP_METRICS = { feedLatency: METRIC.feedLatency, cacheHit: METRIC.cacheHit, cacheMiss: METRIC.cacheMiss } as const;
+export const APP_METRICS = { feedLatency: METRIC.feedLatency, cacheHit: METRIC.cacheHit } as const;
 /** The SLOs of the design. */
 export const SLO = { feedP95Ms: 100, errorRatePercent: 0.01, cacheHitPercent: 85 } as const;
 /** CloudWatch: an alarm's metric math may reference at most 10 metrics (a hard limit). */
@@ -126,8 +126,9 @@ function sloAlarms<V>(prefix: string, refs: DeployRefs<V>): AlarmSpec<V>[] {
       treatMissingData: 'notBreaching',
       queries: [
         { id: 'hits', metric: metric<V>(METRICS_NAMESPACE, APP_METRICS.cacheHit, service, 'Sum', 300), returnData: false },
-        { id: 'misses', metric: metric<V>(METRICS_NAMESPACE, APP_METRICS.cacheMiss, service, 'Sum', 300), returnData: false },
-        { id: 'hitrate', label: 'cache hit rate (%)', expression: 'IF(hits + misses > 0, 100 * hits / (hits + misses), 100)', returnData: true },
+        // CacheHit is 1 or 0 per first-page read: its sample count is the reads.
+        { id: 'reads', metric: metric<V>(METRICS_NAMESPACE, APP_METRICS.cacheHit, service, 'SampleCount', 300), returnData: false },
+        { id: 'hitrate', label: 'cache hit rate (%)', expression: 'IF(reads > 0, 100 * hits / reads, 100)', returnData: true },
       ],
       notify: true,
     },

@@ -7,6 +7,7 @@ import { feedVariant } from '../../shared/cache/cache-keys.js';
 import { L1Cache } from '../../shared/cache/l1.js';
 import { l2 } from '../../shared/cache/l2.js';
 import { bareServer, type Server } from '../baselines.js';
+import { invocationCpu, tokenSubject } from '../invoke-cpu.js';
 import { fmt, live, type BenchContext, type Live } from '../context.js';
 import { httpRaw } from '../http.js';
 import { READ_PATHS, type ReadPath, type RunMeasure } from '../results.js';
@@ -23,6 +24,10 @@ import { MIX_CONNECTIONS, PAGE } from './constants.js';
 const HOT_REFILL_MS = 30_000;
 /** Pages read through L2 and copied to raw Redis keys for the comparison. */
 const L2_PAGES = 200;
+/** Timed direct invocations per cached tier for the CPU figure (~0.1 s of CPU each at L1). */
+const CPU_INVOCATIONS = 2_000;
+/** Cold reads for the CPU figure: the lightest readers of the cold pool, each read once. */
+const CPU_COLD_READS = 30;
 /** Headers the bare server does not copy from the API's answer (its own server sets them). */
 const HOP_HEADERS = ['date', 'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'apigw-requestid'];
 
@@ -59,6 +64,29 @@ export async function readSweep(ctx: BenchContext): Promise<void> {
   } finally {
     L1Cache.prototype.get = originalGet;
   }
+  await cpuPerInvocation(ctx);
+}
+
+/** CPU per invocation of each tier, beside the throughput figures: the handler invoked directly in
+ *  a process of its own, one invocation at a time, as Lambda runs it (no gateway, no
+ *  multi-concurrency), rate limits on as deployed (with a read limit no bench reader reaches). */
+async function cpuPerInvocation(ctx: BenchContext): Promise<void> {
+  const { hot, coldPool, tokens, userIds } = live(ctx);
+  const cold = coldPool.slice(-CPU_COLD_READS);
+  await quiesce();
+  const report = await invocationCpu(
+    {
+      hotSubs: hot.map((i) => tokenSubject(tokens[i]!)),
+      coldSubs: cold.map((i) => tokenSubject(tokens[i]!)),
+      coldUserIds: cold.map((i) => userIds[i]!),
+      invocations: CPU_INVOCATIONS,
+    },
+    { ...ctx.stackEnv, FEED_RATE_LIMITS: 'on', FEED_RATE_READ_PER_MINUTE: '1000000000', FEED_RATE_READ_BURST: '1000000000' },
+  );
+  // Leave no page the child generated for a later phase to hit.
+  await invalidate(cold.map((i) => userIds[i]!));
+  ctx.results.invocationCpu = report.tiers;
+  ctx.log(`cpu per invocation (direct, one at a time): ${report.tiers.map((t) => `${t.tier} ${fmt(t.cpuMicros, 0)} µs${t.failed ? ` (${t.failed} failed)` : ''}`).join(' · ')}`);
 }
 
 async function sweep(ctx: BenchContext): Promise<void> {

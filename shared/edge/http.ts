@@ -23,7 +23,7 @@ import { ID_PATTERN } from '../domain/ids.js';
 import { BODY_MAX_BYTES, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, PAGE_LIMIT_MIN, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../domain/limits.js';
 import { withDeadline } from './deadline.js';
 import { logger, logging, metering } from './observability.js';
-import { enforceRateLimit, type RateBucket } from './rate-limit.js';
+import { rateLimitRefusal, refusalMessage, type RateBucket, type RateDecision } from './rate-limit.js';
 
 export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -140,8 +140,18 @@ function parseParams(event: HttpEvent, schema: z.ZodType | undefined): unknown {
   return parsed.data;
 }
 
+/** A schema's answer to an empty query (its defaults), parsed once per schema: most requests
+ *  carry no query string. Frozen, since every such request shares it. */
+const emptyQueries = new WeakMap<z.ZodType, unknown>();
+
 function parseQuery(event: HttpEvent, schema: z.ZodType | undefined): unknown {
   const query = event.queryStringParameters ?? {};
+  if (schema && event.queryStringParameters === undefined) {
+    const known = emptyQueries.get(schema);
+    if (known !== undefined) return known;
+    const parsed = schema.safeParse(query);
+    if (parsed.success && typeof parsed.data === 'object' && parsed.data !== null) emptyQueries.set(schema, Object.freeze(parsed.data));
+  }
   if (!schema) {
     const unknown = Object.keys(query);
     if (unknown.length > 0) throw new BadRequestError(`unknown query parameter(s): ${unknown.join(', ')}`, 'invalid_request');
@@ -182,12 +192,38 @@ const httpErrors = (): middy.MiddlewareObj<HttpEvent, HttpResult> => ({
   },
 });
 
-/** Takes the API request id as the correlation id of everything this invocation logs and sends. */
-const correlation = (): middy.MiddlewareObj<HttpEvent, HttpResult> => ({
-  before: async (request) => {
-    logger.setCorrelationId(request.event.requestContext?.requestId);
-  },
-});
+/** The logger's Lambda context, with the API request id as the correlation id of everything this
+ *  invocation logs and sends: one middleware, synchronous, so the hot path awaits once less. */
+const loggingWithCorrelation = (): middy.MiddlewareObj<HttpEvent, HttpResult> => {
+  const inner = logging() as middy.MiddlewareObj<HttpEvent, HttpResult>;
+  return {
+    before: (request) => {
+      void inner.before!(request);
+      logger.setCorrelationId(request.event.requestContext?.requestId);
+    },
+    after: inner.after,
+    onError: inner.onError,
+  };
+};
+
+/** The 429 of a refused request, built without an error: under a flood it is most answers. */
+function refusalResult(bucket: RateBucket, decision: RateDecision): HttpResult {
+  const result = errorResult(429, 'rate_limited', refusalMessage(bucket, decision));
+  result.headers = { ...result.headers, 'retry-after': String(decision.retryAfterSeconds) };
+  return result;
+}
+
+/** API Gateway (payload v2) already lowercases header names; copied, with undefined dropped. */
+function lowercaseHeaders(event: HttpEvent): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const given = event.headers;
+  if (!given) return headers;
+  for (const k in given) {
+    const v = given[k];
+    if (v !== undefined) headers[k.toLowerCase()] = v;
+  }
+  return headers;
+}
 
 export function api<
   B extends z.ZodType | undefined = undefined,
@@ -205,24 +241,25 @@ export function api<
       throw new ServiceUnavailableError('the request ran out of time; retry later', UNAVAILABLE_RETRY_AFTER_SECONDS);
     },
   })
-    .use(logging() as middy.MiddlewareObj<HttpEvent, HttpResult>)
+    .use(loggingWithCorrelation())
     .use(metering() as middy.MiddlewareObj<HttpEvent, HttpResult>)
-    .use(correlation())
     .use(httpErrors())
     .handler((event, context) => withDeadline(context, async () => {
       const sub = event.requestContext?.authorizer?.jwt?.claims?.sub;
       if (spec.auth && (typeof sub !== 'string' || sub.length === 0)) throw new UnauthorizedError();
-      // Before parsing: a refused request costs one Redis round trip and writes nothing.
+      // Before parsing: a refused request costs at most one Redis round trip (none while an
+      // earlier refusal stands), reads no body and writes nothing.
       const bucket = spec.rateLimit ?? (spec.auth ? 'read' : undefined);
-      if (bucket && typeof sub === 'string') await enforceRateLimit(bucket, sub);
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
+      if (bucket && typeof sub === 'string') {
+        const refusal = await rateLimitRefusal(bucket, sub);
+        if (refusal) return refusalResult(bucket, refusal);
+      }
       const req = {
         sub: typeof sub === 'string' ? sub : '',
         body: (spec.body ? parseBody(event, spec.body) : undefined) as Out<B>,
         query: parseQuery(event, spec.query) as Out<Q>,
         params: parseParams(event, spec.params) as PathOut<P>,
-        headers,
+        headers: lowercaseHeaders(event),
       };
       const res = await work(req);
       if (res.json !== undefined) {

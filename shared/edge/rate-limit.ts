@@ -123,9 +123,9 @@ export interface RateDecision {
   allowed: boolean;
   /** Whole seconds until a retry can succeed (≥ 1); meaningful when refused. */
   retryAfterSeconds: number;
-  /** Which buckets decided: Redis's (shared), a token leased from it earlier, or this
-   *  container's (fallback). */
-  source: 'redis' | 'lease' | 'local';
+  /** Which buckets decided: Redis's (shared), a token leased from it earlier, a refusal Redis
+   *  gave earlier that still stands, or this container's (fallback). */
+  source: 'redis' | 'lease' | 'refused' | 'local';
 }
 
 export interface RateLimiterOptions {
@@ -149,6 +149,9 @@ function setBounded<V>(map: Map<string, V>, key: string, value: V): void {
 export class RateLimiter {
   private readonly local = new Map<string, BucketState>();
   private readonly leases = new Map<string, { left: number; until: number }>();
+  /** Bucket → when Redis's next token comes, after a refusal: until then Redis can only refuse
+   *  again (tokens come from refills alone), so a flood costs this container no round trip. */
+  private readonly refusals = new Map<string, number>();
   private readonly now: () => number;
 
   /** Options left out are read on each call (the process-wide L2 client and configuration),
@@ -161,12 +164,18 @@ export class RateLimiter {
     const limit = (this.opts.limits ?? configuredLimits())[bucket];
     const key = cacheKeys.rateLimit(bucket, subject);
     if (this.takeLeased(key)) return { allowed: true, retryAfterSeconds: 0, source: 'lease' };
+    const refused = this.stillRefused(key);
+    if (refused !== undefined) return { allowed: false, retryAfterSeconds: retryAfterSeconds(refused), source: 'refused' };
     const perMs = String(limit.perMinute / 60_000);
     const want = Math.max(1, Math.min(LEASE[bucket], limit.burst));
+    // Read before the call: Redis refused no later than now, so the next token is due no later
+    // than sentAt + waitMs, and a refusal kept until then never refuses a request Redis would allow.
+    const sentAt = this.now();
     const shared = await (this.opts.cache ?? l2()).command((r) => rateTake(r, key, perMs, limit.burst, want));
     if (shared) {
       const [granted, waitMs] = shared;
       if (granted > 1) setBounded(this.leases, key, { left: granted - 1, until: this.now() + LEASE_MS });
+      if (granted < 1) setBounded(this.refusals, key, sentAt + waitMs);
       return { allowed: granted >= 1, retryAfterSeconds: retryAfterSeconds(waitMs), source: 'redis' };
     }
     return this.takeLocal(key, fallbackLimit(limit, this.opts.fallbackDivisor ?? config().FEED_RATE_FALLBACK_DIVISOR));
@@ -184,6 +193,16 @@ export class RateLimiter {
     return true;
   }
 
+  /** Milliseconds until the token a kept refusal waits for, or undefined when none stands. */
+  private stillRefused(key: string): number | undefined {
+    const until = this.refusals.get(key);
+    if (until === undefined) return undefined;
+    const left = until - this.now();
+    if (left > 0) return left;
+    this.refusals.delete(key);
+    return undefined;
+  }
+
   private takeLocal(key: string, limit: BucketLimit): RateDecision {
     const taken = takeToken(this.local.get(key), this.now(), limit);
     setBounded(this.local, key, taken.state);
@@ -192,14 +211,25 @@ export class RateLimiter {
 }
 
 let shared: RateLimiter | undefined;
-/** Takes one token of `bucket` for `subject`, or throws 429 rate_limited with Retry-After. */
-export async function enforceRateLimit(bucket: RateBucket, subject: string): Promise<void> {
-  if (config().FEED_RATE_LIMITS === 'off') return;
+/** Takes one token of `bucket` for `subject`: undefined when allowed (or limits are off), else the
+ *  refusal. The HTTP edge answers a refusal without throwing: a 429 is an expected answer, and
+ *  under a flood it is most answers, so it skips the error path (an Error with its stack, the
+ *  error middlewares). */
+export async function rateLimitRefusal(bucket: RateBucket, subject: string): Promise<RateDecision | undefined> {
+  if (config().FEED_RATE_LIMITS === 'off') return undefined;
   shared ??= new RateLimiter();
   const decision = await shared.take(bucket, subject);
-  if (!decision.allowed) {
-    throw new RateLimitedError(`too many requests (${bucket}); retry in ${decision.retryAfterSeconds} s`, decision.retryAfterSeconds);
-  }
+  return decision.allowed ? undefined : decision;
+}
+
+/** The message of a refusal's 429 body. */
+export const refusalMessage = (bucket: RateBucket, decision: RateDecision): string =>
+  `too many requests (${bucket}); retry in ${decision.retryAfterSeconds} s`;
+
+/** Takes one token of `bucket` for `subject`, or throws 429 rate_limited with Retry-After. */
+export async function enforceRateLimit(bucket: RateBucket, subject: string): Promise<void> {
+  const refusal = await rateLimitRefusal(bucket, subject);
+  if (refusal) throw new RateLimitedError(refusalMessage(bucket, refusal), refusal.retryAfterSeconds);
 }
 
 /** Forgets the process-wide limiter (tests that change the configuration). */

@@ -24,17 +24,18 @@ export function loadHandler(fn: FunctionName): Promise<AnyHandler> {
   return h;
 }
 
-export function lambdaContext(fn: FunctionName): Context {
+const noop = () => {};
+
+export function lambdaContext(fn: FunctionName, awsRequestId: string = randomUUID()): Context {
   const spec = FUNCTIONS[fn];
   const deadline = Date.now() + spec.timeoutSeconds * 1000;
-  const noop = () => {};
   return {
     callbackWaitsForEmptyEventLoop: true,
     functionName: `feedscale-local-${fn}`,
     functionVersion: '$LATEST',
     invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:feedscale-local-${fn}`,
     memoryLimitInMB: String(spec.memoryMB),
-    awsRequestId: randomUUID(),
+    awsRequestId,
     logGroupName: `/aws/lambda/feedscale-local-${fn}`,
     logStreamName: 'local',
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
@@ -49,13 +50,21 @@ export function lambdaContext(fn: FunctionName): Context {
 // each invocation's log keys (function name, correlation id) apart.
 process.env.AWS_LAMBDA_MAX_CONCURRENCY ??= '1000';
 const store = InvokeStore.getInstanceAsync();
+/** The store and the handlers once resolved: a warm invocation then awaits neither again. */
+let readyStore: InvokeStoreBase | undefined;
+const ready = new Map<FunctionName, AnyHandler>();
 
 export async function invoke(fn: FunctionName, event: unknown): Promise<unknown> {
-  const context = lambdaContext(fn);
+  const awsRequestId = randomUUID();
+  readyStore ??= await store;
+  const warm = ready.get(fn);
+  const scope = { [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: awsRequestId };
+  if (warm) return readyStore.run(scope, () => warm(event, lambdaContext(fn, awsRequestId)));
   // The first invocation also initialises the module, inside its scope as Lambda's runtime does.
-  return (await store).run({ [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: context.awsRequestId }, async () => {
+  return readyStore.run(scope, async () => {
     const handler = await loadHandler(fn);
+    ready.set(fn, handler);
     // Lambda's init phase is not part of the invocation's timeout: its clock starts once loaded.
-    return handler(event, { ...lambdaContext(fn), awsRequestId: context.awsRequestId });
+    return handler(event, lambdaContext(fn, awsRequestId));
   });
 }

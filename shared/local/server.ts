@@ -55,7 +55,11 @@ function decodePathSegment(segment: string): string | undefined {
   }
 }
 
-function readBody(req: http.IncomingMessage): Promise<Buffer | 'too-large'> {
+const NO_BODY = Buffer.alloc(0);
+
+function readBody(req: http.IncomingMessage): Promise<Buffer | 'too-large'> | Buffer {
+  // HTTP/1.1: without either header a request has no body, so there is nothing to wait for.
+  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) return NO_BODY;
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
     if (declared > LOCAL_BODY_MAX) return resolve('too-large');
@@ -86,19 +90,39 @@ function refuse(res: http.ServerResponse, result: HttpResult, requestId: string)
 
 function send(res: http.ServerResponse, result: HttpResult, requestId: string): void {
   const headers: Record<string, string> = { ...EDGE_HEADERS, 'apigw-requestid': requestId };
-  for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
+  const given = result.headers;
+  if (given) for (const k in given) headers[k] = String(given[k]);
   res.writeHead(result.statusCode ?? 200, headers);
   res.end(result.body ?? '');
 }
 
+/** A request target that WHATWG URL parsing would leave exactly as it is (no dot segment, no
+ *  character it would escape), so it is split on `?` instead of parsed. */
+const PLAIN_TARGET = /^(?!\/\/)(?:\/(?!\.)[A-Za-z0-9_~%:@!$&'()*+,;=.-]*)+(?:\?[A-Za-z0-9_~%:@!$&()*+,;=./?-]*)?$/;
+
+/** The path and query string of a request target, as `new URL(target, base)` gives them. */
+export function splitTarget(target: string): { pathname: string; search: string } {
+  if (PLAIN_TARGET.test(target)) {
+    const q = target.indexOf('?');
+    // A bare `?` is no query string to URL either.
+    return q === -1 ? { pathname: target, search: '' } : { pathname: target.slice(0, q), search: q === target.length - 1 ? '' : target.slice(q) };
+  }
+  const url = new URL(target, 'http://localhost');
+  return { pathname: url.pathname, search: url.search };
+}
+
 export async function handle(routes: CompiledRoute[], req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const requestId = randomUUID();
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  const url = splitTarget(req.url ?? '/');
   const method = req.method ?? 'GET';
   const match = matchRoute(routes, method, url.pathname);
   if (!match) return refuse(res, errorResult(404, 'not_found', `no route ${method} ${url.pathname}`), requestId);
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+  const given = req.headers;
+  for (const k in given) {
+    const v = given[k];
+    if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+  }
   // As API Gateway's JWT authorizer: the token is checked before any of the body is read.
   let claims: Record<string, string | number | boolean | string[]> | undefined;
   if (match.route.auth) {
@@ -107,11 +131,12 @@ export async function handle(routes: CompiledRoute[], req: http.IncomingMessage,
     claims = payload as typeof claims;
   }
   if (match.badEncoding) return refuse(res, errorResult(400, 'invalid_request', 'path is not valid percent-encoding'), requestId);
-  const body = await readBody(req);
+  const read = readBody(req);
+  const body = read instanceof Buffer ? read : await read;
   if (body === 'too-large') return refuse(res, errorResult(413, 'payload_too_large', `request body exceeds ${LOCAL_BODY_MAX} bytes`), requestId);
   // A null-prototype object, so `?__proto__=1` becomes an own (and refused) key, as in AWS's JSON event.
   const query: Record<string, string> = Object.create(null) as Record<string, string>;
-  for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+  if (url.search.length > 1) for (const [k, v] of new URLSearchParams(url.search)) query[k] = k in query ? `${query[k]},${v}` : v;
   const now = new Date();
   const event = {
     version: '2.0',

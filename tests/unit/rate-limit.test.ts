@@ -147,6 +147,27 @@ describe('read tokens leased from the shared bucket', () => {
     expect(shared.calls()).toBe(5);
   });
 
+  it('after a refusal, refuses without asking Redis until the next token is due, then asks again', async () => {
+    let now = 0;
+    const shared = sharedBuckets(() => now);
+    const perSecond = Object.fromEntries(RATE_BUCKETS.map((b) => [b, { perMinute: 60, burst: 1 }])) as typeof limits;
+    const limiter = new RateLimiter({ cache: shared.cache, limits: perSecond, now: () => now });
+    await limiter.take('post', 'alice');
+    const refused = await limiter.take('post', 'alice');
+
+    const flood = [];
+    for (let i = 0; i < 50; i++) flood.push(await limiter.take('post', 'alice'));
+    const others = await limiter.take('post', 'bob');
+    now = 1_000;
+    const due = await limiter.take('post', 'alice');
+
+    expect(refused).toMatchObject({ allowed: false, source: 'redis', retryAfterSeconds: 1 });
+    expect(flood.every((d) => !d.allowed && d.source === 'refused' && d.retryAfterSeconds === 1)).toBe(true);
+    expect(others).toMatchObject({ allowed: true, source: 'redis' });
+    expect(due).toMatchObject({ allowed: true, source: 'redis' });
+    expect(shared.calls()).toBe(4); // alice's first, her refusal, bob, and alice once her token is due
+  });
+
   it(`lets leased tokens lapse after ${LEASE_MS} ms`, async () => {
     let now = 0;
     const shared = sharedBuckets(() => now);

@@ -238,7 +238,7 @@ describe('queues, functions, routes, mappings', () => {
     for (const m of MAPPINGS) {
       const mine = plan.mappings.filter((p) => p.fn === m.fn);
       if (m.kind === 'stream') {
-        const streams = mine.filter((p) => p.kind === 'stream' && p.entity === m.entity);
+        const streams = mine.flatMap((p) => (p.kind === 'stream' && p.entity === m.entity ? [p] : []));
         expect(streams.map((s) => s.table).sort()).toEqual(plan.tables.filter((t) => t.entity === m.entity).map((t) => t.name).sort());
         for (const s of streams) {
           expect(s).toMatchObject({ batchSize: m.batchSize, maximumRetryAttempts: m.maxRetries, bisectBatchOnFunctionError: m.bisectOnError, startingPosition: m.startingPosition, onFailureQueue: STREAM_FAILURE_QUEUE, functionResponseTypes: ['ReportBatchItemFailures'] });
