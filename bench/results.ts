@@ -1,6 +1,7 @@
 // The shape of bench/results/<timestamp>.json: every measured figure with its raw runs, so the
 // table, the chart and any later comparison read from one object.
 import type { BundleResult } from './bundles.js';
+import type { CpuTierResult } from './invoke-cpu.js';
 import type { RunResult } from './load-protocol.js';
 
 export type ReadPath = 'l1' | 'l2' | 'cold' | 'bare';
@@ -77,6 +78,44 @@ export interface TierProbe {
   workflowMs?: number;
 }
 
+/** A day of sessions, cached (bench/phases/day.ts). */
+export interface DayResult {
+  users: number;
+  sessions: number;
+  /** Simulated seconds per wall second. */
+  scale: number;
+  wallMs: number;
+  feedRequests: number;
+  firstPages: number;
+  non2xx: number;
+  posts: number;
+  follows: number;
+  /** Users whose last session before the day was within the reader TTL (the prologue). */
+  priorReaders: number;
+  /** Feed requests served from a cache tier (first pages and pages of a cached window), over every
+   *  feed request of the day, a user's first included. */
+  hitRate: number;
+  firstPageHitRate: number;
+  deeperHitRate: number;
+  /** Users' first reads of the day, and the share of them that hit (warmed or kept). */
+  firstOfDay: number;
+  firstOfDayHitRate: number;
+  l1Hits: number;
+  l2Hits: number;
+  generated: number;
+  deeperHits: number;
+  /** DynamoDB read requests of feed reads and of warming over the day. */
+  dbRead: number;
+  dbWarm: number;
+  dbPerRequest: number;
+  warmPerRequest: number;
+  warmed: { onFanOut: number; scheduled: number; skipped: number };
+  warmingRuns: number;
+  /** How late sessions started against their compressed time (the machine keeping up). */
+  lateP95Ms: number;
+  lateMedianMs: number;
+}
+
 export interface Results {
   meta: {
     startedAt: string;
@@ -100,6 +139,9 @@ export interface Results {
    *  (stream pollers, queues) running idle beside it. */
   engine?: { alone: LoopSummary; withStack: LoopSummary };
   sweep: Partial<Record<ReadPath, Record<string, RunSummary>>>;
+  /** CPU per feed-read invocation with the handler invoked directly, one at a time, as Lambda
+   *  runs it (bench/invoke-cpu.ts): L1 hit, L2 hit, cold. */
+  invocationCpu?: CpuTierResult[];
   mix?: {
     /** 1 − generated / lookups over the measured window. */
     hitRate: number;
@@ -129,6 +171,11 @@ export interface Results {
     batchedNotification?: { ms: number; status: string; digests: number; recipients?: number };
     cacheWarming?: { ms: number; status: string; pages: number };
   };
+  day?: DayResult;
+  /** A sample of the day's sessions (1 in `every`) replayed with both cache tiers off. */
+  dayUncached?: { sessions: number; feedRequests: number; non2xx: number; dbPerRequest: number; wallMs: number; every: number };
+  /** DynamoDB requests of a cold first page, per reader, by whether their feed holds a page. */
+  coldPage?: Record<'holdsPage' | 'short', { readers: number; mean: number; p50: number; max: number }>;
   rss: { peak: number; maxRss: number; peakByPhase: Record<string, number>; engines: Record<string, number> };
   errors: { phase: string; message: string }[];
 }

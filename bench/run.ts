@@ -35,6 +35,14 @@ export interface BenchOptions {
   /** Run the CacheWarming and BatchedNotification workflows (not in --quick). */
   workflows: boolean;
   coldInitReps: number;
+  /** Users taking part in the day of sessions (0: no day). */
+  dayUsers: number;
+  /** Wall time of the simulated day, ms. */
+  dayMs: number;
+  /** Share of the day's sessions replayed uncached. */
+  dayUncachedShare: number;
+  /** Readers whose cold first page is costed. */
+  coldPageReaders: number;
   celebrityThreshold?: number;
   megaThreshold?: number;
   bundles: boolean;
@@ -48,7 +56,11 @@ const HELP = `usage: npm run bench [-- options]
   --seed S                seed of the graph and request mix (default 42)
   --exponent E            power-law exponent of follower counts (default 2.276, Kwak et al. 2010)
   --zipf S                Zipf exponent of feed reads over users by activity (default 1)
-  --posts-per-user P      seeded history (default 0.5)
+  --posts-per-user P      posts per user per month: the seeded month of history, and a thirtieth
+                          of it posted during the day (default 3)
+  --day-users N           users living the day of sessions, a uniform sample (default 5000;
+                          quick 400; 0 = no day)
+  --day-ms MS             wall time of the simulated day (default 75000; quick 30000)
   --reps R                repetitions per measurement, median reported (default 3; quick 2)
   --run-ms MS             length of one load run (default 2500; quick 400)
   --concurrency LIST      connections per sweep step (default 1,8,32,128)
@@ -64,6 +76,8 @@ const FLAGS = {
   exponent: { type: 'string' },
   zipf: { type: 'string' },
   'posts-per-user': { type: 'string' },
+  'day-users': { type: 'string' },
+  'day-ms': { type: 'string' },
   reps: { type: 'string' },
   'run-ms': { type: 'string' },
   concurrency: { type: 'string' },
@@ -116,7 +130,7 @@ function parse(argv: string[]): BenchOptions {
     seed: num('seed', 42, (n) => Number.isInteger(n) && n >= 0),
     exponent: num('exponent', 2.276, (n) => n > 2 && n < 5),
     zipf: num('zipf', 1, (n) => n >= 0 && n <= 3),
-    postsPerUser: num('posts-per-user', 0.5, (n) => n > 0 && n <= 20),
+    postsPerUser: num('posts-per-user', 3, (n) => n > 0 && n <= 20),
     reps: num('reps', quick ? 2 : 3, (n) => Number.isInteger(n) && n >= 1 && n <= 15),
     runMs: num('run-ms', quick ? 400 : 2500, (n) => n >= 200 && n <= 60_000),
     concurrency,
@@ -129,6 +143,12 @@ function parse(argv: string[]): BenchOptions {
     tierAuthors: quick ? 1 : 3,
     workflows: !quick,
     coldInitReps: quick ? 1 : 3,
+    dayUsers: Math.min(users, num('day-users', quick ? 400 : 5000, (n) => Number.isInteger(n) && n >= 0)),
+    dayMs: num('day-ms', quick ? 30_000 : 75_000, (n) => n >= 5_000 && n <= 600_000),
+    // The uncached replay costs ~3–4 DynamoDB requests per read on an engine that answers ~1k/s:
+    // a sample keeps it to seconds, and a per-request mean needs no more.
+    dayUncachedShare: quick ? 0.25 : 0.2,
+    coldPageReaders: quick ? 40 : 150,
     celebrityThreshold: optional('celebrity-threshold'),
     megaThreshold: optional('mega-threshold'),
     bundles: flags['no-bundles'] !== true,

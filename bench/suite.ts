@@ -23,7 +23,9 @@ export async function runBench(o: BenchOptions): Promise<number> {
     exponent: o.exponent,
     zipf: o.zipf,
     postsPerUser: o.postsPerUser,
-    postDays: 7,
+    // A month of history: feed entries live 30 days, and the day (bench/day-model.ts) posts a
+    // thirtieth of postsPerUser, so the seeded feeds are as deep as a month of that activity.
+    postDays: 30,
     celebrityThreshold: o.celebrityThreshold,
     megaThreshold: o.megaThreshold,
   });

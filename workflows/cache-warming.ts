@@ -1,8 +1,9 @@
 // CacheWarming (Standard), scheduled every 15 minutes (FEED_WARM_INTERVAL_SECONDS): lists the
 // users active in the last hour page by page (the `active` sorted set in Redis) and regenerates
-// their first feed page into L2 with an inline Map throttled by FEED_FANOUT_MAX_CONCURRENCY, so
-// their next read is a hit. Expired pages are what it refills: warming runs every 15 minutes, the
-// L2 TTL is 15 minutes.
+// the first feed page of those whose page is no longer cached into L2, with an inline Map
+// throttled by FEED_FANOUT_MAX_CONCURRENCY, so their next read is a hit. A page still cached is
+// kept current in place and left alone (a reader's page lives 6 h), so a run costs DynamoDB reads
+// only for the pages that expired or were dropped.
 //
 // History budget: a page of WARM_CHUNKS_PER_PAGE chunks × WARM_CHUNK users costs ~5 + 4 + 7 ×
 // chunks + 2 ≈ 81 events; PAGES_PER_RUN = 250 pages ≈ 20,000 events covers 250 × 1,000 = 250,000

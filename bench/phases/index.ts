@@ -4,6 +4,7 @@
 // failed; cold init comes after it, on a quiet machine. Adding a phase is adding one entry.
 import type { Phase } from '../context.js';
 import { strategies, writerVsRaw } from './baselines.js';
+import { coldPage, day, dayOn, dayRan, dayUncached } from './day.js';
 import { bootDynamo, coldInit, haveBundles, seed, startLoad, startLocalStack, teardown } from './boot.js';
 import { l2VsRedis, readSweep, warmUp } from './reads.js';
 import { tiers } from './tiers.js';
@@ -24,8 +25,12 @@ export const PHASES: readonly Phase[] = [
   { name: 'post-to-visible', run: postToVisible },
   { name: 'fan-out', run: fanOut },
   { name: 'tiers', run: tiers },
+  { name: 'day', run: day, when: dayOn },
+  { name: 'day uncached', run: dayUncached, when: dayRan },
+  { name: 'cold page', run: coldPage, when: dayOn },
   { name: 'cache warming', run: cacheWarming, when: workflowsOn },
   { name: 'digests', run: digests, when: workflowsOn },
+  { name: 'costs', run: async (ctx) => (await import('./costs.js')).costs(ctx) },
   { name: 'teardown', run: teardown, always: true },
   { name: 'cold init', run: coldInit, when: haveBundles },
 ];

@@ -5,9 +5,19 @@
 /** Bumped when the serialised page format changes: old entries are then never read, and age out. */
 export const FEED_CACHE_VERSION = 'v1';
 
-/** L2 lifetime of a cached feed page: the design's 15 minutes. Invalidation keeps pages fresh;
- *  the TTL only bounds what a missed invalidation (Redis down at the time) can leave behind. */
+/** L2 lifetime of a page nobody has read yet (warmed): the design's 15 minutes. Invalidation
+ *  keeps pages fresh; the TTL only bounds what a missed invalidation (Redis down at the time) can
+ *  leave behind, and a merge whose outcome is unknown drops the pages instead of keeping them. */
 export const FEED_L2_TTL_SECONDS = 900;
+/** L2 lifetime of the pages of a user who reads: each hit extends their pages' TTL to this. A
+ *  reader's next session is usually hours away (a day's gaps are heavy-tailed: many within the
+ *  hour, some after days), and a page kept current in place (fan-out merges, pulled authors'
+ *  posts, invalidation on follows and deletions) is as good after 6 h as after 6 min, so the
+ *  returning reader hits instead of costing a generation. 6 h × ~8 KB per reading user. */
+export const FEED_L2_ACTIVE_TTL_SECONDS = 6 * 3600;
+/** Users whose activity (a read, a post) was recorded within this long are "active": warming
+ *  and the regeneration after a write are for them. */
+export const ACTIVE_RETENTION_SECONDS = 3600;
 /** L1 lifetime: 60 s. L1 is per container and only the container that handles a write drops its
  *  entry, so this is the bound on how stale another container's L1 can be. */
 export const FEED_L1_TTL_MS = 60_000;
@@ -19,11 +29,24 @@ export const RECENT_POSTS_TTL_SECONDS = 86_400;
 /** Recent posts kept per author: a merged first page (at most 100 items) never needs more. */
 export const RECENT_POSTS_MAX = 100;
 
+/** Time compression of the cache's lifetimes (TTLs, the active window), for a benchmark that
+ *  plays a day in a couple of minutes: every lifetime below is divided by it. 1 in production. */
+let timeScale = 1;
+export function setCacheTimeScale(scale: number): void {
+  if (!(scale >= 1)) throw new Error('the cache time scale must be at least 1');
+  timeScale = scale;
+}
+/** A lifetime in seconds, compressed by the time scale (fractional when compressed). */
+export const scaledSeconds = (seconds: number): number => seconds / timeScale;
+/** A lifetime in ms, compressed by the time scale. */
+export const scaledMs = (ms: number): number => Math.max(1, Math.round(ms / timeScale));
+
 /**
- * The cached variant of a feed page. Only first pages are cached: a deeper page is addressed by a
- * signed positional cursor unique to one reader's scroll, so it would almost never be hit again,
- * and would need its own invalidation; readers open the first page far more often than they
- * scroll, so first pages carry the hit rate. Deeper pages are read from DynamoDB.
+ * The cached variant of a feed page: the first page of a size, with the window of the next pages
+ * after it (shared/services/home-feed.ts). Pages are not cached on their own: a deeper page is
+ * addressed by a signed positional cursor unique to one reader's scroll, so it would almost never
+ * be hit again and would need its own invalidation; the window is one entry, kept current in
+ * place with its first page. Pages past the window are read from DynamoDB.
  */
 export const feedVariant = (limit: number): string => `first:${limit}`;
 /** The page size of a feedVariant (undefined for anything else). */
@@ -50,9 +73,12 @@ export const cacheKeys = {
   /** Sorted set: member a high-tier author, score the time (ms) of their last post. Readers rank
    *  the authors they pull by it, and cached pages are stale once an author in them posts again. */
   lastPost: 'lastpost',
-  /** Sorted set: member a deleted post id, score the time (ms) of deletion; kept as long as a
-   *  cached page can live (FEED_L2_TTL_SECONDS), so cached pages never show a deleted post. */
+  /** Sorted set: member a deleted post id, score the time (ms) of deletion; kept
+   *  FEED_L2_TTL_SECONDS, until the removal fan-out has dropped the pages that pushed it. */
   deleted: 'deleted',
+  /** The same for posts of authors readers pull from (high tier), kept as long as a cached page
+   *  can live (FEED_L2_ACTIVE_TTL_SECONDS): nothing drops the pages that pulled them. */
+  deletedPulled: 'deleted:pulled',
   /** Sorted set: member a user, score the time (s) of their last recorded activity; kept one
    *  hour, it tells which followers' feeds to regenerate right after a fan-out write. */
   active: 'active',

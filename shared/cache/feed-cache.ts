@@ -4,7 +4,7 @@
 // through a short Redis lock whose holder generates while the others poll L2 for its result.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { config } from '../edge/config.js';
-import { cacheKeys, hashTagOf, LOCK_TTL_MS } from './cache-keys.js';
+import { cacheKeys, FEED_L1_TTL_MS, hashTagOf, LOCK_TTL_MS, scaledMs, setCacheTimeScale } from './cache-keys.js';
 import { L1Cache, type L1Options, type L1Stats } from './l1.js';
 import { l2, type FeedRead, type L2Cache, type L2Stats } from './l2.js';
 
@@ -30,6 +30,8 @@ export interface FeedCacheOptions {
 export interface FeedCacheStats {
   l1: { hits: number; misses: number };
   l2: { hits: number; misses: number };
+  /** Pages past the first: served from a cached window, or read from DynamoDB. */
+  deeper: { hits: number; misses: number };
   /** generate() calls made for readers (a miss at both tiers). */
   generated: number;
   /** Pages generated with no reader waiting (warming, refreshes after writes). */
@@ -65,7 +67,7 @@ export class FeedCache {
   private readonly flights = new Map<string, Flight>();
   /** L1 keys held per user, so invalidation drops them without scanning the whole L1. */
   private readonly l1KeysByUser = new Map<string, Set<string>>();
-  private counts = { l1Hits: 0, l1Misses: 0, l2Hits: 0, l2Misses: 0, generated: 0, warmed: 0, coalesced: 0, lockWaits: 0, lockWaitTimeouts: 0, l2WritesSkipped: 0, updatesDropped: 0 };
+  private counts = { l1Hits: 0, l1Misses: 0, l2Hits: 0, l2Misses: 0, deeperHits: 0, deeperMisses: 0, generated: 0, warmed: 0, coalesced: 0, lockWaits: 0, lockWaitTimeouts: 0, l2WritesSkipped: 0, updatesDropped: 0 };
 
   constructor(opts: FeedCacheOptions = {}) {
     this.l1 = new L1Cache({ ...opts.l1, onRemove: (key) => this.forget(key) });
@@ -94,6 +96,24 @@ export class FeedCache {
     });
     this.flights.set(key, flight);
     return flight.promise;
+  }
+
+  /** The page from the nearest tier that has it, without generating or locking (a deeper page
+   *  served from a cached window); an L2 hit is kept in L1 for the session's next page. */
+  async peek(userId: string, variant: string): Promise<CachedFeed | undefined> {
+    const key = cacheKeys.feedL1(userId, variant);
+    const cached = this.l1.get(key);
+    if (cached !== undefined) return { value: typeof cached === 'string' ? cached : cached.toString('utf8'), tier: 'l1' };
+    const read = await this.l2.readFeed(userId, variant, { counted: false, extend: true });
+    if (read.status !== 'hit') return undefined;
+    if (!this.flights.has(key)) this.remember(key, userId, read.value);
+    return { value: read.value, tier: 'l2' };
+  }
+
+  /** Counts a page past the first: served from a cached window (hit) or read from DynamoDB. */
+  countDeeper(hit: boolean): void {
+    if (hit) this.counts.deeperHits++;
+    else this.counts.deeperMisses++;
   }
 
   /**
@@ -146,11 +166,14 @@ export class FeedCache {
    * that did is dropped), and the user's epoch moves on, so a generation that started before the
    * change cannot store its older page; when L2's outcome cannot be known, every page of the
    * user is dropped instead. This container's L1 copies are dropped (the next read
-   * takes the new page from L2) and its loads in flight store nothing.
+   * takes the new page from L2) and its loads in flight store nothing. → 'none' when the user
+   * had no cached page (the caller may warm one), 'dropped' when the pages were dropped.
    */
-  async update(userId: string, edit: (variant: string, value: string) => string | undefined): Promise<void> {
+  async update(userId: string, edit: (variant: string, value: string) => string | undefined): Promise<'edited' | 'none' | 'dropped'> {
     this.dropLocal(userId);
-    if (this.l2.enabled && !(await this.editInL2(userId, edit))) {
+    // Without Redis there is no L2 page to edit (and none to warm: 'none' would only add work).
+    const outcome = this.l2.enabled ? await this.editInL2(userId, edit) : 'edited';
+    if (outcome === 'dropped') {
       // Whether the pages were edited is unknown: a reply that came after the timeout (the
       // command may still have run, or may run later) or a Redis the breaker holds off. Kept,
       // a page would miss this change until it expires, whatever merges come after (each adds
@@ -161,18 +184,29 @@ export class FeedCache {
     }
     // Again once L2 is done: a load that read the old page from L2 meanwhile must not keep it.
     this.dropLocal(userId);
+    return outcome;
   }
 
-  /** The L2 half of update(): → true when every page is known to be edited or dropped. */
-  private async editInL2(userId: string, edit: (variant: string, value: string) => string | undefined): Promise<boolean> {
+  /** The L2 half of update(): 'edited' when every page is known to be edited or dropped, 'none'
+   *  when the user had no cached page, 'dropped' when the outcome is unknown. */
+  private async editInL2(userId: string, edit: (variant: string, value: string) => string | undefined): Promise<'edited' | 'none' | 'dropped'> {
     const pages = await this.l2.beginFeedUpdate(userId);
-    if (pages === undefined) return false;
+    if (pages === undefined) return 'dropped';
+    const entries = Object.entries(pages);
+    if (entries.length === 0) return 'none';
     const changes: { variant: string; expected: string; value: string }[] = [];
-    for (const [variant, value] of Object.entries(pages)) {
+    for (const [variant, value] of entries) {
       const next = edit(variant, value);
       if (next !== undefined && next !== value) changes.push({ variant, expected: value, value: next });
     }
-    return changes.length === 0 || (await this.l2.replaceFeeds(userId, changes)) !== undefined;
+    return changes.length === 0 || (await this.l2.replaceFeeds(userId, changes)) !== undefined ? 'edited' : 'dropped';
+  }
+
+  /** Those of the users that hold no cached page of `variant` in L2 (all of them when Redis
+   *  cannot tell: warming then regenerates rather than guesses). */
+  async uncached(userIds: string[], variant: string): Promise<string[]> {
+    const held = await this.l2.feedsCached(userIds, variant);
+    return held ? userIds.filter((_, i) => !held[i]) : userIds;
   }
 
   /** Replaces one page that a reader found and brought up to date, at both tiers, unless it changed
@@ -199,6 +233,7 @@ export class FeedCache {
     return {
       l1: { hits: c.l1Hits, misses: c.l1Misses },
       l2: { hits: c.l2Hits, misses: c.l2Misses },
+      deeper: { hits: c.deeperHits, misses: c.deeperMisses },
       generated: c.generated,
       warmed: c.warmed,
       coalesced: c.coalesced,
@@ -246,7 +281,7 @@ export class FeedCache {
       throw err;
     }
     if (!flight.superseded) this.remember(key, userId, value);
-    const written = epoch !== undefined && (await this.l2.writeFeed(userId, variant, value, { epoch, ...(token && { lockToken: token }) }));
+    const written = epoch !== undefined && (await this.l2.writeFeed(userId, variant, value, { epoch, reader: true, ...(token && { lockToken: token }) }));
     if (!written) this.counts.l2WritesSkipped++;
     return { value, tier: 'generated' };
   }
@@ -272,13 +307,20 @@ export class FeedCache {
 let shared: FeedCache | undefined;
 /** The process-wide feed cache: an L1 of FEED_L1_MAX_BYTES in front of l2(). */
 export function feedCache(): FeedCache {
-  shared ??= new FeedCache({ l1: { maxBytes: config().FEED_L1_MAX_BYTES } });
+  shared ??= new FeedCache({ l1: { maxBytes: config().FEED_L1_MAX_BYTES, ttlMs: scaledMs(FEED_L1_TTL_MS) } });
   return shared;
 }
 
 /** Per-tier hit and miss counters of the process-wide feed cache. */
 export function cacheStats(): FeedCacheStats {
   return feedCache().stats();
+}
+
+/** Compresses every cache lifetime by `scale` (a benchmark playing a day in minutes; see
+ *  setCacheTimeScale) and starts a fresh process-wide cache whose L1 uses the compressed TTL. */
+export function compressCacheTime(scale: number): void {
+  setCacheTimeScale(scale);
+  shared = undefined;
 }
 
 /** Drops the process-wide feed cache (tests); the next feedCache() starts empty. */

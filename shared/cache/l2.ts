@@ -12,7 +12,13 @@ import { Redis } from 'ioredis';
 import { REDIS_COMMAND_TIMEOUT_MS } from '../domain/limits.js';
 import { config } from '../edge/config.js';
 import { logger } from '../edge/observability.js';
-import { cacheKeys, FEED_L2_TTL_SECONDS } from './cache-keys.js';
+import { cacheKeys, FEED_L2_ACTIVE_TTL_SECONDS, FEED_L2_TTL_SECONDS, scaledMs } from './cache-keys.js';
+
+/** Lifetimes as sent to Redis, in ms (compressed only by a benchmark's time scale). */
+const pageTtlMs = () => scaledMs(FEED_L2_TTL_SECONDS * 1000);
+const activeTtlMs = () => scaledMs(FEED_L2_ACTIVE_TTL_SECONDS * 1000);
+/** Epochs live as long as a page can, so a page never outlives the epoch that guards it. */
+const epochTtlMs = activeTtlMs;
 
 /** Consecutive failures that open the breaker: a single timeout is noise, five in a row is not. */
 export const L2_BREAKER_FAILURES = 5;
@@ -97,35 +103,41 @@ export class CircuitBreaker {
 
 // Lua scripts: each touches keys of one user only (one hash tag), so they also run on a cluster.
 
-/** KEYS pages, epoch, lock; ARGV field, lock token ('' = do not lock), lock ttl ms.
+/** KEYS pages, epoch, lock; ARGV field, lock token ('' = do not lock), lock ttl ms, reader ttl ms
+ *  ('' = keep). A hit extends the pages' TTL to the reader TTL (FEED_L2_ACTIVE_TTL_SECONDS): a
+ *  user who reads keeps their pages, kept current in place, until their next session.
  *  → {value|nil, epoch, 1 if the lock was taken}. */
 const READ_FEED = `
 local v = redis.call('HGET', KEYS[1], ARGV[1])
 local e = redis.call('GET', KEYS[2]) or '0'
-if v then return {v, e, 0} end
+if v then
+  if ARGV[4] ~= '' and redis.call('PTTL', KEYS[1]) < tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+  return {v, e, 0}
+end
 if ARGV[2] ~= '' and redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3], 'NX') then return {false, e, 1} end
 return {false, e, 0}`;
 
-/** KEYS pages, epoch, lock; ARGV field, value, ttl s, expected epoch ('' = any), lock token ('' = none).
+/** KEYS pages, epoch, lock; ARGV field, value, ttl ms, expected epoch ('' = any), lock token ('' = none).
  *  Writes unless an invalidation changed the epoch meanwhile; the hash's TTL is set only by its
- *  first field (EXPIRE NX), so no page outlives FEED_L2_TTL_SECONDS. Releases the lock if held. → 1 if written. */
+ *  first field (PEXPIRE NX), so no page outlives its TTL (FEED_L2_TTL_SECONDS, a reader's own
+ *  generation FEED_L2_ACTIVE_TTL_SECONDS) unless read. Releases the lock if held. → 1 if written. */
 const WRITE_FEED = `
 local wrote = 0
 if ARGV[4] == '' or (redis.call('GET', KEYS[2]) or '0') == ARGV[4] then
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-  redis.call('EXPIRE', KEYS[1], ARGV[3], 'NX')
+  redis.call('PEXPIRE', KEYS[1], ARGV[3], 'NX')
   wrote = 1
 end
 if ARGV[5] ~= '' and redis.call('GET', KEYS[3]) == ARGV[5] then redis.call('DEL', KEYS[3]) end
 return wrote`;
 
-/** KEYS pages, epoch; ARGV new epoch, epoch ttl s. */
+/** KEYS pages, epoch; ARGV new epoch, epoch ttl ms. */
 const INVALIDATE_FEED = `
 redis.call('DEL', KEYS[1])
-redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
 return 1`;
 
-/** KEYS pages, epoch; ARGV new epoch, epoch ttl s, then (field, expected value, new value) triples.
+/** KEYS pages, epoch; ARGV new epoch, epoch ttl ms, then (field, expected value, new value) triples.
  *  Replaces each page that still holds its expected value, drops one that changed meanwhile, and
  *  starts a new epoch, so a generation that began before the change cannot write its older page
  *  over it. → number of pages replaced. */
@@ -139,12 +151,12 @@ for i = 3, #ARGV, 3 do
     redis.call('HDEL', KEYS[1], ARGV[i])
   end
 end
-redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
 return replaced`;
 
-/** KEYS pages, epoch; ARGV new epoch, epoch ttl s. → HGETALL of the pages. */
+/** KEYS pages, epoch; ARGV new epoch, epoch ttl ms. → HGETALL of the pages. */
 const BEGIN_UPDATE = `
-redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
 return redis.call('HGETALL', KEYS[1])`;
 
 /** KEYS lock; ARGV token. Deletes the lock only if this token still holds it. */
@@ -153,7 +165,7 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0`;
 
 interface ScriptedRedis extends Redis {
-  feedRead(pages: string, epoch: string, lock: string, field: string, token: string, ttlMs: number): Promise<[string | null, string, number]>;
+  feedRead(pages: string, epoch: string, lock: string, field: string, token: string, ttlMs: number, readerTtlMs: number | ''): Promise<[string | null, string, number]>;
   feedWrite(pages: string, epoch: string, lock: string, field: string, value: string, ttl: number, expected: string, token: string): Promise<number>;
   feedInvalidate(pages: string, epoch: string, newEpoch: string, ttl: number): Promise<number>;
   feedReplace(pages: string, epoch: string, newEpoch: string, ttl: number, ...triples: string[]): Promise<number>;
@@ -361,12 +373,13 @@ export class L2Cache {
 
   /**
    * Reads one cached page; on a miss, with `lockTtlMs`, also tries to take its generation lock,
-   * all in one round trip. `counted: false` keeps a waiter's polls out of the hit/miss counts.
+   * all in one round trip. `counted: false` keeps a waiter's polls out of the hit/miss counts. A
+   * reader's hit (`extend`, by default when counted) keeps the user's pages FEED_L2_ACTIVE_TTL_SECONDS.
    */
-  async readFeed(userId: string, variant: string, opts: { lockTtlMs?: number; counted?: boolean } = {}): Promise<FeedRead> {
+  async readFeed(userId: string, variant: string, opts: { lockTtlMs?: number; counted?: boolean; extend?: boolean } = {}): Promise<FeedRead> {
     const token = opts.lockTtlMs ? randomUUID() : '';
     const out = await this.run((r) =>
-      r.feedRead(cacheKeys.feedPages(userId), cacheKeys.feedEpoch(userId), cacheKeys.feedLock(userId, variant), variant, token, opts.lockTtlMs ?? 0),
+      r.feedRead(cacheKeys.feedPages(userId), cacheKeys.feedEpoch(userId), cacheKeys.feedLock(userId, variant), variant, token, opts.lockTtlMs ?? 0, (opts.extend ?? opts.counted !== false) ? activeTtlMs() : ''),
     );
     const read: FeedRead = !out.ok
       ? { status: 'unavailable' }
@@ -384,7 +397,7 @@ export class L2Cache {
    * invalidated since, so a generation that raced an invalidation cannot cache a stale page.
    * With `lockToken` the generation lock is released in the same round trip. → true if written.
    */
-  async writeFeed(userId: string, variant: string, value: string, opts: { epoch?: string; lockToken?: string } = {}): Promise<boolean> {
+  async writeFeed(userId: string, variant: string, value: string, opts: { epoch?: string; lockToken?: string; reader?: boolean } = {}): Promise<boolean> {
     const out = await this.run((r) =>
       r.feedWrite(
         cacheKeys.feedPages(userId),
@@ -392,7 +405,7 @@ export class L2Cache {
         cacheKeys.feedLock(userId, variant),
         variant,
         value,
-        FEED_L2_TTL_SECONDS,
+        opts.reader ? activeTtlMs() : pageTtlMs(),
         opts.epoch ?? '',
         opts.lockToken ?? '',
       ),
@@ -404,7 +417,7 @@ export class L2Cache {
    *  page) and returns every cached page by variant, in one round trip ({} when none; undefined
    *  when Redis is unusable). */
   async beginFeedUpdate(userId: string): Promise<Record<string, string> | undefined> {
-    const out = await this.run((r) => r.feedBeginUpdate(cacheKeys.feedPages(userId), cacheKeys.feedEpoch(userId), randomUUID(), FEED_L2_TTL_SECONDS));
+    const out = await this.run((r) => r.feedBeginUpdate(cacheKeys.feedPages(userId), cacheKeys.feedEpoch(userId), randomUUID(), epochTtlMs()));
     if (!out.ok) return undefined;
     const pages: Record<string, string> = {};
     for (let i = 0; i + 1 < out.value.length; i += 2) pages[out.value[i]!] = out.value[i + 1]!;
@@ -416,7 +429,7 @@ export class L2Cache {
    *  Redis was unusable (nothing known changed). */
   async replaceFeeds(userId: string, pages: { variant: string; expected: string; value: string }[]): Promise<number | undefined> {
     const out = await this.run((r) =>
-      r.feedReplace(cacheKeys.feedPages(userId), cacheKeys.feedEpoch(userId), randomUUID(), FEED_L2_TTL_SECONDS, ...pages.flatMap((p) => [p.variant, p.expected, p.value])),
+      r.feedReplace(cacheKeys.feedPages(userId), cacheKeys.feedEpoch(userId), randomUUID(), epochTtlMs(), ...pages.flatMap((p) => [p.variant, p.expected, p.value])),
     );
     return out.ok ? out.value : undefined;
   }
@@ -426,8 +439,21 @@ export class L2Cache {
    *  command whose reply came too late, while skipping this would leave pages that miss a write
    *  for FEED_L2_TTL_SECONDS. A disconnected client still fails at once (no offline queue). */
   async invalidateFeed(userId: string): Promise<boolean> {
-    const out = await this.run((r) => r.feedInvalidate(cacheKeys.feedPages(userId), cacheKeys.feedEpoch(userId), randomUUID(), FEED_L2_TTL_SECONDS), true);
+    const out = await this.run((r) => r.feedInvalidate(cacheKeys.feedPages(userId), cacheKeys.feedEpoch(userId), randomUUID(), epochTtlMs()), true);
     return out.ok;
+  }
+
+  /** Which of these users hold a cached page of `variant`, in one pipelined round trip; undefined
+   *  when Redis is unusable. Warming asks first, so it regenerates only the pages that are gone. */
+  async feedsCached(userIds: string[], variant: string): Promise<boolean[] | undefined> {
+    if (userIds.length === 0) return [];
+    const out = await this.run((r) => {
+      const p = r.pipeline();
+      for (const u of userIds) p.hexists(cacheKeys.feedPages(u), variant);
+      return p.exec();
+    });
+    if (!out.ok || !out.value) return undefined;
+    return out.value.map(([err, v]) => !err && v === 1);
   }
 
   /** The user's current invalidation epoch (as readFeed reports it), to pass to writeFeed for a

@@ -6,11 +6,14 @@
 // a second after an author it pulls from posted or one of its posts was deleted.
 import { config } from '../edge/config.js';
 import type { Post } from '../services/posts.js';
-import { cacheKeys, FEED_L2_TTL_SECONDS, RECENT_POSTS_MAX, RECENT_POSTS_TTL_SECONDS } from './cache-keys.js';
+import { ACTIVE_RETENTION_SECONDS, cacheKeys, FEED_L2_ACTIVE_TTL_SECONDS, FEED_L2_TTL_SECONDS, RECENT_POSTS_MAX, RECENT_POSTS_TTL_SECONDS, scaledSeconds } from './cache-keys.js';
 import { createL2, l2, type L2Cache } from './l2.js';
 
 const SYNC_EVERY_MS = 1000;
-const ACTIVE_RETENTION_SECONDS = 3600;
+/** The active window, and how long a pulled post's deletion is remembered (as long as a cached
+ *  page can live). */
+const activeRetention = () => scaledSeconds(ACTIVE_RETENTION_SECONDS);
+const deletedRetentionMs = () => scaledSeconds(FEED_L2_ACTIVE_TTL_SECONDS) * 1000;
 
 const serialize = (p: Post) => JSON.stringify({ postId: p.postId, authorId: p.authorId, content: p.content, createdAt: p.createdAt });
 
@@ -47,19 +50,49 @@ export async function recordRecentPost(post: Post): Promise<void> {
   );
 }
 
-/** Forgets a deleted post: out of its author's recent list, into the `deleted` set. */
+/** KEYS recent list, deleted, deleted:pulled, lastpost; ARGV post json, post id, now ms, short
+ *  retention ms, long retention ms, author. Takes the post out of its author's recent list and
+ *  into `deleted`; a post of an author readers pull from (a recent list or a last post recorded)
+ *  also into `deleted:pulled`, kept as long as a reader's page lives. */
+const RECORD_DELETION = `
+local pulled = redis.call('EXISTS', KEYS[1]) == 1 or redis.call('ZSCORE', KEYS[4], ARGV[6])
+redis.call('LREM', KEYS[1], 0, ARGV[1])
+local now = tonumber(ARGV[3])
+redis.call('ZADD', KEYS[2], now, ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], 0, now - tonumber(ARGV[4]))
+if pulled then
+  redis.call('ZADD', KEYS[3], now, ARGV[2])
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], 0, now - tonumber(ARGV[5]))
+end
+return 1`;
+
+/**
+ * Forgets a deleted post: out of its author's recent list, into the `deleted` set. A pushed post's
+ * cached pages are dropped by its removal fan-out within seconds, so `deleted` covers the moments
+ * in between for FEED_L2_TTL_SECONDS; a pulled (high-tier) post sits in pages nobody drops, so it
+ * is remembered in `deleted:pulled` as long as a reader's page lives (FEED_L2_ACTIVE_TTL_SECONDS).
+ * Every process mirrors both: the long-lived set holds only the few high-tier deletions.
+ */
 export async function recordDeletion(post: Post): Promise<void> {
   const now = Date.now();
   mirror.deleted.add(post.postId);
   await Promise.all(
     everyRegion().map((cache) =>
       cache.command((r) =>
-        r
-          .multi()
-          .lrem(cacheKeys.recentPosts(post.authorId), 0, serialize(post))
-          .zadd(cacheKeys.deleted, now, post.postId)
-          .zremrangebyscore(cacheKeys.deleted, 0, now - FEED_L2_TTL_SECONDS * 1000)
-          .exec(),
+        r.eval(
+          RECORD_DELETION,
+          4,
+          cacheKeys.recentPosts(post.authorId),
+          cacheKeys.deleted,
+          cacheKeys.deletedPulled,
+          cacheKeys.lastPost,
+          serialize(post),
+          post.postId,
+          now,
+          scaledSeconds(FEED_L2_TTL_SECONDS) * 1000,
+          deletedRetentionMs(),
+          post.authorId,
+        ),
       ),
     ),
   );
@@ -159,7 +192,7 @@ export async function byRecency(authorIds: string[]): Promise<string[]> {
 /** Records a user's activity (they read or posted) for the post-write regeneration. */
 export async function recordActive(userId: string, atSeconds: number): Promise<void> {
   await l2().command((r) =>
-    r.multi().zadd(cacheKeys.active, atSeconds, userId).zremrangebyscore(cacheKeys.active, 0, atSeconds - ACTIVE_RETENTION_SECONDS).exec(),
+    r.multi().zadd(cacheKeys.active, atSeconds, userId).zremrangebyscore(cacheKeys.active, 0, atSeconds - activeRetention()).exec(),
   );
 }
 
@@ -168,7 +201,7 @@ export async function activeAmong(userIds: string[]): Promise<string[]> {
   if (userIds.length === 0) return [];
   const scores = await l2().command((r) => r.zmscore(cacheKeys.active, ...userIds));
   if (!scores) return [];
-  const since = Date.now() / 1000 - ACTIVE_RETENTION_SECONDS;
+  const since = Date.now() / 1000 - activeRetention();
   return userIds.filter((_, i) => scores[i] !== null && Number(scores[i]) >= since);
 }
 
@@ -178,19 +211,27 @@ const mirror = { syncedAt: 0, lastPost: new Map<string, number>(), deleted: new 
 async function sync(): Promise<void> {
   const now = Date.now();
   if (now - mirror.syncedAt < SYNC_EVERY_MS) return;
-  const since = mirror.syncedAt === 0 ? now - FEED_L2_TTL_SECONDS * 1000 : mirror.syncedAt - SYNC_EVERY_MS;
+  // First sync: everything a cached page may still need (a reader's page lives
+  // FEED_L2_ACTIVE_TTL_SECONDS); then what changed since the last sync.
+  const since = mirror.syncedAt === 0 ? now - deletedRetentionMs() : mirror.syncedAt - SYNC_EVERY_MS;
   mirror.syncedAt = now;
   const out = await l2().command((r) =>
     r
       .multi()
       .zrangebyscore(cacheKeys.lastPost, since, '+inf', 'WITHSCORES')
       .zrangebyscore(cacheKeys.deleted, since, '+inf')
+      .zrangebyscore(cacheKeys.deletedPulled, since, '+inf')
       .exec(),
   );
   if (!out) return;
   const recent = (out[0]?.[1] as string[]) ?? [];
   for (let i = 0; i < recent.length; i += 2) mirror.lastPost.set(recent[i]!, Number(recent[i + 1]));
-  for (const id of (out[1]?.[1] as string[]) ?? []) mirror.deleted.add(id);
+  for (const id of [...((out[1]?.[1] as string[]) ?? []), ...((out[2]?.[1] as string[]) ?? [])]) mirror.deleted.add(id);
+}
+
+/** Whether the post was deleted, as of the process's last mirror sync (checkCachedPage syncs). */
+export function isDeleted(postId: string): boolean {
+  return mirror.deleted.has(postId);
 }
 
 /** A cached feed page with what it depends on. */
@@ -233,7 +274,7 @@ export async function newPostsOf(authorIds: string[]): Promise<Post[] | undefine
 
 /** One page of the users active in the last hour, in activity order; `next` resumes after it. */
 export async function activeUsersPage(count: number, after?: { score: number; userId: string }): Promise<{ users: string[]; next?: { score: number; userId: string } }> {
-  const since = Math.floor(Date.now() / 1000) - ACTIVE_RETENTION_SECONDS;
+  const since = Math.floor(Date.now() / 1000) - activeRetention();
   const from = after ? after.score : since;
   const raw = await l2().command((r) => r.zrangebyscore(cacheKeys.active, from, '+inf', 'WITHSCORES', 'LIMIT', 0, count + 200));
   if (!raw) return { users: [] };

@@ -96,14 +96,14 @@ export async function readFeed(userId: string, limit: number, cursor?: string, s
 }
 
 /** readFeed, also telling which high-tier authors the page pulled from (what a cached copy of
- *  it depends on). */
+ *  it depends on) and which posts came from the precomputed feed (the candidates read). */
 export async function readFeedPage(
   userId: string,
   limit: number,
   cursor?: string,
   sources?: PullSources,
   opts: { cleanup?: boolean } = {},
-): Promise<{ page: PostPage; pulled: string[] }> {
+): Promise<{ page: PostPage; pulled: string[]; pushed: string[] }> {
   const pos = cursor ? decodeFeedCursor(userId, cursor) : undefined;
   const served = pos?.served ?? 0;
   const before = pos?.before;
@@ -119,5 +119,5 @@ export async function readFeedPage(
     const pulled = await Promise.all([...authors].map((a) => sources.recentPosts(a, want, before, highTier.has(a))));
     candidates.push(...pulled.flat());
   }
-  return { page: mergeFeedPage(userId, candidates, limit, pos), pulled: pulledFrom };
+  return { page: mergeFeedPage(userId, candidates, limit, pos), pulled: pulledFrom, pushed: pushed.posts.map((p) => p.postId) };
 }

@@ -1,47 +1,99 @@
 // The home feed as readers get it: first pages through the two cache tiers (L1 in-process, L2
-// Redis, with coalesced generation), deeper pages straight from DynamoDB. A cached page never
-// shows a deleted post, and is kept current in place rather than regenerated: a fan-out write
-// puts its post into the followers' cached pages, and a reader whose page pulled from a
-// high-tier author who has posted since gets that author's new posts merged in from the Redis
-// recent-posts cache. Follows, unfollows, deletions and tier changes drop the affected feeds from
-// both tiers and regenerate them at once for users active in the last hour.
+// Redis, with coalesced generation). A cached entry is a window of the feed's first few pages
+// (read in the same three DynamoDB requests as one page), so the next pages of a session are
+// served from it too; pages past the window come from DynamoDB. A cached window never shows a
+// deleted post, and is kept current in place rather than regenerated: a fan-out write puts its
+// post into the followers' cached windows, and a reader whose window pulled from a high-tier
+// author who has posted since gets that author's new posts merged in from the Redis recent-posts
+// cache. Follows, unfollows, deletions and tier changes drop the affected feeds from both tiers
+// and regenerate them at once for users active in the last hour.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { feedCache, type CacheTier } from '../cache/feed-cache.js';
 import { feedVariant, limitOfVariant } from '../cache/cache-keys.js';
-import { activeAmong, checkCachedPage, newPostsOf, type CachedPage } from '../cache/pull-cache.js';
-import { mergeIntoFirstPage, readFeed, readFeedPage } from './feed-entries.js';
-import { PAGE_LIMIT_DEFAULT } from '../domain/limits.js';
+import { activeAmong, checkCachedPage, isDeleted, newPostsOf, type CachedPage } from '../cache/pull-cache.js';
+import { decodeFeedCursor, mergeFeedPage, type FeedPosition } from '../domain/feed-merge.js';
+import { mergeIntoFirstPage, readFeed, readFeedPage, type PullSources } from './feed-entries.js';
+import { PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX } from '../domain/limits.js';
 import type { Post, PostPage } from './posts.js';
 import { pullSources } from './pull.js';
 
-/** Where a page came from: a cache tier, or DynamoDB for pages past the first. */
+/** Where a page came from: a cache tier, or DynamoDB for pages past the cached window. */
 export type FeedSource = CacheTier | 'dynamodb';
 
-/** Generates a first page; background regeneration (`cleanup: false`) leaves dangling entries
- *  for the reader's own request to delete, so it never writes tables. */
+/** Pages a cached window holds: a session reads one to a few pages, and the window's extra pages
+ *  cost no extra request (the feed Query and the BatchGetItem just ask for more items). */
+const WINDOW_PAGES = 3;
+/** Items of a window: WINDOW_PAGES pages and one more (a page is served from the window only
+ *  when it knows whether more follow), within BatchGetItem's 100 keys (the read asks for one
+ *  more item than it keeps). */
+const windowItems = (limit: number) => Math.max(limit, Math.min(limit * WINDOW_PAGES + 1, PAGE_LIMIT_MAX - 1));
+
+/** A cached first page and the pages after it. */
+interface CachedWindow extends CachedPage<PostPage> {
+  /** The items after `page`, newest first, as JSON (parsed only when a deeper page is read, so a
+   *  first-page hit parses no more than before). Absent: the entry is a first page only. */
+  rest?: string;
+  /** The precomputed feed holds more entries than the window: a page of the window needs no
+   *  history continuation while enough pushed entries follow it (see pageFromWindow). */
+  beyond?: boolean;
+  /** Ids of the window's items that were pulled, not read from the precomputed feed. */
+  pulledOnly?: string[];
+}
+
+/** Which use case a DynamoDB request served, for request accounting: a feed read (a reader is
+ *  waiting) or warming (a page generated for a reader expected soon). */
+export const feedWork = new AsyncLocalStorage<'read' | 'warm'>();
+
+/** Generates a first page and the window after it; background regeneration (`cleanup: false`)
+ *  leaves dangling entries for the reader's own request to delete, so it never writes tables. */
 async function generate(userId: string, limit: number, cleanup = true): Promise<string> {
   const at = Date.now();
-  const { page, pulled } = await readFeedPage(userId, limit, undefined, pullSources, { cleanup });
-  return JSON.stringify({ page, pulled, at } satisfies CachedPage<PostPage>);
+  // The window is read without history continuation: whether the feed needs it shows only in
+  // how many pushed entries came back.
+  let historyAsked = false;
+  const noHistory: PullSources = { ...pullSources, following: async () => ((historyAsked = true), []) };
+  const read = await readFeedPage(userId, windowItems(limit), undefined, noHistory, { cleanup });
+  const highTier = new Set(read.pulled);
+  // At least a page and one more of pushed entries: the first page needs no history.
+  if (historyAsked && read.pushed.length < limit + 1) {
+    // The feed holds less than a page: it continues from the followed authors' own posts (history),
+    // as readFeedPage does; what was read already (every pushed entry, the high-tier authors'
+    // posts) is not read again.
+    const history = (await pullSources.following(userId)).filter((a) => !highTier.has(a));
+    const posts = await Promise.all(history.map((a) => pullSources.recentPosts(a, limit + 1)));
+    const page = mergeFeedPage(userId, [...read.page.items, ...posts.flat()], limit);
+    return JSON.stringify({ page, pulled: read.pulled, at } satisfies CachedWindow);
+  }
+  const items = read.page.items;
+  const page = mergeFeedPage(userId, items, limit);
+  const rest = items.slice(limit);
+  const pushed = new Set(read.pushed);
+  const pulledOnly = items.filter((p) => !pushed.has(p.postId)).map((p) => p.postId);
+  const window: CachedWindow = { page, pulled: read.pulled, at, ...(rest.length > 0 && { rest: JSON.stringify(rest), beyond: !historyAsked, pulledOnly }) };
+  return JSON.stringify(window);
 }
 
 /** Recently served cached pages, parsed, with their page's JSON, by the cached string: L1 hands out
  *  the same string on every hit, so a hot page is parsed and serialized once, not on every read. */
-const decodedPages = new Map<string, { cached: CachedPage<PostPage>; json?: string }>();
+const decodedPages = new Map<string, { cached: CachedWindow; json?: string }>();
 const DECODED_PAGES_MAX = 2000;
 
-function decode(value: string): { cached: CachedPage<PostPage>; json?: string } {
+function decode(value: string): { cached: CachedWindow; json?: string } {
   let decoded = decodedPages.get(value);
   if (!decoded) {
     if (decodedPages.size >= DECODED_PAGES_MAX) decodedPages.delete(decodedPages.keys().next().value!);
-    decodedPages.set(value, (decoded = { cached: JSON.parse(value) as CachedPage<PostPage> }));
+    decodedPages.set(value, (decoded = { cached: JSON.parse(value) as CachedWindow }));
   }
   return decoded;
 }
 
-/** A first page (from the cache when it can) or a deeper one (from DynamoDB). `json` is the page
- *  serialized, when it was already: the caller can send it as is. */
-export async function homeFeed(userId: string, limit: number, cursor?: string): Promise<{ page: PostPage; source: FeedSource; json?: string }> {
-  if (cursor) return { page: await readFeed(userId, limit, cursor, pullSources), source: 'dynamodb' };
+/** A first page (from the cache when it can) or a deeper one (from the cached window, else from
+ *  DynamoDB). `json` is the page serialized, when it was already: the caller can send it as is. */
+export function homeFeed(userId: string, limit: number, cursor?: string): Promise<{ page: PostPage; source: FeedSource; json?: string }> {
+  return feedWork.run('read', () => (cursor ? deeperPage(userId, limit, cursor) : firstPage(userId, limit)));
+}
+
+async function firstPage(userId: string, limit: number): Promise<{ page: PostPage; source: FeedSource; json?: string }> {
   const variant = feedVariant(limit);
   for (let attempt = 0; ; attempt++) {
     const { value, tier } = await feedCache().getOrGenerate(userId, variant, () => generate(userId, limit));
@@ -58,7 +110,7 @@ export async function homeFeed(userId: string, limit: number, cursor?: string): 
     const at = Date.now() - 1;
     const newer = await newPostsOf(checked.stale);
     if (newer) {
-      const fresh: CachedPage<PostPage> = { page: mergeIntoFirstPage(userId, cached.page, limit, newer), pulled: cached.pulled, at };
+      const fresh: CachedWindow = { ...(mergeIntoWindow(userId, cached, limit, newer, true) ?? cached), at };
       const next = JSON.stringify(fresh);
       await feedCache().replace(userId, variant, value, next);
       const served = await checkCachedPage(fresh);
@@ -66,25 +118,91 @@ export async function homeFeed(userId: string, limit: number, cursor?: string): 
     }
     // A list is not cached (or more posts keep coming): drop the page and generate afresh (once).
     await feedCache().invalidate(userId);
-    if (attempt > 0) return { page: (JSON.parse(await generate(userId, limit)) as CachedPage<PostPage>).page, source: 'generated' };
+    if (attempt > 0) return { page: (JSON.parse(await generate(userId, limit)) as CachedWindow).page, source: 'generated' };
   }
 }
 
-/** Puts a newly pushed post into these users' cached first pages, at both tiers (see
- *  FeedCache.update): their next read is a hit that shows it. */
+/** A page after `cursor`: from the cached window when it holds it, else from DynamoDB. */
+async function deeperPage(userId: string, limit: number, cursor: string): Promise<{ page: PostPage; source: FeedSource }> {
+  const position = decodeFeedCursor(userId, cursor);
+  const cached = await feedCache().peek(userId, feedVariant(limit));
+  const page = cached && (await pageFromWindow(userId, decode(cached.value).cached, limit, position));
+  feedCache().countDeeper(page !== undefined);
+  if (page) return { page, source: cached.tier };
+  return { page: await readFeed(userId, limit, cursor, pullSources), source: 'dynamodb' };
+}
+
+/**
+ * The page after `position` as DynamoDB would give it, from a cached window; undefined when the
+ * window cannot tell: an author it pulled from has posted since, too few items follow the
+ * position, or the read would reach past the pushed entries into history continuation (which
+ * needs at least a page and one of pushed entries after the position).
+ */
+async function pageFromWindow(userId: string, cached: CachedWindow, limit: number, position: FeedPosition): Promise<PostPage | undefined> {
+  if (cached.rest === undefined) return undefined;
+  const checked = await checkCachedPage(cached);
+  if (!('page' in checked)) return undefined;
+  const pulledOnly = new Set(cached.pulledOnly);
+  const older = [...checked.page.items, ...(JSON.parse(cached.rest) as Post[])].filter((p) => p.postId < position.before && !isDeleted(p.postId));
+  const pushed = older.filter((p) => !pulledOnly.has(p.postId)).length + (cached.beyond ? 1 : 0);
+  if (older.length < limit + 1 || pushed < limit + 1) return undefined;
+  return mergeFeedPage(userId, older, limit, position);
+}
+
+/**
+ * A cached window with `newer` posts merged in, as generating it afresh would give; undefined when
+ * nothing was added. A post older than the window's last item belongs past the window (read from
+ * DynamoDB) and is left out while the feed holds more; the window keeps its size, and an item
+ * pushed off its end is read from DynamoDB with the page it falls on.
+ */
+function mergeIntoWindow(userId: string, cached: CachedWindow, limit: number, newer: Post[], pulled = false): CachedWindow | undefined {
+  if (cached.rest === undefined) {
+    const page = mergeIntoFirstPage(userId, cached.page, limit, newer);
+    return page === cached.page ? undefined : { ...cached, page };
+  }
+  const items = [...cached.page.items, ...(JSON.parse(cached.rest) as Post[])];
+  const last = items[items.length - 1]!.postId;
+  const unique = new Map(items.map((p) => [p.postId, p]));
+  let added = 0;
+  for (const p of newer) {
+    if (p.postId <= last || unique.has(p.postId)) continue;
+    unique.set(p.postId, p);
+    added++;
+  }
+  if (added === 0) return undefined;
+  const merged = [...unique.values()].sort((a, b) => (a.postId < b.postId ? 1 : -1));
+  const kept = merged.slice(0, Math.max(items.length, windowItems(limit)));
+  const pulledOnly = new Set(cached.pulledOnly);
+  if (pulled) for (const p of newer) if (unique.get(p.postId) === p) pulledOnly.add(p.postId);
+  const droppedPushed = merged.slice(kept.length).some((p) => !pulledOnly.has(p.postId));
+  const keptIds = new Set(kept.map((p) => p.postId));
+  const page = mergeFeedPage(userId, kept, limit);
+  return { ...cached, page, rest: JSON.stringify(kept.slice(limit)), beyond: cached.beyond === true || droppedPushed, pulledOnly: [...pulledOnly].filter((id) => keptIds.has(id)) };
+}
+
+/** Puts a newly pushed post into these users' cached windows, at both tiers (see
+ *  FeedCache.update): their next read is a hit that shows it. A follower active in the last hour
+ *  with no cached page (it expired, or a follow dropped it) is likely to read again soon: their
+ *  first page is generated now, with the post in it, so that read is a hit too. */
 export async function addToCachedFeeds(post: Post, userIds: string[]): Promise<void> {
-  await Promise.all(
+  const outcomes = await Promise.all(
     userIds.map((u) =>
       feedCache().update(u, (variant, value) => {
         const limit = limitOfVariant(variant);
         if (limit === undefined) return undefined;
-        const cached = JSON.parse(value) as CachedPage<PostPage>;
-        const page = mergeIntoFirstPage(u, cached.page, limit, [post]);
-        return page === cached.page ? undefined : JSON.stringify({ ...cached, page } satisfies CachedPage<PostPage>);
+        const cached = JSON.parse(value) as CachedWindow;
+        const merged = mergeIntoWindow(u, cached, limit, [post]);
+        return merged === undefined ? undefined : JSON.stringify(merged);
       }),
     ),
   );
+  const pageless = userIds.filter((_, i) => outcomes[i] === 'none');
+  if (pageless.length > 0) warmCounts.onFanOut += await warmFeeds(await activeAmong(pageless));
 }
+
+/** Pages generated by warming since the process started, by trigger, and the scheduled warming's
+ *  users skipped because their page was still cached (the benchmark reports them). */
+export const warmCounts = { onFanOut: 0, scheduled: 0, skipped: 0 };
 
 /** Drops these users' cached feeds at both tiers and regenerates the default first page of those
  *  active in the last hour, so their next read is a hit. `regenerate: false` only drops (a user's
@@ -94,9 +212,22 @@ export async function refreshFeeds(userIds: string[], opts: { regenerate?: boole
   if (opts.regenerate !== false) await warmFeeds(await activeAmong(userIds));
 }
 
+/** The scheduled warming (CacheWarming): generates the default first page of those of these
+ *  users whose page is not cached; a page still cached (kept current in place) is left as it is,
+ *  so warming costs DynamoDB reads only for pages that are gone. Returns how many it generated. */
+export async function warmMissing(userIds: string[]): Promise<number> {
+  const missing = await feedCache().uncached(userIds, feedVariant(PAGE_LIMIT_DEFAULT));
+  warmCounts.skipped += userIds.length - missing.length;
+  const warmed = await warmFeeds(missing);
+  warmCounts.scheduled += warmed;
+  return warmed;
+}
+
 /** Generates these users' default first page into both tiers; returns how many. A page whose
  *  generation raced a post's merge is not stored (see FeedCache.warm): the reader generates it. */
-export async function warmFeeds(userIds: string[]): Promise<number> {
-  await Promise.all(userIds.map((u) => feedCache().warm(u, feedVariant(PAGE_LIMIT_DEFAULT), () => generate(u, PAGE_LIMIT_DEFAULT, false))));
-  return userIds.length;
+export function warmFeeds(userIds: string[]): Promise<number> {
+  return feedWork.run('warm', async () => {
+    await Promise.all(userIds.map((u) => feedCache().warm(u, feedVariant(PAGE_LIMIT_DEFAULT), () => generate(u, PAGE_LIMIT_DEFAULT, false))));
+    return userIds.length;
+  });
 }

@@ -1,0 +1,330 @@
+// A day of sessions (bench/day-model.ts) played against the stack in compressed time: the headline
+// hit rate (every read counted, a user's first of the day included) and the DynamoDB requests per
+// feed request, warming's own included; then a sample of the same sessions replayed with both
+// cache tiers off (the same day uncached), and what a cold first page costs.
+//
+// Compressed: the cache's lifetimes (L1 60 s, L2 15 min and 6 h for readers' pages, the active
+// hour, the deletions remembered) through compressCacheTime(), the activity resolution
+// (FEED_ACTIVITY_RESOLUTION_SECONDS, 1 h) and the CacheWarming schedule (every 15 min, started
+// here). Not compressed: FEED_ACTIVE_WINDOW_HOURS (whole hours; at least 1 h = days of this day,
+// so every reader counts as active for celebrity pushes), the recent-posts lists' 24 h, feed TTLs.
+import { Redis } from 'ioredis';
+import { compressCacheTime, feedCache, FeedCache, type CachedFeed } from '../../shared/cache/feed-cache.js';
+import { cacheKeys } from '../../shared/cache/cache-keys.js';
+import { resetConfig } from '../../shared/edge/config.js';
+import { homeFeed, warmCounts } from '../../shared/services/home-feed.js';
+import { queryEntries } from '../../shared/store/feeds.js';
+import { DAY_SECONDS, PAGE_DWELL_SECONDS, planDay, PRIOR_SECONDS, type DayPlan, type Session } from '../day-model.js';
+import { fmt, live, type BenchContext } from '../context.js';
+import { httpJson } from '../http.js';
+import type { DayResult } from '../results.js';
+import { pool } from '../seed.js';
+import { quiesce, settle } from '../settle.js';
+import { median, percentile, sleep } from '../stats.js';
+import { cacheDelta, cacheSnapshot } from '../summaries.js';
+import { countWork, requestsOf, workCounts } from '../work-counter.js';
+import { inInvocation } from './baselines.js';
+import { PAGE } from './constants.js';
+
+/** Sessions running at once at most; a later one waits (and its lateness is reported). */
+const MAX_SESSIONS_IN_FLIGHT = 64;
+/** Concurrency of the prologue's reads and of the uncached replay. */
+const REPLAY_CONCURRENCY = 8;
+/** The CacheWarming schedule, in simulated seconds (the deployed 15-minute schedule). */
+const WARM_EVERY_S = 900;
+/** The activity resolution, simulated (FEED_ACTIVITY_RESOLUTION_SECONDS' default). */
+const ACTIVITY_RESOLUTION_S = 3600;
+/** The reader TTL and active window of shared/cache/cache-keys.ts, simulated seconds. */
+const READER_TTL_S = 6 * 3600;
+const ACTIVE_S = 3600;
+
+/** The day, cached, in compressed time. */
+export async function day(ctx: BenchContext): Promise<void> {
+  const { o, graph } = ctx;
+  const lv = live(ctx);
+  if (!lv.stack.redisUrl) throw new Error('no Redis in this stack');
+  const plan = planDay(graph, { seed: o.seed, users: o.dayUsers, postsPerUserMonth: o.postsPerUser });
+  const scale = DAY_SECONDS / (o.dayMs / 1000);
+  ctx.log(`day: ${plan.users.length} users, ${plan.sessions.length} sessions, ${plan.reads} feed reads, ${plan.posts} posts, ${plan.follows} follows; a day in ${fmt(o.dayMs / 1000, 0)} s (×${fmt(scale, 0)})`);
+  countWork();
+  const redis = new Redis(lv.stack.redisUrl, { maxRetriesPerRequest: 1 });
+  const env = process.env.FEED_ACTIVITY_RESOLUTION_SECONDS;
+  compressCacheTime(scale);
+  process.env.FEED_ACTIVITY_RESOLUTION_SECONDS = String(Math.max(1, Math.round(ACTIVITY_RESOLUTION_S / scale)));
+  resetConfig();
+  const firstTier = recordFirstLookups();
+  try {
+    await prologue(ctx, plan, scale, redis);
+    const c0 = cacheSnapshot();
+    const w0 = workCounts();
+    const warm0 = { ...warmCounts };
+    firstTier.clear();
+    const run = await playDay(ctx, plan, scale);
+    await settle(lv.stack, { timeoutMs: o.quick ? 20_000 : 60_000 });
+    await quiesce();
+    const c = cacheDelta(c0!, cacheSnapshot()!);
+    const deeper = feedCache().stats().deeper;
+    const w = workCounts();
+    ctx.results.day = summarizeDay(plan, scale, run, c, { read: w.read - w0.read, warm: w.warm - w0.warm }, {
+      onFanOut: warmCounts.onFanOut - warm0.onFanOut,
+      scheduled: warmCounts.scheduled - warm0.scheduled,
+      skipped: warmCounts.skipped - warm0.skipped,
+    }, deeper, firstTier.tiers());
+    const d = ctx.results.day;
+    ctx.log(`day: hit rate ${fmt(100 * d.hitRate, 1)}% of ${d.feedRequests} feed requests (first pages ${fmt(100 * d.firstPageHitRate, 1)}%, deeper ${fmt(100 * d.deeperHitRate, 1)}%, a user's first read of the day ${fmt(100 * d.firstOfDayHitRate, 1)}%); ${fmt(d.dbPerRequest, 2)} DynamoDB requests per feed request (warming ${fmt(d.warmPerRequest, 2)})`);
+  } finally {
+    firstTier.restore();
+    compressCacheTime(1);
+    if (env === undefined) delete process.env.FEED_ACTIVITY_RESOLUTION_SECONDS;
+    else process.env.FEED_ACTIVITY_RESOLUTION_SECONDS = env;
+    resetConfig();
+    redis.disconnect();
+  }
+}
+
+/**
+ * The state the previous day leaves: each user whose last session was within the reader TTL
+ * before the day read their first page then — their page lives the rest of that TTL, and they
+ * count as active if that was within the hour. Unmeasured (yesterday's reads are yesterday's cost).
+ */
+async function prologue(ctx: BenchContext, plan: DayPlan, scale: number, redis: Redis): Promise<void> {
+  const { stack, tokens, userIds } = live(ctx);
+  const prior = [...plan.lastBefore.entries()];
+  await pool(prior, REPLAY_CONCURRENCY, async ([u, ago]) => {
+    await call(stack.url, 'GET', `/v1/feed?limit=${PAGE}`, tokens[u]);
+    const id = userIds[u]!;
+    const m = redis.multi().pexpire(cacheKeys.feedPages(id), Math.max(1, Math.round(((READER_TTL_S - ago) * 1000) / scale)));
+    m.zadd(cacheKeys.active, Date.now() / 1000 - ago / scale, id);
+    await m.exec();
+  });
+  // The prologue's L1 copies live one compressed minute; let them go, as a day's start would.
+  feedCache().dropL1();
+  await quiesce();
+  ctx.log(`day: prologue — ${prior.length} users read within the ${READER_TTL_S / 3600} h before the day (of ${plan.users.length}); ${Math.round(PRIOR_SECONDS / 3600)} h played out`);
+}
+
+interface DayRun {
+  wallMs: number;
+  feedRequests: number;
+  firstPages: number;
+  non2xx: number;
+  posts: number;
+  follows: number;
+  lateMs: number[];
+  warmingRuns: number;
+}
+
+/** Plays the sessions at their compressed times, and the CacheWarming schedule beside them. */
+async function playDay(ctx: BenchContext, plan: DayPlan, scale: number): Promise<DayRun> {
+  const { stack } = live(ctx);
+  const run: DayRun = { wallMs: 0, feedRequests: 0, firstPages: 0, non2xx: 0, posts: 0, follows: 0, lateMs: [], warmingRuns: 0 };
+  const t0 = performance.now();
+  const wallOf = (simSeconds: number) => (simSeconds * 1000) / scale;
+  let stop = false;
+  const warming = (async () => {
+    for (let k = 1; !stop; k++) {
+      const due = wallOf(k * WARM_EVERY_S) - (performance.now() - t0);
+      if (due > 0) await sleep(due);
+      if (stop) break;
+      const exec = stack.stepFunctions.startExecution(stack.stepFunctions.arnOf('cache-warming'), JSON.stringify({}), `bench-day-warming-${k}-${Date.now()}`);
+      run.warmingRuns++;
+      while (exec.status === 'RUNNING' && !stop) await sleep(20);
+    }
+  })();
+  try {
+    await playSessions(ctx, plan, scale, run, t0);
+  } finally {
+    stop = true;
+    await warming;
+  }
+  run.wallMs = performance.now() - t0;
+  return run;
+}
+
+async function playSessions(ctx: BenchContext, plan: DayPlan, scale: number, run: DayRun, t0: number): Promise<void> {
+  const wallOf = (simSeconds: number) => (simSeconds * 1000) / scale;
+  let inFlight = 0;
+  const running = new Set<Promise<void>>();
+  let next = 0;
+  for (const s of plan.sessions) {
+    const due = wallOf(s.at) - (performance.now() - t0);
+    if (due > 0) await sleep(due);
+    while (inFlight >= MAX_SESSIONS_IN_FLIGHT) await Promise.race(running);
+    run.lateMs.push(Math.max(0, performance.now() - t0 - wallOf(s.at)));
+    inFlight++;
+    const p = playSession(ctx, s, wallOf(PAGE_DWELL_SECONDS), run).finally(() => {
+      inFlight--;
+      running.delete(p);
+    });
+    running.add(p);
+    if (++next % 500 === 0) ctx.tick(`day: ${next}/${plan.sessions.length} sessions, ${run.feedRequests} feed requests, simulated ${fmt(((performance.now() - t0) * scale) / 3_600_000, 1)} h`);
+  }
+  await Promise.all(running);
+}
+
+/** An HTTP call of the day; a call that fails outright (a timeout on an overloaded machine) is an
+ *  answer of status 0, counted with the non-2xx, so one slow call does not end the day. */
+async function call(base: string, method: string, pathname: string, token?: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  try {
+    return await httpJson(base, method, pathname, token, body);
+  } catch {
+    return { status: 0, json: undefined };
+  }
+}
+
+/** One session: its pages, a pause on each, then its posts and follows. */
+async function playSession(ctx: BenchContext, s: Session, dwellMs: number, run: DayRun): Promise<void> {
+  const { stack, tokens, userIds } = live(ctx);
+  let cursor: string | null = null;
+  for (let page = 0; page < s.pages; page++) {
+    if (page > 0) {
+      if (!cursor) break;
+      await sleep(dwellMs);
+    }
+    const res = await call(stack.url, 'GET', `/v1/feed?limit=${PAGE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, tokens[s.user]);
+    run.feedRequests++;
+    if (page === 0) run.firstPages++;
+    if (res.status !== 200) {
+      run.non2xx++;
+      break;
+    }
+    cursor = (res.json as { nextCursor: string | null }).nextCursor;
+  }
+  for (let k = 0; k < s.posts; k++) {
+    const res = await call(stack.url, 'POST', '/v1/posts', tokens[s.user], { content: `a post of the day by ${s.user}` });
+    if (res.status === 201) run.posts++;
+  }
+  for (const f of s.follows) {
+    const res = await call(stack.url, 'PUT', `/v1/users/${userIds[f]}/follow`, tokens[s.user]);
+    if (res.status < 300) run.follows++;
+  }
+}
+
+/** Records the tier of each user's first first-page lookup (a user's first read of the day). */
+function recordFirstLookups() {
+  const original = FeedCache.prototype.getOrGenerate;
+  const first = new Map<string, CachedFeed['tier']>();
+  FeedCache.prototype.getOrGenerate = async function (this: FeedCache, userId: string, variant: string, generate: () => Promise<string>) {
+    const out = await original.call(this, userId, variant, generate);
+    if (!first.has(userId)) first.set(userId, out.tier);
+    return out;
+  };
+  return {
+    clear: () => first.clear(),
+    tiers: () => [...first.values()],
+    restore: () => {
+      FeedCache.prototype.getOrGenerate = original;
+    },
+  };
+}
+
+function summarizeDay(
+  plan: DayPlan,
+  scale: number,
+  run: DayRun,
+  c: ReturnType<typeof cacheDelta>,
+  db: { read: number; warm: number },
+  warmed: { onFanOut: number; scheduled: number; skipped: number },
+  deeper: { hits: number; misses: number },
+  firstTiers: CachedFeed['tier'][],
+): DayResult {
+  const firstPageHits = c.l1Hits + c.l2Hits;
+  const deeperReads = Math.max(0, run.feedRequests - run.firstPages);
+  const firstOfDay = firstTiers.length;
+  return {
+    users: plan.users.length,
+    sessions: plan.sessions.length,
+    scale,
+    wallMs: run.wallMs,
+    feedRequests: run.feedRequests,
+    firstPages: run.firstPages,
+    non2xx: run.non2xx,
+    posts: run.posts,
+    follows: run.follows,
+    priorReaders: plan.lastBefore.size,
+    hitRate: (firstPageHits + deeper.hits) / Math.max(1, run.feedRequests),
+    firstPageHitRate: firstPageHits / Math.max(1, c.lookups),
+    deeperHitRate: deeperReads ? deeper.hits / deeperReads : NaN,
+    firstOfDay,
+    firstOfDayHitRate: firstTiers.filter((t) => t !== 'generated').length / Math.max(1, firstOfDay),
+    l1Hits: c.l1Hits,
+    l2Hits: c.l2Hits,
+    generated: c.generated,
+    deeperHits: deeper.hits,
+    dbRead: db.read,
+    dbWarm: db.warm,
+    dbPerRequest: (db.read + db.warm) / Math.max(1, run.feedRequests),
+    warmPerRequest: db.warm / Math.max(1, run.feedRequests),
+    warmed,
+    warmingRuns: run.warmingRuns,
+    lateP95Ms: percentile(run.lateMs, 0.95),
+    lateMedianMs: median(run.lateMs),
+  };
+}
+
+/** The same day's sessions (a sample of them, in order), replayed with both cache tiers off. */
+export async function dayUncached(ctx: BenchContext): Promise<void> {
+  const { o, graph } = ctx;
+  const d = ctx.results.day;
+  if (!d) throw new Error('the day did not run');
+  const plan = planDay(graph, { seed: o.seed, users: o.dayUsers, postsPerUserMonth: o.postsPerUser });
+  const every = Math.max(1, Math.round(1 / o.dayUncachedShare));
+  const sample = plan.sessions.filter((_, i) => i % every === 0);
+  const original = { getOrGenerate: FeedCache.prototype.getOrGenerate, peek: FeedCache.prototype.peek };
+  FeedCache.prototype.getOrGenerate = async (_u: string, _v: string, generate: () => Promise<string>) => ({ value: await generate(), tier: 'generated' });
+  FeedCache.prototype.peek = async () => undefined;
+  const lv = live(ctx);
+  let requests = 0;
+  let non2xx = 0;
+  const t0 = performance.now();
+  const w0 = workCounts();
+  try {
+    await pool(sample, REPLAY_CONCURRENCY, async (s) => {
+      let cursor: string | null = null;
+      for (let page = 0; page < s.pages && (page === 0 || cursor); page++) {
+        const res = await call(lv.stack.url, 'GET', `/v1/feed?limit=${PAGE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, lv.tokens[s.user]);
+        requests++;
+        if (res.status !== 200) {
+          non2xx++;
+          break;
+        }
+        cursor = (res.json as { nextCursor: string | null }).nextCursor;
+      }
+    });
+    await quiesce();
+  } finally {
+    FeedCache.prototype.getOrGenerate = original.getOrGenerate;
+    FeedCache.prototype.peek = original.peek;
+  }
+  const w = workCounts();
+  const perRequest = (w.read - w0.read) / Math.max(1, requests);
+  ctx.results.dayUncached = { sessions: sample.length, feedRequests: requests, non2xx, dbPerRequest: perRequest, wallMs: performance.now() - t0, every };
+  ctx.log(`day uncached: 1 session in ${every} replayed (${requests} feed requests): ${fmt(perRequest, 2)} DynamoDB requests per feed request; cached day ${fmt(d.dbPerRequest, 2)} → ${fmt(100 * (1 - d.dbPerRequest / perRequest), 1)}% fewer`);
+}
+
+/** What a cold first page costs, per reader: the day's readers in turn, their cached pages dropped,
+ *  each first page generated alone (no other request counted with it). */
+export async function coldPage(ctx: BenchContext): Promise<void> {
+  const { o, graph } = ctx;
+  const { userIds } = live(ctx);
+  countWork();
+  const plan = planDay(graph, { seed: o.seed, users: o.dayUsers, postsPerUserMonth: o.postsPerUser });
+  const readers = [...new Set(plan.sessions.map((s) => s.user))].slice(0, o.coldPageReaders);
+  const holds: number[] = [];
+  const short: number[] = [];
+  for (const u of readers) {
+    const id = userIds[u]!;
+    const { entries } = await queryEntries(id, PAGE + 1, Math.floor(Date.now() / 1000));
+    await feedCache().invalidate(id);
+    const { requests } = await inInvocation(() => requestsOf(() => homeFeed(id, PAGE)));
+    (entries.length > PAGE ? holds : short).push(requests);
+  }
+  const stats = (xs: number[]) => ({ readers: xs.length, mean: xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length), p50: median(xs), max: xs.length ? Math.max(...xs) : NaN });
+  ctx.results.coldPage = { holdsPage: stats(holds), short: stats(short) };
+  const r = ctx.results.coldPage;
+  ctx.log(`cold page: feed holds a page ${r.holdsPage.readers} readers, mean ${fmt(r.holdsPage.mean, 2)} max ${r.holdsPage.max} DynamoDB requests; shorter feeds (history) ${r.short.readers} readers, mean ${fmt(r.short.mean, 2)} max ${r.short.max}`);
+}
+
+/** The day phases run when a day is configured. */
+export const dayOn = (ctx: BenchContext) => ctx.o.dayUsers > 0;
+export const dayRan = (ctx: BenchContext) => ctx.results.day !== undefined;

@@ -1,0 +1,113 @@
+// What a cold first feed page costs in DynamoDB requests (the local request counter), and the
+// session's next pages served from the cached window: when the precomputed feed holds a page, a
+// first page with nothing cached is one feed Query, one BatchGetItem of the posts and one Query
+// of the reader's high-tier list, however many celebrities the reader follows (their posts come
+// from the recent-posts cache).
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { feedCache } from '../../shared/cache/feed-cache.js';
+import { closeL2 } from '../../shared/cache/l2.js';
+import { fillRecentPosts } from '../../shared/cache/pull-cache.js';
+import { countRequests, readCounts } from '../../shared/local/request-counter.js';
+import { addToFeeds, readFeed } from '../../shared/services/feed-entries.js';
+import { homeFeed } from '../../shared/services/home-feed.js';
+import { createPost, type Post } from '../../shared/services/posts.js';
+import { db, dynamo } from '../../shared/store/client.js';
+import { keys } from '../../shared/store/keys.js';
+import { inBatches, newUsers } from '../support/fixtures-feeds.js';
+
+/** The budget of a cold first page whose feed holds a page: feed Query, posts BatchGetItem,
+ *  high-tier list Query. */
+const COLD_PAGE_REQUESTS = 3;
+const PAGE = 20;
+
+beforeAll(() => countRequests(dynamo()));
+afterAll(() => closeL2());
+
+/** A reader whose precomputed feed holds `pushed` posts of regular authors, who follows
+ *  `celebrities` high-tier authors with two posts each in their recent-posts lists (newer than
+ *  every pushed post, so they lead the page). */
+async function reader(pushed: number, celebrities: number, opts: { celebrityPostsPushed?: boolean } = {}): Promise<{ userId: string; celebrityPosts: Post[] }> {
+  const [me, ...authors] = await newUsers(1 + 3 + celebrities);
+  const regular = authors.slice(0, 3);
+  const posts = await inBatches(Array.from({ length: pushed }, (_, i) => i), 10, (i) => createPost(regular[i % 3]!, `pushed ${i}`));
+  await Promise.all(posts.map((p) => addToFeeds(p, [me!.userId])));
+  const celebrityPosts: Post[] = [];
+  for (const celebrity of authors.slice(3)) {
+    const { table, key } = keys.highTier(me!.userId, celebrity.userId);
+    await db().send(new PutCommand({ TableName: table, Item: { ...key, tier: 'celebrity' } }));
+    const own = [await createPost(celebrity, 'celebrity 1'), await createPost(celebrity, 'celebrity 2')].reverse();
+    await fillRecentPosts(celebrity.userId, own, true, Date.now() + 10_000);
+    // A celebrity's posts are pushed to followers active at the time, as well as pulled.
+    if (opts.celebrityPostsPushed) await Promise.all(own.map((p) => addToFeeds(p, [me!.userId])));
+    celebrityPosts.push(...own);
+  }
+  await feedCache().invalidate(me!.userId);
+  return { userId: me!.userId, celebrityPosts };
+}
+
+/** DynamoDB read requests `work` sent. */
+async function requestsOf<T>(work: () => Promise<T>): Promise<{ result: T; requests: number }> {
+  const before = readCounts().requests;
+  const result = await work();
+  return { result, requests: readCounts().requests - before };
+}
+
+describe('a cold first page', () => {
+  it('costs at most three DynamoDB requests when the feed holds a page, with celebrities pulled from the recent-posts cache', async () => {
+    const { userId, celebrityPosts } = await reader(PAGE + 5, 6);
+
+    const { result, requests } = await requestsOf(() => homeFeed(userId, PAGE));
+
+    expect(result.source).toBe('generated');
+    expect(result.page.items).toHaveLength(PAGE);
+    expect(result.page.items.slice(0, celebrityPosts.length).map((p) => p.postId).sort()).toEqual(celebrityPosts.map((p) => p.postId).sort());
+    expect(requests).toBeLessThanOrEqual(COLD_PAGE_REQUESTS);
+  });
+
+  it('costs at most three DynamoDB requests when a page’s worth of the feed are celebrity posts pushed to an active follower', async () => {
+    const { userId } = await reader(PAGE - 10, 6, { celebrityPostsPushed: true }); // 10 + 12 entries
+
+    const { result, requests } = await requestsOf(() => homeFeed(userId, PAGE));
+
+    expect(result.page.items).toHaveLength(PAGE);
+    expect(requests).toBeLessThanOrEqual(COLD_PAGE_REQUESTS);
+  });
+
+  it('costs at most three DynamoDB requests when the feed holds more than the cached window', async () => {
+    const { userId } = await reader(3 * PAGE + 10, 2);
+
+    const { result, requests } = await requestsOf(() => homeFeed(userId, PAGE));
+
+    expect(result.page.items).toHaveLength(PAGE);
+    expect(requests).toBeLessThanOrEqual(COLD_PAGE_REQUESTS);
+  });
+});
+
+describe('the pages after a cached first page', () => {
+  it('are served from the cached window without a DynamoDB request, as DynamoDB would give them', async () => {
+    const { userId } = await reader(3 * PAGE + 10, 2);
+    const first = await homeFeed(userId, PAGE);
+    const fromDynamo2 = await readFeed(userId, PAGE, first.page.nextCursor!);
+
+    const second = await requestsOf(() => homeFeed(userId, PAGE, first.page.nextCursor!));
+    const third = await requestsOf(() => homeFeed(userId, PAGE, second.result.page.nextCursor!));
+
+    expect(second.requests).toBe(0);
+    expect(second.result.source).not.toBe('dynamodb');
+    expect(second.result.page.items.map((p) => p.postId)).toEqual(fromDynamo2.items.map((p) => p.postId));
+    expect(third.result.page.items.map((p) => p.postId)).toEqual((await readFeed(userId, PAGE, second.result.page.nextCursor!)).items.map((p) => p.postId));
+    expect(third.requests).toBe(0);
+  });
+
+  it('come from DynamoDB once the window is used up', async () => {
+    const { userId } = await reader(3 * PAGE + 10, 0);
+    let page = (await homeFeed(userId, PAGE)).page;
+    for (let i = 0; i < 2; i++) page = (await homeFeed(userId, PAGE, page.nextCursor!)).page;
+
+    const fourth = await homeFeed(userId, PAGE, page.nextCursor!);
+
+    expect(fourth.source).toBe('dynamodb');
+    expect(fourth.page.items).toHaveLength(10); // 70 pushed entries: 60 served from the window
+  });
+});
