@@ -5,7 +5,8 @@
 // they are imported only after, through ./suite.ts.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
+import { readFlags, UsageError } from '../scripts/cli-flags.js';
 
 export interface BenchOptions {
   quick: boolean;
@@ -88,25 +89,9 @@ const FLAGS = {
   help: { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
-/** A command-line mistake: printed on one line, exit 2. */
-class UsageError extends Error {}
-
-function readFlags(argv: string[]) {
-  try {
-    return parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }).values;
-  } catch (err) {
-    const e = err as Error & { code?: string };
-    // node:util's messages run to three sentences; the flag's name is what the user needs.
-    const named = /'([^']+)'/.exec(e.message)?.[1]?.split(' ')[0];
-    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown flag ${named ?? e.message}`);
-    if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new UsageError(`unexpected argument ${named ?? e.message}`);
-    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new UsageError(`${named ?? 'a flag'} ${/does not take/.test(e.message) ? 'takes no value' : 'needs a value (a negative one as --flag=-N)'}`);
-    throw err;
-  }
-}
 
 function parse(argv: string[]): BenchOptions {
-  const flags = readFlags(argv);
+  const flags = readFlags(argv, FLAGS);
   if (flags.help) {
     console.log(HELP);
     process.exit(0);

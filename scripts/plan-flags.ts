@@ -1,10 +1,11 @@
 // The flags of `npm run plan`, their defaults (the design card's figures where it gives them) and
 // their ranges: a flag out of range or unknown is a UsageError naming it, which the CLI prints on
 // one line before exiting 2.
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
+import { readFlags, UsageError } from './cli-flags.js';
 import type { PlanInputs } from '../shared/domain/capacity-model.js';
 
-export class UsageError extends Error {}
+export { UsageError };
 
 interface NumberFlag {
   key: keyof PlanInputs;
@@ -60,21 +61,9 @@ export const HELP = [
   '  --json FILE'.padEnd(28) + 'also write the whole plan as JSON',
 ].join('\n');
 
-function readFlags(argv: string[]) {
-  try {
-    return parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }).values;
-  } catch (err) {
-    const e = err as Error & { code?: string };
-    const named = /'([^']+)'/.exec(e.message)?.[1]?.split(' ')[0];
-    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown flag ${named ?? e.message}`);
-    if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new UsageError(`unexpected argument ${named ?? e.message}`);
-    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new UsageError(`${named ?? 'a flag'} ${/does not take/.test(e.message) ? 'takes no value' : 'needs a value (a negative one as --flag=-N)'}`);
-    throw err;
-  }
-}
 
 export function parsePlanArgs(argv: string[]): PlanArgs {
-  const flags = readFlags(argv) as Record<string, string | boolean | undefined>;
+  const flags = readFlags(argv, FLAGS) as Record<string, string | boolean | undefined>;
   const inputs = {} as Record<keyof PlanInputs, number>;
   for (const [name, f] of Object.entries(NUMBER_FLAGS)) {
     const raw = flags[name];
