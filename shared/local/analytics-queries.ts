@@ -1,6 +1,6 @@
 // The named admin queries of `feedctl analytics`, as SQL over the store's views (events, changes,
-// latest, live, metrics: shared/local/analytics-store.ts). The same SQL runs on Athena over the
-// Glue tables in AWS, with the views defined there by stacks/analytics-plan.ts's DDL.
+// latest, live, metrics: shared/local/analytics-store.ts), in DuckDB's dialect: Athena (Trino)
+// needs them translated, which is not done yet (README, Analytics).
 
 /** What a query is asked for: the window in epoch ms [since, until), a row limit, the shards. */
 export interface QueryParams {
