@@ -41,7 +41,7 @@ export function parseRegionList(value: string): RegionName[] {
 export const regionDir = (dataDir: string, name: RegionName) => path.join(dataDir, 'regions', name);
 
 /** Starts one region's stack process in its own process group and waits for its stack.json. */
-export async function startRegion(dataDir: string, name: RegionName, env: NodeJS.ProcessEnv = process.env): Promise<RegionEntry> {
+export async function startRegion(dataDir: string, name: RegionName, network: readonly RegionName[], env: NodeJS.ProcessEnv = process.env): Promise<RegionEntry> {
   const dir = regionDir(dataDir, name);
   mkdirSync(dir, { recursive: true });
   const ownFile = path.join(dir, 'stack.json');
@@ -53,7 +53,7 @@ export async function startRegion(dataDir: string, name: RegionName, env: NodeJS
     cwd: ROOT,
     // PORT=0: each region's API on a free port; the region's data is always kept, so an outage
     // (SIGKILL of the group) and `region up` keep what it had written.
-    env: { ...inherited, FEED_REGION: name, PORT: '0' },
+    env: { ...inherited, FEED_REGION: name, PORT: '0', FEED_LOCAL_PEERS: network.filter((r) => r !== name).join(','), FEED_LOCAL_REGIONS_DIR: path.join(dataDir, 'regions') },
     detached: true,
     stdio: ['ignore', log, log],
   });
@@ -75,7 +75,7 @@ export async function startRegion(dataDir: string, name: RegionName, env: NodeJS
 /** Starts every region at once (their engines start in parallel) and writes stack.json. */
 export async function startRegions(dataDir: string, names: readonly RegionName[], opts: { fresh?: boolean } = {}): Promise<RegionEntry[]> {
   if (opts.fresh) for (const name of names) rmSync(regionDir(dataDir, name), { recursive: true, force: true });
-  const started = await Promise.allSettled(names.map((name) => startRegion(dataDir, name)));
+  const started = await Promise.allSettled(names.map((name) => startRegion(dataDir, name, names)));
   const entries = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) {
@@ -133,8 +133,8 @@ function groupAlive(pgid: number): boolean {
 export async function regionUp(dataDir: string, name: RegionName): Promise<RegionEntry> {
   const entry = findRegion(dataDir, name);
   if (alive(entry.pid)) throw new Error(`region ${name} is up (pid ${entry.pid})`);
-  const started = await startRegion(dataDir, name);
   const stack = readJson(path.join(dataDir, 'stack.json')) as { pid?: number; regions?: RegionEntry[] } | undefined;
+  const started = await startRegion(dataDir, name, (stack?.regions ?? []).map((e) => e.name));
   writeRegions(dataDir, (stack?.regions ?? []).map((e) => (e.name === name ? started : e)), stack?.pid);
   return started;
 }

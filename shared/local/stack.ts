@@ -16,6 +16,8 @@ import { invoke, ROOT } from './lambda.js';
 import { LocalQueues, type LocalQueueOptions } from './queues.js';
 import { startServer, type LocalServer } from './server.js';
 import { StreamPoller } from './streams.js';
+import { startReplication } from './replication.js';
+import type { RegionName } from '../domain/regions.js';
 import { ensureTables, sweepExpired } from './create-tables.js';
 import { LocalStepFunctions } from './stepfunctions.js';
 import { writeFileAtomically } from './journal.js';
@@ -232,7 +234,20 @@ function startMappings(ctx: StackContext, queues: LocalQueues, endpoint: string)
     await Promise.all(pollers.map((p) => p.stop()));
     saveCheckpoints();
   });
+  startPeerReplication(ctx, checkpoints);
   return pollers;
+}
+
+/** In a multi-region stack (FEED_LOCAL_PEERS, set by multi-region.ts), the Global Tables stand-in:
+ *  stopped before the pollers, so the final checkpoint save covers what it applied. */
+function startPeerReplication({ lines, stoppers }: StackContext, checkpoints: Map<string, string>): void {
+  const peers = (process.env.FEED_LOCAL_PEERS ?? '').split(',').filter(Boolean) as RegionName[];
+  const self = config().FEED_REGION;
+  const regionsDir = process.env.FEED_LOCAL_REGIONS_DIR;
+  if (peers.length === 0 || !self || !regionsDir) return;
+  const replication = startReplication({ self, peers, regionsDir, shards: config().FEED_SHARDS, local: dynamo(), checkpoints, awsRegion: config().AWS_REGION });
+  stoppers.push(() => replication.stop());
+  lines.push(`replicas   from ${peers.join(', ')}: the tables this region shares with each (Global Tables stand-in)`);
 }
 
 /** The Step Functions stand-in (journalled unless fresh), its API, the schedules, and the restart
