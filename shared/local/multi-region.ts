@@ -20,6 +20,9 @@ export interface RegionEntry {
   dataDir: string;
 }
 
+/** The variables a region's stack is configured by, kept for its restarts. */
+const SETTING = /^(FEED_|POWERTOOLS_|AWS_REGION$)/;
+
 /** A region's stack starts DynamoDB Local and redis-server: allow for a loaded machine. */
 export const REGION_START_TIMEOUT_MS = 180_000;
 const POLL_MS = 200;
@@ -41,11 +44,18 @@ export function parseRegionList(value: string): RegionName[] {
 export const regionDir = (dataDir: string, name: RegionName) => path.join(dataDir, 'regions', name);
 
 /** Starts one region's stack process in its own process group and waits for its stack.json. */
-export async function startRegion(dataDir: string, name: RegionName, network: readonly RegionName[], env: NodeJS.ProcessEnv = process.env): Promise<RegionEntry> {
+export async function startRegion(dataDir: string, name: RegionName, network: readonly RegionName[], opts: { restart?: boolean } = {}): Promise<RegionEntry> {
+  let env: NodeJS.ProcessEnv = process.env;
   const dir = regionDir(dataDir, name);
   mkdirSync(dir, { recursive: true });
   const ownFile = path.join(dir, 'stack.json');
   rmSync(ownFile, { force: true });
+  // A restart (`region up`, from another process) must run the region as it was started: same
+  // shard count, limits and settings, or it would read its kept tables through another mapping.
+  const settingsFile = path.join(dir, 'settings.json');
+  const kept = opts.restart ? (readJson(settingsFile) as Record<string, string> | undefined) : undefined;
+  if (kept) env = { ...env, ...kept };
+  else writeFileAtomically(settingsFile, JSON.stringify(Object.fromEntries(Object.entries(env).filter(([k, v]) => SETTING.test(k) && v !== undefined)), null, 2));
   const log = openSync(path.join(dir, 'stack.log'), 'a');
   // Each region starts its own engines: endpoints given to the parent are not the region's.
   const { REDIS_URL: _redis, DYNAMODB_ENDPOINT: _dynamo, FEED_SFN_ENDPOINT: _sfn, ...inherited } = env;
@@ -134,7 +144,7 @@ export async function regionUp(dataDir: string, name: RegionName): Promise<Regio
   const entry = findRegion(dataDir, name);
   if (alive(entry.pid)) throw new Error(`region ${name} is up (pid ${entry.pid})`);
   const stack = readJson(path.join(dataDir, 'stack.json')) as { pid?: number; regions?: RegionEntry[] } | undefined;
-  const started = await startRegion(dataDir, name, (stack?.regions ?? []).map((e) => e.name));
+  const started = await startRegion(dataDir, name, (stack?.regions ?? []).map((e) => e.name), { restart: true });
   writeRegions(dataDir, (stack?.regions ?? []).map((e) => (e.name === name ? started : e)), stack?.pid);
   return started;
 }

@@ -30,7 +30,8 @@ async function main(): Promise<void> {
   const { fresh, dataDir, regions } = parse();
   const began = Date.now();
   if (regions !== undefined) return runRegions(regions, fresh, dataDir ?? path.join(ROOT, '.local'), began);
-  // The analytics export lands beside the rest of the kept data (feedctl analytics reads it).
+  // The analytics export lands beside the rest of the kept data (feedctl analytics reads it);
+  // FEED_ANALYTICS_DIR= (empty) turns it off.
   process.env.FEED_ANALYTICS_DIR ??= path.join(path.resolve(dataDir ?? path.join(ROOT, '.local')), 'analytics');
   const stack = await startStack({ fresh, dataDir });
   for (const line of stack.lines) console.log(line);

@@ -34,8 +34,8 @@ export const analyticsStreamVariable = (zone: ZoneName) => `FEED_ANALYTICS_STREA
 export const UNEXPORTED_ZONES_VARIABLE = 'FEED_ANALYTICS_UNEXPORTED_ZONES';
 
 const Settings = z.object({
-  /** Local stack: root of the file store; unset, the local exporter has nowhere to write. */
-  FEED_ANALYTICS_DIR: z.string().min(1).optional(),
+  /** Local stack: root of the file store; unset or empty, the local exporter has nowhere to write. */
+  FEED_ANALYTICS_DIR: z.string().optional().transform((v) => v || undefined),
   FEED_LOCAL: z.enum(['0', '1']).default('0'),
 });
 

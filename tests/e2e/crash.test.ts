@@ -75,7 +75,7 @@ const CRASHED = /FEED_LOCAL_CRASH_AT: killed at (\S+)/;
 function startOnce(crashAt: string | undefined): Promise<'ready' | 'crashed while starting'> {
   // The fewest shards allowed: what is tested does not depend on their number, and half the tables
   // (and streams to poll) start faster and leave a loaded machine's DynamoDB Local more room.
-  const env: NodeJS.ProcessEnv = { ...process.env, ...GENEROUS_RATE_LIMITS, PORT: '0', POWERTOOLS_LOG_LEVEL: 'ERROR', FEED_SHARDS: String(SHARDS), FEED_LOCAL_VISIBILITY_TIMEOUT_MS: String(VISIBILITY_MS) };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...GENEROUS_RATE_LIMITS, PORT: '0', POWERTOOLS_LOG_LEVEL: 'ERROR', FEED_ANALYTICS_DIR: '', FEED_SHARDS: String(SHARDS), FEED_LOCAL_VISIBILITY_TIMEOUT_MS: String(VISIBILITY_MS) };
   // Its own engines: not the shared test stack's.
   for (const name of ['DYNAMODB_ENDPOINT', 'REDIS_URL', 'FEED_SFN_ENDPOINT', 'FEED_LOCAL_CRASH_AT']) delete env[name];
   if (crashAt) env.FEED_LOCAL_CRASH_AT = crashAt;

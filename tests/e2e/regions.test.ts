@@ -53,7 +53,9 @@ async function signUp(base: string, country: string) {
 
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), 'feedscale-regions-'));
-  const env: NodeJS.ProcessEnv = { ...process.env, ...GENEROUS_RATE_LIMITS, POWERTOOLS_LOG_LEVEL: 'ERROR' };
+  // 16 tables per entity and no analytics export: three regions and their replication share the
+  // machine with the rest of the suite.
+  const env: NodeJS.ProcessEnv = { ...process.env, ...GENEROUS_RATE_LIMITS, POWERTOOLS_LOG_LEVEL: 'ERROR', FEED_SHARDS: '16', FEED_ANALYTICS_DIR: '' };
   parent = spawn(tsx, ['shared/local/start.ts', '--regions', REGIONS.join(','), '--data-dir', dataDir], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`regions not ready in ${START_MS} ms:\n${output.slice(-3000)}`)), START_MS);
