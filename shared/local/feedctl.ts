@@ -51,7 +51,8 @@ commands
 
 flags
   --aws             read AWS (default credential chain) instead of the local stack; not for stats
-  --region R        AWS region with --aws (default AWS_REGION)
+  --region R        AWS region with --aws (default AWS_REGION); locally, the region of a
+                    multi-region stack (npm start -- --regions …) to read
   --endpoint URL    local Step Functions endpoint (default FEED_SFN_ENDPOINT, then the running
                     stack's <data-dir>/stack.json)
   --data-dir DIR    where npm start writes stack.json (default .local)
@@ -95,7 +96,7 @@ const COMMON_FLAGS: Flag[] = ['aws', 'region', 'endpoint', 'data-dir', 'help'];
 const COMMANDS: Record<string, { positionals: number; flags: Flag[] }> = {
   'executions list': { positionals: 0, flags: [...COMMON_FLAGS, 'workflow', 'status', 'limit'] },
   'executions show': { positionals: 1, flags: [...COMMON_FLAGS, 'workflow', 'full'] },
-  stats: { positionals: 0, flags: ['endpoint', 'data-dir', 'help'] },
+  stats: { positionals: 0, flags: ['endpoint', 'data-dir', 'region', 'help'] },
 };
 
 export async function main(argv: string[], io: FeedctlIo): Promise<number> {
@@ -121,7 +122,6 @@ export async function main(argv: string[], io: FeedctlIo): Promise<number> {
       if (!spec.flags.includes(flag)) throw new UsageError(`--${flag} does not apply to ${command}${flag === 'aws' && command === 'stats' ? ' (stats reads the local stack only)' : ''}`);
     }
     if (values.aws && (values.endpoint || values['data-dir'])) throw new UsageError('--endpoint and --data-dir select the local stack; they do not go with --aws');
-    if (values.region && !values.aws) throw new UsageError('--region applies only with --aws');
 
     if (command === 'stats') {
       const local = localEndpoint(values, env, io.cwd);
@@ -182,7 +182,7 @@ function localEndpoint(values: Values, env: Record<string, string | undefined>, 
   const shown = relative && !relative.startsWith('..') ? relative : file;
   const hint = 'start one with `npm start`, or read AWS with --aws';
   if (!existsSync(file)) throw new FeedctlError(`no local stack is running (${shown} not found); ${hint}`);
-  let stack: { stepFunctions?: unknown; pid?: unknown };
+  let stack: { stepFunctions?: unknown; pid?: unknown; regions?: { name?: unknown; stepFunctions?: unknown; pid?: unknown }[] };
   try {
     stack = JSON.parse(readFileSync(file, 'utf8')) as typeof stack;
   } catch {
@@ -191,8 +191,21 @@ function localEndpoint(values: Values, env: Record<string, string | undefined>, 
   if (typeof stack.pid === 'number' && !processAlive(stack.pid)) {
     throw new FeedctlError(`no local stack is running (${shown} was left by pid ${stack.pid}, which has exited); ${hint}`);
   }
+  if (Array.isArray(stack.regions)) return regionEndpoint(stack.regions, values.region, shown);
+  if (values.region) throw new UsageError(`--region selects a region of a multi-region local stack (npm start -- --regions …); ${shown} is one region (or add --aws)`);
   if (typeof stack.stepFunctions !== 'string') throw new FeedctlError(`${shown} names no Step Functions endpoint; restart the local stack with \`npm start\``);
   return { url: stack.stepFunctions, source: shown };
+}
+
+/** A multi-region local stack: the --region's own Step Functions API (each region runs its own). */
+function regionEndpoint(regions: { name?: unknown; stepFunctions?: unknown; pid?: unknown }[], region: string | undefined, shown: string): LocalEndpoint {
+  const names = regions.map((r) => String(r.name)).join(', ');
+  if (!region) throw new UsageError(`the local stack runs several regions (${names}): name one with --region`);
+  const entry = regions.find((r) => r.name === region);
+  if (!entry) throw new UsageError(`--region ${region} is not a region of the local stack (${names})`);
+  if (typeof entry.pid === 'number' && !processAlive(entry.pid)) throw new FeedctlError(`region ${region} is down (feedctl region up ${region} restarts it)`);
+  if (typeof entry.stepFunctions !== 'string') throw new FeedctlError(`${shown} names no Step Functions endpoint for ${region}`);
+  return { url: entry.stepFunctions, source: `${shown} (${region})` };
 }
 
 function processAlive(pid: number): boolean {

@@ -132,6 +132,17 @@ describe('npm start -- --regions', () => {
     expect(me.body.userId).toBe(user.body.userId);
   }, START_MS);
 
+  it('lets feedctl read one region of the stack with --region, and asks for one without it', () => {
+    const { FEED_SFN_ENDPOINT: _shared, ...env } = process.env;
+    const stats = (...args: string[]) => spawnSync(tsx, ['shared/local/feedctl.ts', 'stats', '--data-dir', dataDir, ...args], { cwd: ROOT, encoding: 'utf8', env, timeout: 60_000 });
+    const one = stats('--region', 'us-west-2');
+    expect(one.status, one.stderr).toBe(0);
+    expect(one.stdout).toMatch(/queue\s+fanout/);
+    const none = stats();
+    expect(none.status).toBe(2);
+    expect(none.stderr).toMatch(/several regions \(us-east-1, us-west-2, eu-west-1\): name one with --region/);
+  });
+
   it('refuses an unknown region name in one line, and feedctl refuses a region not running', () => {
     const bad = spawnSync(tsx, ['shared/local/start.ts', '--regions', 'us-east-1,mars-1', '--data-dir', dataDir], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
     expect(bad.status).toBe(2);
