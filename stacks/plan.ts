@@ -247,13 +247,17 @@ export function buildPlan(
 }
 
 /** The tables this region creates: those whose first deployed holder it is (the set's home
- *  region when deployed), each with its replicas in the other deployed holders. A table no
- *  deployed region may hold is not created: that set's users are not served by this network. */
+ *  region when deployed), each a Global Table with replicas in the other deployed holders; and,
+ *  as a table of its own (no replicas), every table it holds no replica of. Directory rows (token
+ *  subjects, handles) are still placed by hash over all tables, so every region needs every
+ *  table name; a region's own copy of another set's table holds only what that region writes,
+ *  and a set's users are served only where it replicates. */
 function planTables({ target }: PlanContext): TablePlan[] {
   return entities().flatMap((entity) =>
     Array.from({ length: target.shards }, (_, shard) => shard).flatMap((shard) => {
       const holders = tableHolders(target, entity, shard);
-      if (holders[0] !== target.region) return [];
+      const own = !holders.includes(target.region);
+      if (!own && holders[0] !== target.region) return [];
       return [
         {
           entity,
@@ -264,7 +268,7 @@ function planTables({ target }: PlanContext): TablePlan[] {
           pointInTimeRecovery: target.production,
           deletionProtection: target.production,
           tableSet: tableSetOf(shard, target.shards).name,
-          replicas: holders.slice(1),
+          replicas: own ? [] : holders.slice(1),
         },
       ];
     }),

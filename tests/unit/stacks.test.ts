@@ -165,13 +165,9 @@ describe('the stage: region, production, settings', () => {
 });
 
 describe('tables', () => {
-  it('are every entity × FEED_SHARDS across the network\'s regions, named as shared/declarations/tables.ts tableName() names them', () => {
-    const all = REGIONS.map((r) => r.name).join(',');
-    const stages = REGIONS.map((r) => planFor(`dev-${r.name}`, { FEED_SHARDS: '64', FEED_REGIONS: all }));
-    expect(stages.flatMap((p) => p.tables.map((t) => t.name)).sort()).toEqual(
-      entities.flatMap((e) => Array.from({ length: 64 }, (_, s) => physicalTableName('feedscale-dev-', e, s))).sort(),
-    );
+  it('are every entity × FEED_SHARDS, named as shared/declarations/tables.ts tableName() names them', () => {
     const plan = planFor('dev', { FEED_SHARDS: '64' });
+    expect(plan.tables).toHaveLength(entities.length * 64);
     process.env.FEED_TABLE_PREFIX = plan.target.tablePrefix;
     try {
       resetConfig();
