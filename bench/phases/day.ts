@@ -103,16 +103,11 @@ async function prologue(ctx: BenchContext, plan: DayPlan, scale: number, redis: 
   ctx.log(`day: prologue — ${prior.length} users read within the ${READER_TTL_S / 3600} h before the day (of ${plan.users.length}); ${Math.round(PRIOR_SECONDS / 3600)} h played out`);
 }
 
-interface DayRun {
-  wallMs: number;
-  feedRequests: number;
-  firstPages: number;
-  non2xx: number;
-  posts: number;
-  follows: number;
+/** What playing the day counts: the result's counters, plus how late each session started. */
+type DayRun = Pick<DayResult, 'wallMs' | 'feedRequests' | 'firstPages' | 'non2xx' | 'posts' | 'follows'> & {
   lateMs: number[];
   warmingRuns: number;
-}
+};
 
 /** Plays the sessions at their compressed times, and the CacheWarming schedule beside them. */
 async function playDay(ctx: BenchContext, plan: DayPlan, scale: number): Promise<DayRun> {
