@@ -10,7 +10,9 @@ import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { batchWrite, db, dynamo, type TableWrite } from '../shared/store/client.js';
 import { signDevToken } from '../shared/edge/auth.js';
 import { idAt, logicalShardOf } from '../shared/domain/ids.js';
-import { keys } from '../shared/store/keys.js';
+import { keys, subjectHash } from '../shared/store/keys.js';
+import { cardOf } from '../shared/store/users.js';
+import { tableSetOfLogical } from '../shared/domain/residency.js';
 import { allTables } from '../shared/local/create-tables.js';
 import { homeRegionOf, logicalShardIn } from '../shared/domain/regions.js';
 import { logicalRangeOf } from '../shared/domain/sharding.js';
@@ -178,8 +180,11 @@ export async function seedGraph(g: Graph, seed: number, progress: SeedProgress):
       createdAt: new Date(createdMs[u.index]!).toISOString(),
     };
     userWrites.push(put(keys.profile(u.userId), { ...row }));
-    userWrites.push(put(keys.subject(u.sub), { userId: u.userId }));
-    userWrites.push(put(keys.handle(row.handle), { userId: u.userId }));
+    const set = tableSetOfLogical(logicalShardOf(u.userId));
+    userWrites.push(put(keys.subject(u.sub, set), { userId: u.userId }));
+    userWrites.push(put(keys.subjectHint(u.sub), { set: set.name }));
+    userWrites.push(put(keys.handle(row.handle), { userId: u.userId, subject: subjectHash(u.sub) }));
+    userWrites.push(put(keys.card(u.userId), { ...cardOf(row) }));
     if (followerCount > 0) userWrites.push(put(keys.followerCounter(u.userId, 0), { count: followerCount }));
   }
   await writeAll(userWrites, (d) => progress('users', d, userWrites.length));

@@ -10,7 +10,7 @@ export async function runFanoutRecord(job: FanoutJob): Promise<void> {
   const written = await traced('runFanoutJob', { kind: job.kind, ...('post' in job ? { postId: job.post.postId } : { authorId: job.authorId }) }, () => runFanoutJob(job));
   logger.info('fan-out job done', {
     kind: job.kind,
-    ...('post' in job ? { postId: job.post.postId } : { authorId: job.authorId, tier: job.tier }),
+    ...('post' in job ? { postId: job.post.postId } : { authorId: job.authorId, ...('tier' in job && { tier: job.tier }) }),
     ...('followers' in job && { followers: job.followers.length }),
     written,
   });

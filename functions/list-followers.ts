@@ -1,4 +1,5 @@
-// GET /v1/users/{userId}/followers — paged, in follower-id order.
+// GET /v1/users/{userId}/followers — paged, in follower-id order (a bucketed account's edge
+// partitions read in parallel and merged, so the cursor is the last id either way).
 import { listEdges } from '../shared/services/follows.js';
 import { api, PageQuery, type Page, UserPath } from '../shared/edge/http.js';
 

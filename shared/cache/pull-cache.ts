@@ -1,5 +1,5 @@
 // The Redis side of pull and freshness. High-tier authors' recent posts are cached per author for
-// readers to pull (and every region's cache gets them; see FEED_CACHE_REPLICA_URLS). Two small
+// readers to pull (each region caches the posts replicated to it). Two small
 // sorted sets make cached feed pages safe to serve: `lastpost` (a high-tier author posted) and
 // `deleted` (a post was deleted). Each process mirrors both at most once a second, so checking a
 // cached page — even an L1 hit — costs no round trip, and a page is never served more than about
@@ -7,7 +7,7 @@
 import { config } from '../edge/config.js';
 import type { Post } from '../services/posts.js';
 import { ACTIVE_RETENTION_SECONDS, cacheKeys, FEED_L2_ACTIVE_TTL_SECONDS, FEED_L2_TTL_SECONDS, RECENT_POSTS_MAX, RECENT_POSTS_TTL_SECONDS, scaledSeconds } from './cache-keys.js';
-import { createL2, l2, type L2Cache } from './l2.js';
+import { l2, type L2Cache } from './l2.js';
 
 const SYNC_EVERY_MS = 1000;
 /** The active window, and how long a pulled post's deletion is remembered (as long as a cached
@@ -17,16 +17,9 @@ const deletedRetentionMs = () => scaledSeconds(FEED_L2_ACTIVE_TTL_SECONDS) * 100
 
 const serialize = (p: Post) => JSON.stringify({ postId: p.postId, authorId: p.authorId, content: p.content, createdAt: p.createdAt });
 
-let replicas: L2Cache[] | undefined;
-/** The primary cache and every other region's (FEED_CACHE_REPLICA_URLS), for global writes. */
-function everyRegion(): L2Cache[] {
-  replicas ??= (config().FEED_CACHE_REPLICA_URLS ?? '')
-    .split(',')
-    .map((u) => u.trim())
-    .filter(Boolean)
-    .map((u) => createL2(u));
-  return [l2(), ...replicas];
-}
+/** The region's own cache: each region records the public posts it receives (its replica of the
+ *  posts tables streams them to its own router), so no region writes another's Redis. */
+const everyRegion = (): L2Cache[] => [l2()];
 
 /** Caches a high-tier author's new post for pull, in every region's cache. */
 export async function recordRecentPost(post: Post): Promise<void> {

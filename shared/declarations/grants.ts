@@ -13,6 +13,9 @@ export interface TableGrant {
   access?: Access;
   /** Secondary indexes the function queries, granted as `<table>/index/<name>` (Query only). */
   indexes?: readonly string[];
+  /** Used only in a network of several regions (a user homed elsewhere is read from the
+   *  directory), so a one-region scenario does not exercise it. */
+  acrossRegions?: true;
 }
 
 export interface Grant {
@@ -73,10 +76,13 @@ export const GRANTS: Record<FunctionName, Grant> = {
   health: none,
   'dev-token': none,
   openapi: none,
-  // Profile, subject and handle rows in one conditional transaction.
-  'create-user': routeGrant({ tables: { users: { access: 'write' } } }),
-  'get-me': routeGrant({ tables: { users: { access: 'read' } } }),
-  'get-user': routeGrant({ tables: { users: { access: 'read' } } }),
+  // The subject's home set and the handle claimed in the directory (in their authority region),
+  // then profile, subject entry and card in one conditional transaction.
+  'create-user': routeGrant({ tables: { users: { access: 'write' }, directory: { access: 'readwrite' } } }),
+  // Every call with a token finds its home set in the directory (subject hints); profiles of
+  // users homed elsewhere are their directory cards, with follower counts from it.
+  'get-me': routeGrant({ tables: { users: { access: 'read' }, directory: { access: 'read' } } }),
+  'get-user': routeGrant({ tables: { users: { access: 'read' }, directory: { access: 'read' } } }),
   // Edges, counters and the high-tier entry in one transaction; the followee's latest posts
   // (byAuthor) into the caller's feed; a follow notification; and, when the followee's count
   // crosses a tier threshold, tier jobs for every follower (paged from the in-edges).
@@ -86,6 +92,8 @@ export const GRANTS: Record<FunctionName, Grant> = {
       follows: { access: 'readwrite' },
       posts: { indexes: ['byAuthor'] },
       feeds: { access: 'write' },
+      // Subject hint and cards (read), this region's follower-counter items (write).
+      directory: { access: 'readwrite' },
     },
     sendsTo: ['fanout', 'notifications'],
     // Drops the caller's cached feed.
@@ -98,19 +106,20 @@ export const GRANTS: Record<FunctionName, Grant> = {
       users: { access: 'readwrite' },
       follows: { access: 'readwrite' },
       feeds: { access: 'write', indexes: ['byAuthor'] },
+      directory: { access: 'readwrite' },
     },
     sendsTo: ['fanout'],
     redis: true,
   }),
-  'list-followers': routeGrant({ tables: { users: { access: 'read' }, follows: { access: 'read' } } }),
-  'list-following': routeGrant({ tables: { users: { access: 'read' }, follows: { access: 'read' } } }),
+  'list-followers': routeGrant({ tables: { users: { access: 'read' }, follows: { access: 'read' }, directory: { access: 'read' } } }),
+  'list-following': routeGrant({ tables: { users: { access: 'read' }, follows: { access: 'read' }, directory: { access: 'read' } } }),
   // Idempotency records live in the users tables; posting records activity (profile) and
   // indexes it under the celebrities the author follows (follows).
-  'create-post': grant({ tables: { users: { access: 'readwrite' }, posts: { access: 'write' }, follows: { access: 'readwrite' } }, redis: true }),
+  'create-post': grant({ tables: { users: { access: 'readwrite' }, posts: { access: 'write' }, follows: { access: 'readwrite' }, directory: { access: 'read' } }, redis: true }),
   'get-post': routeGrant({ tables: { posts: { access: 'read' } } }),
   // Records the deletion in the cache at once, so no cached page shows the post.
-  'delete-post': grant({ tables: { users: { access: 'read' }, posts: { access: 'readwrite' } }, redis: true }),
-  'list-user-posts': routeGrant({ tables: { users: { access: 'read' }, posts: { indexes: ['byAuthor'] } } }),
+  'delete-post': grant({ tables: { users: { access: 'read' }, posts: { access: 'readwrite' }, directory: { access: 'read' } }, redis: true }),
+  'list-user-posts': routeGrant({ tables: { users: { access: 'read' }, posts: { indexes: ['byAuthor'] }, directory: { access: 'read' } } }),
   // Reads pushed entries (deleting dangling ones), pulls followed high-tier authors' posts
   // (byAuthor), records activity and indexes it under the celebrities followed.
   'get-feed': grant({
@@ -119,17 +128,19 @@ export const GRANTS: Record<FunctionName, Grant> = {
       follows: { access: 'readwrite' },
       feeds: { access: 'readwrite' },
       posts: { access: 'read', indexes: ['byAuthor'] },
+      directory: { access: 'read' },
     },
     redis: true,
   }),
-  'set-vip': routeGrant({ tables: { users: { access: 'readwrite' }, follows: { access: 'readwrite' } } }),
-  'clear-vip': routeGrant({ tables: { users: { access: 'readwrite' }, follows: { access: 'write' } } }),
-  'list-notifications': routeGrant({ tables: { users: { access: 'read' }, notifications: { access: 'read' } } }),
-  'mark-notifications-read': routeGrant({ tables: { users: { access: 'read' }, notifications: { access: 'write' } } }),
+  'set-vip': routeGrant({ tables: { users: { access: 'readwrite' }, follows: { access: 'readwrite' }, directory: { access: 'read' } } }),
+  'clear-vip': routeGrant({ tables: { users: { access: 'readwrite' }, follows: { access: 'write' }, directory: { access: 'read' } } }),
+  'list-notifications': routeGrant({ tables: { users: { access: 'read' }, notifications: { access: 'read' }, directory: { access: 'read' } } }),
+  'mark-notifications-read': routeGrant({ tables: { users: { access: 'read' }, notifications: { access: 'write' }, directory: { access: 'read' } } }),
   // Routes by the author's tier: jobs (regular, VIPs of a mega author, the delayed notify-plan)
   // or a CelebrityFanout execution.
   'post-router': grant({
-    tables: { users: { access: 'read' }, follows: { access: 'read' } },
+    // The author's tier: from the directory card when the author is homed in another zone.
+    tables: { users: { access: 'read' }, follows: { access: 'read' }, directory: { access: 'read', acrossRegions: true } },
     streams: ['posts'],
     sendsTo: ['fanout'],
     startsWorkflows: ['celebrity-fanout'],
@@ -163,7 +174,7 @@ export const GRANTS: Record<FunctionName, Grant> = {
     redis: true,
   }),
   // Reads a window's accumulators, the actors' handles, writes digests and drops accumulators.
-  'notification-compose': grant({ tables: { users: { access: 'read' }, notifications: { access: 'readwrite' } } }),
+  'notification-compose': grant({ tables: { users: { access: 'read' }, notifications: { access: 'readwrite' }, directory: { access: 'read' } } }),
   // Reads every table's stream and writes nothing but analytics records.
   'analytics-export': grant({ streams: ['users', 'follows', 'posts', 'feeds', 'notifications'], exportsAnalytics: true }),
 };

@@ -18,6 +18,7 @@ export const ENTITY_RESIDENCY: Record<Entity, Exclude<Residency, 'regional'>> = 
   feeds: 'home',
   notifications: 'home',
   posts: 'public',
+  directory: 'public',
 };
 
 export interface RowKind {
@@ -33,35 +34,50 @@ export interface RowKind {
 export const ROW_KINDS: readonly RowKind[] = [
   { key: 'user#<id> profile', entity: 'users', residency: 'home', why: 'the profile holds the country and the account’s private settings' },
   {
-    key: 'sub#<sha256(subject)>',
+    key: 'sub#<sha256(subject)> → user',
     entity: 'users',
     residency: 'home',
-    why: 'maps the identity provider’s subject to the account: pseudonymous, so still personal data',
-    gap: 'placed by hash over all tables, so it can land in another set’s table; moves to the home set with a public subject → home-set hint',
+    why: 'maps the identity provider’s subject to the account: pseudonymous, so still personal data; kept in the home set, on a shard chosen by the subject’s hash',
+  },
+  {
+    key: 'sub#<sha256(subject)> hint',
+    entity: 'directory',
+    residency: 'public',
+    why: 'tells any region which table set serves a token, so a request reaching the wrong region is sent home: the set’s name only (no user id, no profile), claimed once in the hash’s authority region so one subject has one home',
   },
   {
     key: 'handle#<handle>',
-    entity: 'users',
+    entity: 'directory',
     residency: 'public',
-    why: 'handles are shown to everyone and unique across the network; claimed in one authority region per handle',
-    gap: 'kept in a home-data table placed by hash, so other zones cannot see it; moves to a public table',
+    why: 'handles are shown to everyone and unique across the network: claimed by a conditional write in one authority region per handle (the region creating its directory table), then replicated',
+  },
+  {
+    key: 'card#<id>',
+    entity: 'directory',
+    residency: 'public',
+    why: 'the public profile card (handle, display name, home region, tier) that other regions show in lists and use to route a followed author’s posts',
   },
   { key: 'idem#<user>#<key>', entity: 'users', residency: 'home', why: 'remembers a user’s requests (Idempotency-Key) for a day' },
   {
-    key: 'fc#<user>#<k>',
-    entity: 'users',
+    key: 'fc#<user>#<k> / <region>',
+    entity: 'directory',
     residency: 'public',
-    why: 'follower counts are on the public profile card; each region adds its own followers',
-    gap: 'summed in the followee’s home set only; moves to per-region contributions in a public table',
+    why: 'follower counts are on the public profile card; each region counts the follows it serves in its own items, summed over the regions',
   },
   { key: 'out#<follower> → followee', entity: 'follows', residency: 'home', why: 'whom a user follows is private to the follower' },
   { key: 'hi#<user> → author', entity: 'follows', residency: 'home', why: 'the high-tier authors a user’s feed pulls: derived from the user’s follows' },
   {
-    key: 'in#<followee> → follower',
+    key: 'in#<followee>[#<bucket>] → follower',
     entity: 'follows',
     residency: 'regional',
     why: 'a set’s own users who follow an author, so each region fans out to its own followers from the replicated post',
     gap: 'kept on the followee’s shard: a follower in another set is not indexed where it lives yet',
+  },
+  {
+    key: 'inl#<followee> (edge layout)',
+    entity: 'follows',
+    residency: 'regional',
+    why: 'how many in#<followee>#<bucket> partitions hold the followers indexed beside it (README "Celebrity edges")',
   },
   { key: 'vip#<author> → follower', entity: 'follows', residency: 'home', why: 'VIP marks are the author’s own choice' },
   { key: 'af#<author>#<bucket> → follower', entity: 'follows', residency: 'regional', why: 'recently active followers of an author among the set’s users, for the celebrity push' },
@@ -84,4 +100,12 @@ export function tableSetOf(shard: number, shards: number): TableSet {
   const set = tableSetOfLogical(lo);
   if (tableSetOfLogical(hi) !== set) throw new RangeError(`table ${shard} of ${shards} spans two table sets`);
   return set;
+}
+
+/** The region where a table's rows are claimed (a conditional write that must see every earlier
+ *  claim: handles, subject hints): the first region of the network holding the table, which is
+ *  the one creating it. Global Tables settle concurrent writes by last writer wins, so a claim made
+ *  anywhere else could be silently overwritten by a concurrent claim elsewhere. */
+export function authorityRegion(entity: Entity, shard: number, shards: number, network: readonly RegionName[]): RegionName | undefined {
+  return tableReplicas(entity, shard, shards).find((r) => network.includes(r));
 }

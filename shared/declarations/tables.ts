@@ -3,7 +3,7 @@
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { config } from '../edge/config.js';
 
-export type Entity = 'users' | 'follows' | 'posts' | 'feeds' | 'notifications';
+export type Entity = 'users' | 'follows' | 'posts' | 'feeds' | 'notifications' | 'directory';
 
 interface KeyDef {
   name: string;
@@ -33,7 +33,7 @@ export const TABLES: Record<Entity, TableDef> = {
   users: {
     entity: 'users',
     baseName: 'Users',
-    holds: 'profiles (user#<id>), handle and token-subject directory entries, idempotency records',
+    holds: 'profiles (user#<id>), token subject → user entries (sub#<hash>) in the home set, idempotency records',
     partitionKey: S('pk'),
     sortKey: S('sk'),
     globalIndexes: [],
@@ -76,6 +76,15 @@ export const TABLES: Record<Entity, TableDef> = {
     globalIndexes: [],
     localIndexes: [],
     ttlAttribute: 'expiresAt',
+  },
+  directory: {
+    entity: 'directory',
+    baseName: 'Directory',
+    holds: 'the public directory, replicated to every region: handle claims (handle#<handle>) and token-subject hints (sub#<hash>) placed by hash and claimed in one authority region each, profile cards (card#<id>) and per-region follower counters (fc#<id>#<k>) on the user’s shard',
+    partitionKey: S('pk'),
+    sortKey: S('sk'),
+    globalIndexes: [],
+    localIndexes: [],
   },
 };
 

@@ -1,6 +1,8 @@
 // Errors that carry their HTTP status and a stable code. The http middleware maps them to
 // {"error":{"code","message"}}; anything else becomes a generic 500 and a logged error.
 export class HttpError extends Error {
+  /** Fields added to the error object of the answer beside code and message. */
+  details?: Readonly<Record<string, unknown>>;
   constructor(
     readonly status: number,
     readonly code: string,
@@ -65,5 +67,26 @@ export class ServiceUnavailableError extends HttpError implements RetryableLater
   ) {
     super(503, 'unavailable', message);
     if (options?.cause !== undefined) this.cause = options.cause;
+  }
+}
+
+/** The request belongs to another region: the user's home data is served by `region`, whose API
+ *  is `api`. The client repeats the request there (and keeps using it): 421 Misdirected Request,
+ *  because a redirect would make clients drop the Authorization header across origins. */
+export class MisdirectedError extends HttpError {
+  constructor(region: string, api: string | undefined, what: string) {
+    super(421, 'home_region', `${what} is served by ${region}${api ? ` at ${api}` : ''}; repeat the request there`);
+    this.details = { region, ...(api && { api }) };
+  }
+}
+
+/** The region that serves a user's home data is down and no failover region may serve it (EU
+ *  users' data stays in the EU): their home-data requests wait; public reads still work. */
+export class RegionUnavailableError extends HttpError implements RetryableLater {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(503, 'region_unavailable', message);
   }
 }

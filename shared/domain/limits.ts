@@ -50,6 +50,25 @@ export const VIPS_MAX = 1000;
  *  one index write per active follower per hour, writes ~1,100/s; 4 partitions keep each under
  *  DynamoDB's 1,000 WCU per partition. */
 export const ACTIVE_INDEX_BUCKETS = 4;
+/** Follower-edge buckets of an account past FEED_EDGE_BUCKET_THRESHOLD (README "Celebrity edges").
+ *  A follow writes its in-edge inside a transaction, 2 WCU for an item under 1 KB, so one
+ *  partition key takes 500 follows/s before DynamoDB's 1,000 WCU cap. 8 buckets at the crossing
+ *  take 4,000 follows/s, above the 1,000-3,000/s peak a celebrity's arrival or a viral moment
+ *  brings. Past that a bucket holds about one threshold's worth of followers (the count doubles
+ *  N), so a fan-out reads each bucket in parallel; 256 buckets keep a 600M-follower account at
+ *  2.3M ids (~94 MB) a bucket, 4 s of reading at 3,000 RCU (24 MB/s eventually consistent). */
+export const EDGE_BUCKETS_MIN = 8;
+export const EDGE_BUCKETS_MAX = 256;
+/** How long a process trusts an account's edge layout before reading it again: one eventually
+ *  consistent read per container every 5 s (0.5 RCU) stays far below the marker's 3,000 RCU
+ *  when thousands of containers follow one account. FEED_EDGE_MOVE_GRACE_SECONDS covers it. */
+export const EDGE_LAYOUT_CACHE_MS = 5_000;
+/** Edges copied (or cleaned up) per step of a layout move: 10 transactions of 50, one fan-out
+ *  job of about a second, so a step never nears the worker's 60 s timeout. */
+export const EDGE_MOVE_PAGE = 500;
+/** A move step not heard from for this long (its message lost to the DLQ) is queued again by the
+ *  next follow's reconcile; steps are idempotent, so a duplicate only repeats work. */
+export const EDGE_MOVE_STALL_SECONDS = 300;
 /** High-tier authors pulled per feed request: the most recently posting ones. */
 export const FEED_PULL_AUTHORS = 100;
 /** Followed authors read when paging past the end of the precomputed feed (history). */
@@ -73,3 +92,7 @@ export const REDIS_COMMAND_TIMEOUT_MS = 50;
 /** Retry-After of a 503: a throttled partition or a failed-over node is usually back within a
  *  second or two, and a sooner retry would add to the overload. */
 export const UNAVAILABLE_RETRY_AFTER_SECONDS = 2;
+/** Retry-After of 503 region_unavailable: a region outage lasts minutes, so a client asking every
+ *  few seconds only adds load; 10 s is also the failover budget, after which a returned region
+ *  answers again. */
+export const REGION_RETRY_AFTER_SECONDS = 10;

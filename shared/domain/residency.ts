@@ -49,6 +49,13 @@ export function tableSetOfLogical(logical: number): TableSet {
   return set;
 }
 
+/** A set by its name (as the directory's subject hints store it). */
+export function tableSetByName(name: string): TableSet {
+  const set = TABLE_SETS.find((s) => s.name === name);
+  if (!set) throw new RangeError(`unknown table set ${name}`);
+  return set;
+}
+
 /** The table set a new user's id is minted in: their home region's, split by GDPR in eu-west-1. */
 export function tableSetFor(homeRegion: RegionName, country: string): TableSet {
   const sets = TABLE_SETS.filter((s) => s.home === homeRegion);

@@ -6,6 +6,13 @@ import { REGIONS, type RegionName } from '../domain/regions.js';
 import { parseCursorKeys, type CursorKey } from '../domain/cursor-keys.js';
 import { CURSOR_SECRET_RESOURCE, linkedSecret } from './linked-secret.js';
 
+const REGION_NAMES = new Set<string>(REGIONS.map((r) => r.name));
+/** A comma-separated list of region names; an unknown name fails the start-up, named. */
+const regionList = z.string().transform((value, ctx) => {
+  const names = value.split(',').map((n) => n.trim()).filter(Boolean);
+  for (const n of names) if (!REGION_NAMES.has(n)) ctx.addIssue({ code: 'custom', message: `${n} is not one of ${[...REGION_NAMES].join(', ')}` });
+  return names as RegionName[];
+});
 const int = (def: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(def);
 
@@ -20,6 +27,13 @@ const schema = z.object({
   /** Follower counts from which an author is a celebrity / mega-celebrity (fan-out tiers). */
   FEED_CELEBRITY_THRESHOLD: int(100_000, 1, 1e12),
   FEED_MEGA_THRESHOLD: int(10_000_000, 1, 1e12),
+  /** Followers from which an account's in-edges are spread over several partition keys (README
+   *  "Celebrity edges": 10,000 moves in seconds, and a burst reaching it spends at most ~20 s on
+   *  one partition); 1e12 turns bucketing off. */
+  FEED_EDGE_BUCKET_THRESHOLD: int(10_000, 1, 1e12),
+  /** Grace of an edge layout move: longer than a layout cached by a process (5 s) plus the
+   *  longest follow or unfollow request (10 s), so no write decided on the old layout lands late. */
+  FEED_EDGE_MOVE_GRACE_SECONDS: z.coerce.number().min(0).max(900).default(30),
   /** A user's last activity is written at most once per this many seconds. */
   FEED_ACTIVITY_RESOLUTION_SECONDS: int(3600, 1, 86_400),
   /** Followers active within this many hours get a celebrity's posts pushed. */
@@ -30,9 +44,18 @@ const schema = z.object({
   FEED_WARM_INTERVAL_SECONDS: int(900, 1, 86_400),
   /** Length of a notification digest window. */
   FEED_NOTIFICATION_WINDOW_SECONDS: int(1800, 1, 86_400),
-  /** Set by the deployment: the region this stage serves. Profiles whose home region is another
-   *  one are refused (409 wrong_region), so EU users' data is only created in eu-west-1. */
+  /** Set by the deployment: the region this stage serves. A request for a user homed in another
+   *  region's table set is answered 421 home_region with that region's API (shared/edge/network.ts). */
   FEED_REGION: z.enum(REGIONS.map((r) => r.name) as [RegionName, ...RegionName[]]).optional(),
+  /** Set by the deployment: every region of the network (comma-separated), FEED_REGION among
+   *  them. Unset: a network of FEED_REGION alone, which serves every table set itself. */
+  FEED_REGIONS: regionList.optional(),
+  /** Set by the deployment: each region's API base URL, `us-east-1=https://…,eu-west-1=https://…`:
+   *  where a misdirected request is sent, and what the health probe of a region calls. */
+  FEED_REGION_API_URLS: z.string().optional(),
+  /** Set by the local multi-region stack only: the folder where each region publishes its API and
+   *  DynamoDB endpoints (<dir>/<region>/stack.json), read instead of FEED_REGION_API_URLS. */
+  FEED_LOCAL_REGIONS_DIR: z.string().optional(),
   /** Set by the local stack only: enables POST /v1/dev/token and local defaults for secrets. */
   FEED_LOCAL: z.enum(['0', '1']).default('0'),
   /** HS256 secret of tokens minted by the local stack's /v1/dev/token. */
@@ -49,9 +72,6 @@ const schema = z.object({
   /** Timeout of every Redis command: a slower reply counts as a miss, so a slow Redis never
    *  slows reads (the test setup raises it, so results do not depend on the machine's load). */
   FEED_REDIS_TIMEOUT_MS: int(REDIS_COMMAND_TIMEOUT_MS, 1, 10_000),
-  /** Other regions' Redis (comma-separated URLs): high-tier authors' recent posts are written to
-   *  every region's cache, so readers everywhere pull them locally. */
-  FEED_CACHE_REPLICA_URLS: z.string().optional(),
   /** Byte budget of the in-process feed cache (L1) of each container. */
   FEED_L1_MAX_BYTES: int(64 * 1024 * 1024, 1024 * 1024, 1024 * 1024 * 1024),
   /** Per-user rate limits (shared/edge/rate-limit.ts): tokens per minute and burst of each

@@ -162,8 +162,8 @@ function parseQuery(event: HttpEvent, schema: z.ZodType | undefined): unknown {
   return parsed.data;
 }
 
-export function errorResult(status: number, code: string, message: string): HttpResult {
-  return json(status, { error: { code, message } });
+export function errorResult(status: number, code: string, message: string, details?: Readonly<Record<string, unknown>>): HttpResult {
+  return json(status, { error: { code, message, ...details } });
 }
 
 function json(status: number, body: unknown, headers?: Record<string, string>): HttpResult {
@@ -180,7 +180,7 @@ const httpErrors = (): middy.MiddlewareObj<HttpEvent, HttpResult> => ({
   onError: async (request) => {
     const err = request.error;
     if (err instanceof HttpError) {
-      request.response = errorResult(err.status, err.code, err.message);
+      request.response = errorResult(err.status, err.code, err.message, err.details);
       if ('retryAfterSeconds' in err && typeof err.retryAfterSeconds === 'number') {
         request.response.headers = { ...request.response.headers, 'retry-after': String(err.retryAfterSeconds) };
       }

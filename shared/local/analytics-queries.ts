@@ -50,7 +50,7 @@ export const NAMED_QUERIES: Record<string, NamedQuery> = {
     description: 'authors by followers gained in the window (new follow edges less unfollows)',
     sql: (p) => `
       WITH edges AS (
-        SELECT regexp_extract(item_key, '^pk=in#([^|]+)', 1) AS author_id, op FROM changes
+        SELECT regexp_extract(item_key, '^pk=in#([^|#]+)', 1) AS author_id, op FROM changes
         WHERE kind = 'follows' AND item_key LIKE 'pk=in#%' AND op IN ('INSERT', 'REMOVE') AND ${inWindow('ts_ms', p)}),
       profiles AS (SELECT ${userOfProfileKey} AS author_id, json_extract_string(item, '$.handle') AS handle FROM live WHERE kind = 'users' AND ${PROFILE_KEY})
       SELECT author_id, handle,

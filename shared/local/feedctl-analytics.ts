@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { loadConfig } from '../edge/config.js';
-import { ANALYTICS_ZONES } from '../domain/analytics-events.js';
+import { ANALYTICS_KINDS, ANALYTICS_ZONES } from '../domain/analytics-events.js';
 import type { ZoneName } from '../domain/residency.js';
 import { TABLES, type Entity } from '../declarations/tables.js';
 import { deliverRows, snapshotRows } from '../services/analytics.js';
@@ -201,7 +201,7 @@ export async function backfill(cmd: Command, env: Record<string, string | undefi
   const run = new Date().toISOString().replace(/[-:.]/g, '');
   let written = 0;
   try {
-    for (const entity of Object.keys(TABLES) as Entity[]) {
+    for (const entity of ANALYTICS_KINDS as readonly Entity[]) {
       const def = TABLES[entity];
       const keyNames = [def.partitionKey.name, ...(def.sortKey ? [def.sortKey.name] : [])];
       for (let shard = 0; shard < cmd.settings.shards; shard++) {

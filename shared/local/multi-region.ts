@@ -63,7 +63,7 @@ export async function startRegion(dataDir: string, name: RegionName, network: re
     cwd: ROOT,
     // PORT=0: each region's API on a free port; the region's data is always kept, so an outage
     // (SIGKILL of the group) and `region up` keep what it had written.
-    env: { ...inherited, FEED_REGION: name, PORT: '0', FEED_LOCAL_PEERS: network.filter((r) => r !== name).join(','), FEED_LOCAL_REGIONS_DIR: path.join(dataDir, 'regions') },
+    env: { ...inherited, FEED_REGION: name, FEED_REGIONS: network.join(','), PORT: '0', FEED_LOCAL_PEERS: network.filter((r) => r !== name).join(','), FEED_LOCAL_REGIONS_DIR: path.join(dataDir, 'regions') },
     detached: true,
     stdio: ['ignore', log, log],
   });

@@ -7,7 +7,8 @@
 import * as z from 'zod';
 import { enqueue } from '../messaging/queue.js';
 import { addToFeeds, removeFromFeeds, trimFeed } from './feed-entries.js';
-import { applyTier, edgePage, vipPage } from './follows.js';
+import { applyTier, followerBucketCount, followerBucketPage, vipPage } from './follows.js';
+import { runEdgeMoveStep } from './edge-moves.js';
 import { FANOUT_JOB_FOLLOWERS, HIGH_TIER_NOTIFY_DELAY_SECONDS } from '../domain/limits.js';
 import { PostRef } from '../domain/post.js';
 import { routeOf, trimsFeed } from '../domain/post-route.js';
@@ -15,7 +16,7 @@ import { addToCachedFeeds, refreshFeeds } from './home-feed.js';
 import { notify } from './notifications.js';
 import { findPost } from './posts.js';
 import { countMetric, METRIC } from '../edge/observability.js';
-import type { Tier } from './users.js';
+import { servedHere, type Tier } from './users.js';
 
 export type { PostRef } from '../domain/post.js';
 const Followers = z.array(z.string()).min(1).max(FANOUT_JOB_FOLLOWERS);
@@ -27,8 +28,18 @@ export const FanoutJob = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('remove'), post: PostRef, followers: Followers }),
   z.strictObject({ kind: z.literal('tier'), authorId: z.string(), tier: z.enum(['regular', 'celebrity', 'mega']), followers: Followers }),
   /** Notify a high-tier author's followers of a post, NOTIFY_PLAN_PAGE at a time; each step
-   *  queues the next, so no single invocation pages millions of followers. */
-  z.strictObject({ kind: z.literal('notify-plan'), post: PostRef, after: z.string().optional() }),
+   *  queues the next, so no single invocation pages millions of followers. With `bucket` of
+   *  `buckets`, one bucket of a bucketed author's followers: the first job of a bucketed author
+   *  queues one per bucket, so buckets are notified in parallel. */
+  z.strictObject({
+    kind: z.literal('notify-plan'),
+    post: PostRef,
+    after: z.string().optional(),
+    bucket: z.number().int().min(0).optional(),
+    buckets: z.number().int().min(1).optional(),
+  }),
+  /** One step of moving an author's follower edges to more buckets (services/edge-moves.ts). */
+  z.strictObject({ kind: z.literal('edges'), authorId: z.string() }),
 ]);
 
 const NOTIFY_PLAN_PAGE = 5000;
@@ -39,29 +50,41 @@ const FOLLOWER_PAGE = 1000;
 
 type Pager = (after?: string) => Promise<{ ids: string[]; last?: string }>;
 
+/** Who a plan covers in a network of several regions: `served`, the followers this region serves
+ *  (a post reaches every region, and each pushes to its own users' feeds); `all`, every follower
+ *  in this region's tables (a tier change, which only the author's region plans). */
+type Recipients = 'served' | 'all';
+
 /** Pages through recipients and enqueues one job per FANOUT_JOB_FOLLOWERS of them; returns the
  *  number of recipients covered. */
-async function plan(pager: Pager, job: (followers: string[]) => FanoutJob): Promise<number> {
+async function plan(pager: Pager, job: (followers: string[]) => FanoutJob, recipients: Recipients = 'served'): Promise<number> {
   let after: string | undefined;
   let total = 0;
   do {
     const page = await pager(after);
+    const ids = recipients === 'served' ? await servedHere(page.ids) : page.ids;
     const jobs: FanoutJob[] = [];
-    for (let i = 0; i < page.ids.length; i += FANOUT_JOB_FOLLOWERS) jobs.push(job(page.ids.slice(i, i + FANOUT_JOB_FOLLOWERS)));
+    for (let i = 0; i < ids.length; i += FANOUT_JOB_FOLLOWERS) jobs.push(job(ids.slice(i, i + FANOUT_JOB_FOLLOWERS)));
     await enqueue('fanout', jobs);
-    total += page.ids.length;
+    total += ids.length;
     after = page.last;
   } while (after);
   return total;
 }
 
+/** Plans over every follower of an author, each edge bucket paged in parallel. */
+async function planFollowers(authorId: string, job: (followers: string[]) => FanoutJob, recipients: Recipients = 'served'): Promise<number> {
+  const buckets = await followerBucketCount(authorId);
+  const counts = await Promise.all(
+    Array.from({ length: buckets }, (_, b) => plan((after) => followerBucketPage(authorId, b, buckets, FOLLOWER_PAGE, after), job, recipients)),
+  );
+  return counts.reduce((a, b) => a + b, 0);
+}
+
 /** Push to (or remove from) every follower's feed: the regular tier, which also notifies. */
 export function planFanout(kind: 'add' | 'remove', post: PostRef): Promise<number> {
   const notify = routeOf('regular', kind).notifyWithPush;
-  return plan(
-    (after) => edgePage(post.authorId, 'followers', FOLLOWER_PAGE, after),
-    (followers) => (notify ? { kind, post, followers, notify } : { kind, post, followers }),
-  );
+  return planFollowers(post.authorId, (followers) => (notify ? { kind, post, followers, notify } : { kind, post, followers }));
 }
 
 /** Queues the (delayed) notification of a high-tier post to all its author's followers. */
@@ -76,7 +99,7 @@ export function planVipFanout(kind: 'add' | 'remove', post: PostRef): Promise<nu
 
 /** Tell every follower's high-tier list that the author's tier changed. */
 export function planTierChange(authorId: string, tier: Tier): Promise<number> {
-  return plan((after) => edgePage(authorId, 'followers', FOLLOWER_PAGE, after), (followers) => ({ kind: 'tier', authorId, tier, followers }));
+  return planFollowers(authorId, (followers) => ({ kind: 'tier', authorId, tier, followers }), 'all');
 }
 
 /** Writes (or removes) one post's entry in each of these feeds. About one feed in
@@ -98,6 +121,25 @@ export async function pushToFeeds(kind: 'add' | 'remove', post: PostRef, followe
   return written;
 }
 
+/** One page of a high-tier post's notification plan; the next page is the next job. */
+async function notifyPlanStep(job: Extract<FanoutJob, { kind: 'notify-plan' }>): Promise<number> {
+  const { post } = job;
+  if (job.bucket === undefined) {
+    const buckets = await followerBucketCount(post.authorId);
+    if (buckets > 1) {
+      await enqueue('fanout', Array.from({ length: buckets }, (_, bucket) => ({ kind: 'notify-plan', post, bucket, buckets }) satisfies FanoutJob));
+      return 0;
+    }
+  }
+  const bucket = job.bucket ?? 0;
+  const buckets = job.buckets ?? 1;
+  const page = await followerBucketPage(post.authorId, bucket, buckets, NOTIFY_PLAN_PAGE, job.after);
+  if (page.ids.length > 0) await notify('post', post.authorId, page.ids, post.postId);
+  const next: FanoutJob = { kind: 'notify-plan', post, after: page.last, ...(job.bucket !== undefined && { bucket, buckets }) };
+  if (page.last) await enqueue('fanout', [next]);
+  return 0;
+}
+
 /** Runs one job from the fan-out queue; returns the items written. */
 export async function runFanoutJob(job: FanoutJob): Promise<number> {
   switch (job.kind) {
@@ -105,12 +147,11 @@ export async function runFanoutJob(job: FanoutJob): Promise<number> {
       await applyTier(job.authorId, job.tier, job.followers);
       await refreshFeeds(job.followers);
       return job.followers.length;
-    case 'notify-plan': {
-      const page = await edgePage(job.post.authorId, 'followers', NOTIFY_PLAN_PAGE, job.after);
-      if (page.ids.length > 0) await notify('post', job.post.authorId, page.ids, job.post.postId);
-      if (page.last) await enqueue('fanout', [{ kind: 'notify-plan', post: job.post, after: page.last } satisfies FanoutJob]);
+    case 'notify-plan':
+      return notifyPlanStep(job);
+    case 'edges':
+      await runEdgeMoveStep(job.authorId);
       return 0;
-    }
     case 'add': {
       const written = await pushToFeeds('add', job.post, job.followers);
       // Regular-tier jobs notify with the push; the mega tier's VIP jobs (planVipFanout) do not.

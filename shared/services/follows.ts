@@ -13,6 +13,7 @@ import {
   deleteFollowEdges,
   deleteHighTierEntries,
   deleteVipMark,
+  followerBuckets,
   getFollowSince,
   putActiveFollowerMarks,
   putFollowEdges,
@@ -20,6 +21,7 @@ import {
   putVipMark,
   queryActiveFollowerPage,
   queryEdgePage,
+  queryFollowerBucketPage,
   queryHighTierFollowees,
   queryVipPage,
   type ActiveCursor,
@@ -100,8 +102,16 @@ export async function setVip(authorId: string, followerId: string, on: boolean):
 /** One page of an author's VIP followers, in id order. */
 export const vipPage = (authorId: string, limit: number, after?: string) => queryVipPage(authorId, limit, after);
 
-/** One page of ids on a user's edge list, in id order. */
+/** One page of ids on a user's edge list, in id order (a user's followers merged over their
+ *  edge buckets). */
 export const edgePage = (userId: string, direction: Direction, limit: number, after?: string) => queryEdgePage(userId, direction, limit, after);
+
+/** How many buckets a user's followers are spread over (README "Celebrity edges"). */
+export const followerBucketCount = (userId: string) => followerBuckets(userId);
+
+/** One page of one bucket of a user's followers, in id order: fan-out pages buckets in parallel. */
+export const followerBucketPage = (userId: string, bucket: number, buckets: number, limit: number, after?: string) =>
+  queryFollowerBucketPage(userId, bucket, buckets, limit, after);
 
 const activeWindowSeconds = () => config().FEED_ACTIVE_WINDOW_HOURS * 3600;
 const nowSeconds = () => Math.floor(Date.now() / 1000);

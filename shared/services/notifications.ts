@@ -13,7 +13,7 @@ import { isId } from '../domain/ids.js';
 import { countMetric, METRIC } from '../edge/observability.js';
 import { FANOUT_JOB_FOLLOWERS, NOTIFICATION_TTL_SECONDS, NOTIFY_BUCKETS, NOTIFY_COMPOSE_PAGE, NOTIFY_EVENTS_MAX } from '../domain/limits.js';
 import * as store from '../store/notifications.js';
-import { usersByIds } from './users.js';
+import { servingRegions, usersByIds } from './users.js';
 
 export { digestText };
 
@@ -48,7 +48,11 @@ export async function accumulate(event: NotificationEvent, nowSeconds = Math.flo
   const stored = { type: event.type, eventId: eventIdOf(event.type, event.actorId, event.postId), actorId: event.actorId };
   // Kept a day past the window after the one it closes in, so a late compose still finds it.
   const opts = { max: NOTIFY_EVENTS_MAX, expiresAt: windowStart + 2 * windowSeconds() + 86_400 };
-  const results = await Promise.all(event.recipients.filter(isId).map((recipient) => store.addToAccumulator(windowStart, recipient, stored, opts)));
+  // A recipient served by another region (a follow made here of a user homed there) has the
+  // event stored in that region's tables: their notifications are their home data.
+  const recipients = event.recipients.filter(isId);
+  const regions = await servingRegions(recipients);
+  const results = await Promise.all(recipients.map((recipient) => store.addToAccumulator(windowStart, recipient, stored, { ...opts, region: regions.get(recipient) })));
   return results.filter(Boolean).length;
 }
 

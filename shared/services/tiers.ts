@@ -1,6 +1,7 @@
-// Tier changes. An author's tier follows their follower count (with hysteresis, see
+// Tier changes (and edge layout moves). An author's tier follows their follower count (with hysteresis, see
 // domain/tier-policy.ts); when it changes, every follower's high-tier list is updated through fan-out
 // 'tier' jobs, so their feeds start (or stop) pulling the author's posts at read time.
+import { reconcileEdgeLayout } from './edge-moves.js';
 import { planTierChange } from './fan-out.js';
 import { clearTierPending, putTierChange } from '../store/users.js';
 import { followerCount, profileRow, tierFor, type Tier } from './users.js';
@@ -12,7 +13,10 @@ export async function reconcileTier(userId: string): Promise<Tier> {
   const row = await profileRow(userId);
   if (!row) return 'regular';
   const current = row.tier ?? 'regular';
-  const next = tierFor(await followerCount(userId), current);
+  const followers = await followerCount(userId);
+  // The edge layout follows the count too: a growing account's edges spread over more buckets.
+  await reconcileEdgeLayout(userId, followers);
+  const next = tierFor(followers, current);
   if (next !== current) {
     // Another reconcile moved the tier first: start again from what it stored.
     if (!(await putTierChange(userId, current, next))) return reconcileTier(userId);

@@ -4,10 +4,14 @@
 import { randomUUID } from 'node:crypto';
 import { recordActive } from '../cache/pull-cache.js';
 import { config } from '../edge/config.js';
-import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../domain/errors.js';
-import { isId, mintId } from '../domain/ids.js';
+import { BadRequestError, ConflictError, ForbiddenError, MisdirectedError, NotFoundError, RegionUnavailableError } from '../domain/errors.js';
+import { isId, logicalShardOf, mintId } from '../domain/ids.js';
 import { homeRegionOf, type RegionName } from '../domain/regions.js';
-import { logicalShardInSet, tableSetFor } from '../domain/residency.js';
+import { logicalShardInSet, tableSetByName, tableSetFor, tableSetOfLogical, type TableSet } from '../domain/residency.js';
+import { isMultiRegion, whereServed } from '../edge/network.js';
+import { claimHandle, claimSubjectHint, getSubjectHint, releaseHandle } from '../store/directory.js';
+import { subjectHash } from '../store/keys.js';
+import { REGION_RETRY_AFTER_SECONDS } from '../domain/limits.js';
 import { tierOf, type Tier } from '../domain/tier-policy.js';
 import {
   getProfile,
@@ -65,28 +69,41 @@ const ID_COLLISION_RETRIES = 3;
 export async function createUser(sub: string, input: NewUser): Promise<User> {
   const homeRegion = homeRegionOf(input.country, sub);
   if (!homeRegion) throw new BadRequestError(`country ${input.country} is not an ISO 3166-1 alpha-2 code`, 'invalid_request');
-  const served = config().FEED_REGION;
-  if (served && homeRegion !== served) {
-    throw new ConflictError(`accounts from ${input.country.toUpperCase()} are served by ${homeRegion}, not ${served}`, 'wrong_region');
-  }
+  // The first sign-up of a subject decides its home set for good, network-wide.
+  const known = await getSubjectHint(sub);
+  const set = tableSetByName(known ?? (await claimSubjectHint(sub, tableSetFor(homeRegion, input.country).name)));
+  await assertServedHere(set, `the account of this token (home region ${set.home})`);
+  const subjectKey = subjectHash(sub);
   for (let attempt = 0; ; attempt++) {
-    const userId = mintId(logicalShardInSet(tableSetFor(homeRegion, input.country), randomUUID()));
+    const minted = mintId(logicalShardInSet(set, randomUUID()));
+    const handle = await claimHandle(input.handle, minted, subjectKey);
+    if (!handle.mine) throw new ConflictError(`handle ${input.handle} is taken`, 'handle_taken');
     const row: ProfileRow = {
-      userId,
+      userId: handle.userId,
       handle: input.handle,
       displayName: input.displayName,
       country: input.country.toUpperCase(),
-      homeRegion,
+      homeRegion: set.home,
       followingCount: 0,
       tier: 'regular',
       createdAt: new Date().toISOString(),
     };
-    const outcome = await putNewProfile(sub, row);
+    const outcome = await putNewProfile(sub, set, row);
     if (outcome === 'created') return toUser(row, 0);
+    await releaseHandle(input.handle, row.userId);
     if (outcome === 'subject-taken') throw new ConflictError('this account already has a profile', 'profile_exists');
-    if (outcome === 'handle-taken') throw new ConflictError(`handle ${input.handle} is taken`, 'handle_taken');
     if (attempt >= ID_COLLISION_RETRIES) throw new Error(`user id collided ${attempt + 1} times`);
   }
+}
+
+/** Throws unless this region serves the set's users now: 421 home_region naming the region that
+ *  does, or 503 region_unavailable when none may (the home region down, and no failover region
+ *  allowed or up). */
+export async function assertServedHere(set: TableSet, what: string): Promise<void> {
+  const serving = await whereServed(set);
+  if (serving.at === 'here') return;
+  if (serving.at === 'elsewhere') throw new MisdirectedError(serving.region, serving.api, what);
+  throw new RegionUnavailableError(`${what} is served by ${set.home}, which is down, and ${set.failover ? `its failover region ${set.failover} is down too` : 'may not fail over outside its residency zone'}; retry later`, REGION_RETRY_AFTER_SECONDS);
 }
 
 /** Profiles with their summed follower counts, in the given order; unknown ids are left out. */
@@ -119,8 +136,14 @@ export async function profileRows(userIds: string[]): Promise<ProfileRow[]> {
   return getProfiles(userIds.filter(isId));
 }
 
+/** The user id of a token subject, served here: 421 or 503 when its home set is served by
+ *  another region or by none (assertServedHere); undefined before the subject signs up. */
 export async function findUserIdBySubject(sub: string): Promise<string | undefined> {
-  return getUserIdBySubject(sub);
+  const setName = await getSubjectHint(sub);
+  if (!setName) return undefined;
+  const set = tableSetByName(setName);
+  await assertServedHere(set, `the account of this token (home region ${set.home})`);
+  return getUserIdBySubject(sub, set);
 }
 
 /** The caller's own profile; 404 before one exists. */
@@ -175,4 +198,31 @@ export async function touchActivity(row: ProfileRow, nowSeconds = Math.floor(Dat
   row.activeAt = nowSeconds;
   if (wrote) await recordActive(row.userId, nowSeconds);
   return wrote;
+}
+
+/** The ids among `userIds` whose home data this region serves now: each region pushes a post
+ *  (replicated to it) to its own users' feeds only, and to a down region's users it fails over. */
+export async function servedHere(userIds: string[]): Promise<string[]> {
+  if (!isMultiRegion()) return userIds;
+  const bySet = new Map<TableSet, boolean>();
+  for (const id of userIds) bySet.set(tableSetOfLogical(logicalShardOf(id)), false);
+  for (const set of bySet.keys()) bySet.set(set, (await whereServed(set)).at === 'here');
+  return userIds.filter((id) => bySet.get(tableSetOfLogical(logicalShardOf(id))));
+}
+
+/** Where each user's home data is served now: undefined for this region, else the region; a user
+ *  whose data no region may serve now (their region down, no failover) throws 503, so a queued
+ *  delivery to them is retried later instead of dropped. */
+export async function servingRegions(userIds: string[]): Promise<Map<string, RegionName | undefined>> {
+  const out = new Map<string, RegionName | undefined>();
+  if (!isMultiRegion()) return out;
+  const bySet = new Map<TableSet, Promise<Awaited<ReturnType<typeof whereServed>>>>();
+  for (const id of userIds) {
+    const set = tableSetOfLogical(logicalShardOf(id));
+    if (!bySet.has(set)) bySet.set(set, whereServed(set));
+    const serving = await bySet.get(set)!;
+    if (serving.at === 'nowhere') throw new RegionUnavailableError(`user ${id}'s region ${set.home} is down`, REGION_RETRY_AFTER_SECONDS);
+    out.set(id, serving.at === 'elsewhere' ? serving.region : undefined);
+  }
+  return out;
 }

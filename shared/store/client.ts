@@ -18,6 +18,8 @@ import { DYNAMO_BATCH_GET_MAX, DYNAMO_BATCH_RETRIES, DYNAMO_BATCH_WRITE_MAX } fr
 import { ServiceUnavailableError } from '../domain/errors.js';
 import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '../domain/limits.js';
 import { currentDeadline } from '../edge/deadline.js';
+import { isMultiRegion, regionDynamoEndpoint, selfRegion } from '../edge/network.js';
+import type { RegionName } from '../domain/regions.js';
 
 let doc: DynamoDBDocumentClient | undefined;
 let raw: DynamoDBClient | undefined;
@@ -203,4 +205,26 @@ export async function updateIf(input: UpdateCommandInput): Promise<boolean> {
 export function cancellationCodes(err: unknown): (string | undefined)[] {
   const reasons = (err as { CancellationReasons?: { Code?: string }[] })?.CancellationReasons ?? [];
   return reasons.map((r) => (r.Code === 'None' ? undefined : r.Code));
+}
+
+const remote = new Map<string, DynamoDBDocumentClient>();
+
+/** The document client of a region of the network: this region's own, or another region's (its
+ *  local stack endpoint, or AWS's regional endpoint), bounded like db(). */
+export function dbIn(region: RegionName): DynamoDBDocumentClient {
+  if (region === selfRegion() || !isMultiRegion()) return db();
+  const endpoint = regionDynamoEndpoint(region);
+  const id = `${region} ${endpoint ?? ''}`;
+  let client = remote.get(id);
+  if (!client) {
+    const raw = new DynamoDBClient({
+      region: endpoint ? config().AWS_REGION : region,
+      ...(endpoint && { endpoint }),
+      maxAttempts: 2,
+      requestHandler: { connectionTimeout: DYNAMO_CONNECT_TIMEOUT_MS, requestTimeout: config().FEED_DYNAMO_TIMEOUT_MS, throwOnRequestTimeout: true },
+    });
+    client = bounded(DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } }));
+    remote.set(id, client);
+  }
+  return client;
 }

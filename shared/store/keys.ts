@@ -3,27 +3,49 @@
 import { createHash } from 'node:crypto';
 import murmurhash from 'murmurhash';
 import { ACTIVE_INDEX_BUCKETS, NOTIFY_BUCKETS } from '../domain/limits.js';
-import { shardOfId, shardOfKey } from '../domain/sharding.js';
+import { physicalShard, shardOfId, shardOfKey } from '../domain/sharding.js';
+import { logicalShardInSet, type TableSet } from '../domain/residency.js';
 import { tableName } from '../declarations/tables.js';
+import { isMultiRegion, networkRegions, selfRegion } from '../edge/network.js';
+
+/** The sort key of this region's follower-counter items ('count' in a network that names no region). */
+export const counterRegion = (): string => selfRegion() ?? 'count';
+/** Every region's counter sort keys: the items a follower count sums. */
+export const counterRegions = (): string[] => (isMultiRegion() ? networkRegions() : [counterRegion()]);
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
+/** A subject as the directory stores it: hashed, so no row holds the identity provider's id. */
+export const subjectHash = (sub: string) => sha256(sub);
 
 export const keys = {
   profile: (userId: string) => ({
     table: tableName('users', shardOfId(userId)),
     key: { pk: `user#${userId}`, sk: 'profile' },
   }),
-  /** Token subject → user id. The subject is stored hashed: directory rows are placed by hash,
-   *  not by home region, so they hold no personal data. */
-  subject: (sub: string) => {
+  /** Token subject → user id, in the user's home table set (on a shard of the set chosen by the
+   *  subject's hash): which account a subject is, is the user's own data. */
+  subject: (sub: string, set: TableSet) => {
     const pk = `sub#${sha256(sub)}`;
-    return { table: tableName('users', shardOfKey(pk)), key: { pk, sk: 'sub' } };
+    return { table: tableName('users', physicalShard(logicalShardInSet(set, pk))), key: { pk, sk: 'sub' } };
   },
-  /** Handle claim (case-insensitive uniqueness). */
+  /** Token subject → the name of its home table set, in the public directory (placed by hash):
+   *  lets any region route a request without holding the user's data. */
+  subjectHint: (sub: string) => {
+    const pk = `sub#${sha256(sub)}`;
+    const shard = shardOfKey(pk);
+    return { table: tableName('directory', shard), shard, key: { pk, sk: 'hint' } };
+  },
+  /** Handle claim (case-insensitive uniqueness across the network), in the public directory. */
   handle: (handle: string) => {
     const pk = `handle#${handle.toLowerCase()}`;
-    return { table: tableName('users', shardOfKey(pk)), key: { pk, sk: 'handle' } };
+    const shard = shardOfKey(pk);
+    return { table: tableName('directory', shard), shard, key: { pk, sk: 'handle' } };
   },
+  /** A user's public profile card, in the public directory on the user's own shard. */
+  card: (userId: string) => ({
+    table: tableName('directory', shardOfId(userId)),
+    key: { pk: `card#${userId}`, sk: 'card' },
+  }),
   /** A remembered Idempotency-Key of POST /v1/posts, on the author's shard. */
   idempotency: (userId: string, key: string) => ({
     table: tableName('users', shardOfId(userId)),
@@ -34,15 +56,23 @@ export const keys = {
     table: tableName('follows', shardOfId(followerId)),
     key: { pk: `out#${followerId}`, sk: followeeId },
   }),
-  /** followee ← follower, on the followee's shard. */
-  inEdge: (followeeId: string, followerId: string) => ({
+  /** followee ← follower, on the followee's shard, in one of the account's `buckets` partitions
+   *  (README "Celebrity edges"); an account with one bucket keeps the plain key in#<followee>. */
+  inEdge: (followeeId: string, followerId: string, buckets = 1) => ({
     table: tableName('follows', shardOfId(followeeId)),
-    key: { pk: `in#${followeeId}`, sk: followerId },
+    key: { pk: inEdgePk(followeeId, edgeBucket(followeeId, followerId, buckets), buckets), sk: followerId },
   }),
-  /** One of FOLLOWER_COUNTER_SHARDS counter items of a user's follower count. */
-  followerCounter: (userId: string, k: number) => ({
-    table: tableName('users', shardOfId(userId)),
-    key: { pk: `fc#${userId}#${k}`, sk: 'count' },
+  /** How many partitions an account's in-edges are spread over, and the state of a move. */
+  edgeLayout: (followeeId: string) => ({
+    table: tableName('follows', shardOfId(followeeId)),
+    key: { pk: `inl#${followeeId}`, sk: 'layout' },
+  }),
+  /** One of FOLLOWER_COUNTER_SHARDS counter items of a user's follower count, in the public
+   *  directory: each region counts the follows it serves in its own items (sort key: the region),
+   *  so no two regions ever update one item and replication's last-writer-wins loses no count. */
+  followerCounter: (userId: string, k: number, region: string = counterRegion()) => ({
+    table: tableName('directory', shardOfId(userId)),
+    key: { pk: `fc#${userId}#${k}`, sk: region },
   }),
   /** A high-tier (celebrity or mega) author the user follows, on the user's shard: the authors
    *  whose posts the user's feed pulls at read time. */
@@ -90,12 +120,21 @@ export const feedsTable = (userId: string) => tableName('feeds', shardOfId(userI
  *  index: a stable hash, so a follower's repeated activity overwrites one row. */
 export const activeBucket = (followerId: string) => murmurhash.v3(followerId) % ACTIVE_INDEX_BUCKETS;
 
+/** Which of an account's `buckets` edge partitions holds a follower: a stable hash of the
+ *  follower, so with power-of-two counts a follower in bucket b of N is in b or b + N of 2N and a
+ *  move splits buckets. A function of both ids, so placement can change here alone. */
+export function edgeBucket(_followeeId: string, followerId: string, buckets: number): number {
+  return buckets <= 1 ? 0 : murmurhash.v3(followerId) % buckets;
+}
+const inEdgePk = (followeeId: string, bucket: number, buckets: number) => (buckets <= 1 ? `in#${followeeId}` : `in#${followeeId}#${bucket}`);
+
 /** Whole partitions that are queried (lists read in sort-key order), with the table they live in. */
 export const partitions = {
   /** The ids a user follows (sort keys of out#<user>). */
   following: (userId: string) => ({ table: followsTable(userId), pk: `out#${userId}` }),
-  /** The ids following a user (sort keys of in#<user>). */
-  followers: (userId: string) => ({ table: followsTable(userId), pk: `in#${userId}` }),
+  /** The ids following a user in one of their `buckets` edge partitions (sort keys of
+   *  in#<user>, or in#<user>#<bucket> once bucketed). */
+  followers: (userId: string, bucket = 0, buckets = 1) => ({ table: followsTable(userId), pk: inEdgePk(userId, bucket, buckets) }),
   /** The high-tier authors a user follows, with their tier. */
   highTier: (userId: string) => ({ table: followsTable(userId), pk: `hi#${userId}` }),
   /** An author's VIP followers. */

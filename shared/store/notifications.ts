@@ -3,7 +3,8 @@
 // recipient's list (`ntf#<recipient>`), and how far the recipient has read (`nread#<recipient>`).
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Digest, EventGroup, NotificationKind } from '../domain/digest.js';
-import { batchWrite, db, isConditionFailure } from './client.js';
+import { batchWrite, db, dbIn, isConditionFailure } from './client.js';
+import type { RegionName } from '../domain/regions.js';
 import { keys, listings, notifyBucket, parseAccumulatorKey } from './keys.js';
 
 const FIELDS = {
@@ -11,19 +12,21 @@ const FIELDS = {
   follow: { events: 'follows', actors: 'followActors' },
 } as const;
 
-/** Adds an event to a recipient's accumulator of a window, unless it already holds `max` events
+/** Adds an event to a recipient's accumulator of a window (in `opts.region`'s tables when another
+ *  region serves the recipient), unless it already holds `max` events
  *  of that kind (a set addition is idempotent; then only the overflow is counted). Returns
  *  whether the event was stored. */
 export async function addToAccumulator(
   windowStart: number,
   recipientId: string,
   event: { type: NotificationKind; eventId: string; actorId: string },
-  opts: { max: number; expiresAt: number },
+  opts: { max: number; expiresAt: number; region?: RegionName },
 ): Promise<boolean> {
   const { table, key } = keys.notifyAccumulator(windowStart, notifyBucket(recipientId), recipientId);
   const field = FIELDS[event.type];
+  const client = opts.region ? dbIn(opts.region) : db();
   try {
-    await db().send(
+    await client.send(
       new UpdateCommand({
         TableName: table,
         Key: key,
@@ -36,7 +39,7 @@ export async function addToAccumulator(
     return true;
   } catch (err) {
     if (!isConditionFailure(err)) throw err;
-    await db().send(
+    await client.send(
       new UpdateCommand({ TableName: table, Key: key, UpdateExpression: 'ADD #o :one', ExpressionAttributeNames: { '#o': `${field.events}Overflow` }, ExpressionAttributeValues: { ':one': 1 } }),
     );
     return false;

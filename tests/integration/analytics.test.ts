@@ -45,7 +45,8 @@ async function analytics(...argv: string[]): Promise<{ rows: Record<string, unkn
   return JSON.parse(out.join('\n'));
 }
 
-const tableNames = () => (Object.keys(TABLES) as Entity[]).flatMap((e) => Array.from({ length: SHARDS }, (_, i) => `${PREFIX}${TABLES[e].baseName}_${i}`));
+/** The exported tables: every entity's but the directory's (public copies of users' rows). */
+const tableNames = () => (Object.keys(TABLES) as Entity[]).filter((e) => e !== 'directory').flatMap((e) => Array.from({ length: SHARDS }, (_, i) => `${PREFIX}${TABLES[e].baseName}_${i}`));
 
 /** Every record still in the tables' streams, as the mapping would deliver them. */
 async function allStreamRecords(): Promise<DynamoDBRecord[][]> {

@@ -10,11 +10,11 @@ import { ROOT } from '../../shared/local/lambda.js';
  *  more widely (a shape is not a dependency on behaviour); they are listed under `types`. */
 const RULES: Record<string, { values: string[]; types?: string[] }> = {
   'shared/domain': { values: ['shared/edge/config.ts'] },
-  'shared/store': { values: ['shared/domain', 'shared/declarations', 'shared/edge/config.ts', 'shared/edge/observability.ts', 'shared/edge/deadline.ts'] },
+  'shared/store': { values: ['shared/domain', 'shared/declarations', 'shared/edge/config.ts', 'shared/edge/observability.ts', 'shared/edge/deadline.ts', 'shared/edge/network.ts'] },
   'shared/cache': { values: ['shared/domain', 'shared/edge/config.ts', 'shared/edge/observability.ts'], types: ['shared/services'] },
   'shared/messaging': { values: ['shared/domain', 'shared/declarations', 'shared/edge/config.ts', 'shared/edge/observability.ts'] },
   'shared/services': {
-    values: ['shared/domain', 'shared/store', 'shared/cache', 'shared/messaging', 'shared/declarations', 'shared/edge/config.ts', 'shared/edge/observability.ts', 'workflows'],
+    values: ['shared/domain', 'shared/store', 'shared/cache', 'shared/messaging', 'shared/declarations', 'shared/edge/config.ts', 'shared/edge/observability.ts', 'shared/edge/network.ts', 'workflows'],
   },
   'shared/edge': { values: ['shared/domain', 'shared/declarations', 'shared/cache'], types: ['shared/services'] },
   'shared/declarations': { values: ['shared/domain', 'shared/edge/config.ts'] },
