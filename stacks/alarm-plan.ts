@@ -4,6 +4,7 @@
 // so tests/unit/stacks.test.ts builds it with strings and stacks/alarms.ts with Pulumi Outputs.
 import { METRICS_NAMESPACE, type Plan } from './plan.js';
 import { METRIC, SERVICE_NAME } from '../shared/edge/observability.js';
+import { replicationAlarms } from './replication-alarms.js';
 
 /** EMF metrics the handlers emit (namespace METRICS_NAMESPACE, dimension service), named in
  *  shared/edge/observability.ts. */
@@ -74,10 +75,11 @@ const metric = <V>(namespace: string, metricName: string, dimensions: Record<str
 export function alarmPlan<V>(plan: Plan, refs: DeployRefs<V>): AlarmPlan<V> {
   const prefix = `${plan.target.app}-${plan.target.stage}-`;
   const throttles = throttleAlarms<V>(plan, prefix);
+  const replication = replicationAlarms<V>(plan, prefix);
   return {
     topicName: `${prefix}alarms`,
-    alarms: [...sloAlarms(prefix, refs), ...deadLetterAlarms<V>(plan, prefix), ...workflowAlarms(plan, prefix, refs), ...throttles.parts],
-    composites: [throttles.composite],
+    alarms: [...sloAlarms(prefix, refs), ...deadLetterAlarms<V>(plan, prefix), ...workflowAlarms(plan, prefix, refs), ...throttles.parts, ...replication.parts],
+    composites: [throttles.composite, ...replication.composites],
     dashboardName: `${plan.target.app}-${plan.target.stage}`,
   };
 }

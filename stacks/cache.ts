@@ -1,5 +1,5 @@
 // ElastiCache (Valkey) in a VPC, for the functions whose grants say `redis`. Those functions
-// join the VPC's private subnets, which have no NAT: they reach DynamoDB through a gateway
+// join the VPC's private subnets, which have no NAT in a one-region network: they reach DynamoDB through a gateway
 // endpoint (free, and traffic stays in AWS), and SQS and Step Functions (fan-out jobs,
 // notifications, workflow starts) through interface endpoints with private DNS, so the SDK's
 // default endpoints resolve inside the VPC. Eviction policy volatile-ttl: under memory pressure
@@ -15,7 +15,10 @@ export interface Cache {
 
 export function deployCache(plan: Plan): Cache | undefined {
   if (!plan.functions.some((f) => f.vpc)) return undefined;
-  const vpc = new sst.aws.Vpc('Vpc', { az: 2 });
+  // In a network of several regions the functions also call other regions (directory claims,
+  // cards and notifications in their DynamoDB, health probes of their APIs): managed NAT gives
+  // the private subnets that way out. One region alone needs none.
+  const vpc = new sst.aws.Vpc('Vpc', { az: 2, ...(plan.target.regions.length > 1 && { nat: 'managed' as const }) });
   new aws.ec2.VpcEndpoint('VpcDynamoEndpoint', {
     vpcId: vpc.id,
     serviceName: `com.amazonaws.${plan.target.region}.dynamodb`,

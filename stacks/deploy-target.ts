@@ -15,6 +15,13 @@ export function isProductionStage(stage: string): boolean {
   return stage === 'production' || stage.startsWith('prod');
 }
 
+export interface DnsSettings {
+  /** The network hostname (`api.example.com`); each region also answers `<region>.<domain>`. */
+  domain: string;
+  /** The Route 53 public hosted zone holding `domain` (created outside feedscale). */
+  zoneId: string;
+}
+
 export interface JwtSettings {
   issuer: string;
   audiences: string[];
@@ -40,6 +47,9 @@ export interface DeployTarget {
   jwt: JwtSettings | undefined;
   /** Subscribed to the alarm topic when set. */
   alarmEmail: string | undefined;
+  /** Route 53 routing in front of the regional APIs (FEED_API_DOMAIN, FEED_DNS_ZONE_ID);
+   *  undefined: no DNS is created and each region answers on its execute-api URL. */
+  dns: DnsSettings | undefined;
   /** The product's tunables (FEED_* variables of shared/edge/config.ts) set in the deploy
    *  environment, validated here and passed to every function, so the code deployed runs with
    *  the values the deployment (ASL, schedules) was built from. */
@@ -60,6 +70,8 @@ const NOT_SETTINGS = new Set([
   'FEED_LOCAL',
   'FEED_ALARM_EMAIL',
   'FEED_SFN_ENDPOINT',
+  'FEED_API_DOMAIN',
+  'FEED_DNS_ZONE_ID',
 ]);
 
 type Env = Record<string, string | undefined>;
@@ -110,7 +122,25 @@ export function deployTarget(stage: string, env: Env = process.env): DeployTarge
   const alarmEmail = env.FEED_ALARM_EMAIL || undefined;
   if (alarmEmail && !/^[^@\s]+@[^@\s]+$/.test(alarmEmail)) fail(`FEED_ALARM_EMAIL is not an email address: ${alarmEmail}`);
 
-  return { app: APP_NAME, stage, region, regions, network, production, shards, tablePrefix, jwt, alarmEmail, settings };
+  const dns = dnsSettings(env, fail);
+
+  return { app: APP_NAME, stage, region, regions, network, production, shards, tablePrefix, jwt, alarmEmail, dns, settings };
+}
+
+/** A DNS name of 2+ labels, lower case, as Route 53 and ACM take it. */
+const HOSTNAME = /^(?=.{4,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+/** Route 53 hosted zone ids: `Z` followed by upper-case letters and digits. */
+const ZONE_ID = /^Z[A-Z0-9]{1,31}$/;
+
+/** FEED_API_DOMAIN and FEED_DNS_ZONE_ID: both (routing is created) or neither (none is). */
+function dnsSettings(env: Env, fail: (message: string) => never): DnsSettings | undefined {
+  const domain = env.FEED_API_DOMAIN || undefined;
+  const zoneId = env.FEED_DNS_ZONE_ID || undefined;
+  if (!domain !== !zoneId) fail('set both FEED_API_DOMAIN and FEED_DNS_ZONE_ID, or neither (no DNS is created)');
+  if (!domain || !zoneId) return undefined;
+  if (!HOSTNAME.test(domain)) fail(`FEED_API_DOMAIN is not a lower-case DNS name: ${domain}`);
+  if (!ZONE_ID.test(zoneId)) fail(`FEED_DNS_ZONE_ID is not a Route 53 hosted zone id (Z...): ${zoneId}`);
+  return { domain, zoneId };
 }
 
 /** FEED_REGIONS: comma-separated region names, the deploying region among them. */

@@ -37,6 +37,7 @@ import {
 } from './guardrails.js';
 import type { DeployTarget } from './deploy-target.js';
 import { analyticsStatements, planAnalytics, type AnalyticsPlan } from './analytics-plan.js';
+import { regionApiUrls } from './routing-plan.js';
 
 /** Every region in shared/domain/regions.ts is in the commercial partition. */
 export const PARTITION = 'aws';
@@ -63,6 +64,20 @@ export interface TablePlan {
   /** Other regions of the network holding a replica (a Global Table): the set's regions for home
    *  data, every region for public content, as shared/declarations/row-kinds.ts declares. */
   replicas: RegionName[];
+}
+
+/** A table this region holds as a Global Table replica that another region's stage creates: its
+ *  stream is this region's own (a replica streams every change, local or replicated), so the
+ *  region maps it and alarms on what it replicates out. */
+export interface HeldReplicaPlan {
+  entity: Entity;
+  shard: number;
+  name: string;
+  tableSet: string;
+  /** The region whose stage creates the table (and its replica here). */
+  creator: RegionName;
+  /** The other holders: the regions this replica's local writes replicate to. */
+  peers: RegionName[];
 }
 
 export interface QueuePlan {
@@ -149,6 +164,9 @@ export type MappingPlan =
       functionResponseTypes: readonly string[];
       /** Event-source filter patterns (JSON): a record matching none never invokes the function. */
       filters: { pattern: string }[];
+      /** Set when the table is a replica created by that region's stage: its stream ARN is looked
+       *  up here, and mapped once the creator has deployed the replica. */
+      replicaOf?: RegionName;
     }
   | {
       kind: 'queue';
@@ -185,6 +203,8 @@ export interface ScheduleSpec {
 export interface Plan {
   target: DeployTarget;
   tables: TablePlan[];
+  /** Replicas in this region of tables other regions' stages create. */
+  heldReplicas: HeldReplicaPlan[];
   queues: QueuePlan[];
   functions: FunctionPlan[];
   api: ApiPlan;
@@ -234,16 +254,17 @@ export function buildPlan(
     },
   };
   const tables = planTables(ctx);
+  const heldReplicas = planHeldReplicas(ctx);
   const queues = planQueues(ctx);
   const workflows = planWorkflows(ctx, extra.workflows ?? []);
   const workflowNames = new Set(workflows.map((w) => w.name));
   const functions = planFunctions(ctx, workflowNames);
   const routes = planRoutes(ctx);
-  const mappings = planMappings(ctx, tables, functions);
+  const mappings = planMappings(ctx, tables, heldReplicas, functions);
   const schedules = planSchedules(ctx, extra.schedules ?? [], workflowNames);
   const analytics = planAnalytics(target, new Set(tables.map((t) => t.tableSet)));
   for (const f of functions) if (GRANTS[f.fn].exportsAnalytics) Object.assign(f.environment, analytics.exporterEnv);
-  return { target, tables, queues, functions, api: planApi(), routes, mappings, workflows, schedules, analytics };
+  return { target, tables, heldReplicas, queues, functions, api: planApi(), routes, mappings, workflows, schedules, analytics };
 }
 
 /** The tables this region creates: those whose first deployed holder it is (the set's home
@@ -273,6 +294,41 @@ function planTables({ target }: PlanContext): TablePlan[] {
       ];
     }),
   );
+}
+
+/** Tables this region holds a replica of but does not create (their creator is another holder). */
+function planHeldReplicas({ target }: PlanContext): HeldReplicaPlan[] {
+  return entities().flatMap((entity) =>
+    Array.from({ length: target.shards }, (_, shard) => shard).flatMap((shard) => {
+      const holders = tableHolders(target, entity, shard);
+      if (!holders.includes(target.region) || holders[0] === target.region) return [];
+      return [
+        {
+          entity,
+          shard,
+          name: physicalTableName(target.tablePrefix, entity, shard),
+          tableSet: tableSetOf(shard, target.shards).name,
+          creator: holders[0]!,
+          peers: holders.filter((r) => r !== target.region),
+        },
+      ];
+    }),
+  );
+}
+
+/** Whether a stream mapping also reads the region's replicas of tables created elsewhere. Every
+ *  region fans out the posts it holds to its own followers, so the post router reads every
+ *  replica; the analytics export reads only the tables the region creates, whose streams already
+ *  carry every change made in any region, so each change is exported once. */
+export function mapsReplicas(m: Extract<Mapping, { kind: 'stream' }>): boolean {
+  return m.fn !== 'analytics-export';
+}
+
+/** The mappings a stage can create now: all but those on a replica its creator's stage has not
+ *  deployed yet (`existing`: the table names in this region), which wait for the next deploy. */
+export function splitReplicaMappings(plan: Plan, existing: ReadonlySet<string>): { ready: MappingPlan[]; pending: MappingPlan[] } {
+  const waits = (m: MappingPlan) => m.kind === 'stream' && m.replicaOf !== undefined && !existing.has(m.table);
+  return { ready: plan.mappings.filter((m) => !waits(m)), pending: plan.mappings.filter(waits) };
 }
 
 /** The deployed regions holding a table, its creator first. */
@@ -369,6 +425,8 @@ function planFunctions(ctx: PlanContext, workflowNames: ReadonlySet<string>): Fu
         FEED_TABLE_PREFIX: target.tablePrefix,
         FEED_SHARDS: String(target.shards),
         FEED_REGION: target.region,
+        FEED_REGIONS: target.regions.join(','),
+        ...regionApiUrls(target),
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       },
@@ -400,7 +458,7 @@ function streamFilters(m: Extract<Mapping, { kind: 'stream' }>): { pattern: stri
   return [{ pattern: JSON.stringify({ eventName: [...m.eventNames] }) }];
 }
 
-function planMappings({ fail }: PlanContext, tables: TablePlan[], functions: FunctionPlan[]): MappingPlan[] {
+function planMappings({ fail }: PlanContext, tables: TablePlan[], heldReplicas: HeldReplicaPlan[], functions: FunctionPlan[]): MappingPlan[] {
   return MAPPINGS.flatMap((m): MappingPlan[] => {
     if (m.kind === 'queue') {
       const { min, max } = SQS_MAX_CONCURRENCY_RANGE;
@@ -423,8 +481,12 @@ function planMappings({ fail }: PlanContext, tables: TablePlan[], functions: Fun
       ];
     }
     if (m.eventNames.length === 0) fail(`mapping ${m.fn}-${m.entity}: a stream filter admitting no event`);
-    // A stream mapping per shard table: each table has its own stream.
-    return tables
+    // A stream mapping per shard table: each table (and each replica) has its own stream.
+    const streams: { entity: Entity; shard: number; name: string; replicaOf?: RegionName }[] = [
+      ...tables,
+      ...(mapsReplicas(m) ? heldReplicas.map((r) => ({ ...r, replicaOf: r.creator })) : []),
+    ];
+    return streams
       .filter((t) => t.entity === m.entity)
       .map((t) => ({
         kind: 'stream' as const,
@@ -439,6 +501,7 @@ function planMappings({ fail }: PlanContext, tables: TablePlan[], functions: Fun
         onFailureQueue: STREAM_FAILURE_QUEUE,
         functionResponseTypes: RESPONSE_TYPES,
         filters: streamFilters(m),
+        ...(t.replicaOf && { replicaOf: t.replicaOf }),
       }));
   });
 }
@@ -473,9 +536,17 @@ export function arns(plan: Plan, account: string): Arns {
     queue: (key) => `${base('sqs')}:${queueName(key)}`,
     fn: (fn) => `${base('lambda')}:function:${fnName(fn)}`,
     stateMachine: (w) => `${base('states')}:stateMachine:${smName(w)}`,
-    tablePatterns: (entity) => tablePatterns(plan, entity).map(table),
+    // Tables a function also reaches in other regions of the network: directory claims and cards
+    // (store/directory.ts), and notification accumulators of users another region serves.
+    tablePatterns: (entity) =>
+      tablePatterns(plan, entity).map((name) =>
+        plan.target.regions.length > 1 && CROSS_REGION_ENTITIES.has(entity) ? `arn:${PARTITION}:dynamodb:*:${account}:table/${name}` : table(name),
+      ),
   };
 }
+
+/** Entities whose tables in other regions of the network a function may call directly. */
+const CROSS_REGION_ENTITIES: ReadonlySet<Entity> = new Set(['directory', 'notifications']);
 
 function missing(what: string, name: string): never {
   throw new Error(`no ${what} ${name} in the plan`);
