@@ -8,6 +8,7 @@ import { dlqName, MAPPINGS, QUEUES, STREAM_FAILURE_QUEUE, type Mapping, type Que
 import { FUNCTIONS, type FunctionName, type FunctionSpec } from '../shared/declarations/functions.js';
 import {
   actionsFor,
+  grantedAccess,
   GRANTS,
   INDEX_ACTIONS,
   QUEUE_CONSUME_ACTIONS,
@@ -572,7 +573,8 @@ export function functionStatements(plan: Plan, fn: FunctionName, account: string
     if (resources.length > 0) out.push({ effect: 'allow', actions: [...actions], resources });
   };
   for (const [entity, g] of Object.entries(grant.tables) as [Entity, NonNullable<Grant['tables'][Entity]>][]) {
-    if (g.access) allow(actionsFor(g.access), a.tablePatterns(entity));
+    const access = grantedAccess(g);
+    if (access) allow(actionsFor(access), a.tablePatterns(entity));
     const indexes = g.indexes ?? [];
     allow(INDEX_ACTIONS, a.tablePatterns(entity).flatMap((t) => indexes.map((i) => `${t}/index/${i}`)));
   }

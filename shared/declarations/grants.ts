@@ -13,9 +13,10 @@ export interface TableGrant {
   access?: Access;
   /** Secondary indexes the function queries, granted as `<table>/index/<name>` (Query only). */
   indexes?: readonly string[];
-  /** Used only in a network of several regions (a user homed elsewhere is read from the
-   *  directory), so a one-region scenario does not exercise it. */
-  acrossRegions?: true;
+  /** The access a network of several regions needs beyond `access` (a user homed elsewhere read
+   *  from the directory, a tier applied to this region's followers): granted in every network,
+   *  exercised only in one of several regions, so a one-region scenario does not check it. */
+  acrossRegions?: Access;
 }
 
 export interface Grant {
@@ -71,6 +72,13 @@ const grant = (g: Partial<Grant>): Grant => ({ ...none, ...g });
 /** Every authenticated route takes a token from its caller's rate-limit bucket in Redis
  *  (shared/edge/rate-limit.ts), so each joins the VPC beside the cache. */
 const routeGrant = (g: Partial<Grant>): Grant => grant({ ...g, redis: true });
+
+/** The access a deployed role gets on an entity's tables: `access` together with `acrossRegions`. */
+export function grantedAccess(t: TableGrant): Access | undefined {
+  const both = new Set([t.access, t.acrossRegions].filter((a): a is Access => a !== undefined));
+  if (both.size === 0) return undefined;
+  return both.size === 1 ? [...both][0] : 'readwrite';
+}
 
 export const GRANTS: Record<FunctionName, Grant> = {
   health: none,
@@ -140,7 +148,10 @@ export const GRANTS: Record<FunctionName, Grant> = {
   // or a CelebrityFanout execution.
   'post-router': grant({
     // The author's tier: from the directory card when the author is homed in another zone.
-    tables: { users: { access: 'read' }, follows: { access: 'read' }, directory: { access: 'read', acrossRegions: true } },
+    // Across regions: the author's tier from their directory card, the tier this region last
+    // applied to its own followers of an author homed in another zone (tierseen#, follows), and
+    // the tier of an author it serves re-derived from the count (profile, card, edge layout).
+    tables: { users: { access: 'read', acrossRegions: 'readwrite' }, follows: { access: 'read', acrossRegions: 'readwrite' }, directory: { acrossRegions: 'readwrite' } },
     streams: ['posts'],
     sendsTo: ['fanout'],
     startsWorkflows: ['celebrity-fanout'],

@@ -42,8 +42,10 @@ export function applyChanges(local: DynamoDBClient, counts: { applied: number })
           await local.send(new PutItemCommand({ TableName: table, Item: r.dynamodb!.NewImage as Record<string, AttributeValue> }));
         }
         counts.applied++;
-      } catch {
-        // This record and the rest of the batch are retried, in order.
+      } catch (err) {
+        // This record and the rest of the batch are retried, in order; a record that never
+        // applies holds its stream shard, so it is named in the region's log.
+        console.error(`replication: ${table} ${r.eventName} not applied (retried): ${(err as Error).message}`);
         return { batchItemFailures: event.Records.slice(i).map((x) => ({ itemIdentifier: x.dynamodb!.SequenceNumber! })) };
       }
     }

@@ -4,7 +4,7 @@
 import { reconcileEdgeLayout } from './edge-moves.js';
 import { planTierChange } from './fan-out.js';
 import { clearTierPending, putTierChange } from '../store/users.js';
-import { followerCount, profileRow, tierFor, type Tier } from './users.js';
+import { followerCount, profileRow, servedHere, tierFor, type Tier } from './users.js';
 
 /** Re-derives a user's tier from their follower count; on a change, stores it and sends every
  *  follower a 'tier' job that updates their high-tier list. `tierPending` marks a change whose
@@ -12,6 +12,11 @@ import { followerCount, profileRow, tierFor, type Tier } from './users.js';
 export async function reconcileTier(userId: string): Promise<Tier> {
   const row = await profileRow(userId);
   if (!row) return 'regular';
+  // Only the region serving the author writes their tier: a follow made in another region is
+  // counted there, and the author's region reconciles when it next routes a post of theirs
+  // (post-routing.ts) or takes a follow of them. Two regions writing one profile at once would
+  // leave replication two versions to settle.
+  if ((await servedHere([userId])).length === 0) return row.tier ?? 'regular';
   const current = row.tier ?? 'regular';
   const followers = await followerCount(userId);
   // The edge layout follows the count too: a growing account's edges spread over more buckets.

@@ -2,7 +2,7 @@
 // followee's, spread over buckets once the account is big: store/edge-layout.ts), high-tier lists
 // (hi#), VIP marks (vip#) and the active-follower index (af#). Every DynamoDB call about them is
 // here; a follow or unfollow is one transaction with the counters, so lists, counts and pulls agree.
-import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { batchWrite, cancellationCodes, db, isConditionFailure } from './client.js';
 import { readEdgeLayout } from './edge-layout.js';
 import { activeBucket, edgeBucket, keys, partitions } from './keys.js';
@@ -392,4 +392,15 @@ export async function cleanupEdgePage(followeeId: string, from: number, to: numb
   const { part, moving, next } = await movingPage(followeeId, from, to, at, limit);
   await batchWrite(moving.map((r) => ({ table: part.table, request: { DeleteRequest: { Key: { pk: part.pk, sk: r.followerId } } } })));
   return next;
+}
+
+/** The tier this region last applied to its followers of an author homed in another zone. */
+export async function getAppliedTier(authorId: string): Promise<Tier | undefined> {
+  const { table, key } = keys.appliedTier(authorId);
+  return (await db().send(new GetCommand({ TableName: table, Key: key }))).Item?.tier as Tier | undefined;
+}
+
+export async function putAppliedTier(authorId: string, tier: Tier): Promise<void> {
+  const { table, key } = keys.appliedTier(authorId);
+  await db().send(new PutCommand({ TableName: table, Item: { ...key, tier } }));
 }

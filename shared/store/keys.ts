@@ -63,6 +63,12 @@ export const keys = {
     key: { pk: inEdgePk(followeeId, edgeBucket(followeeId, followerId, buckets), buckets), sk: followerId },
   }),
   /** How many partitions an account's in-edges are spread over, and the state of a move. */
+  /** The tier of an author homed in another residency zone that this region last applied to its
+   *  own followers' high-tier lists (regional: each region keeps its own). */
+  appliedTier: (authorId: string) => ({
+    table: tableName('follows', shardOfId(authorId)),
+    key: { pk: `tierseen#${authorId}`, sk: 'tier' },
+  }),
   edgeLayout: (followeeId: string) => ({
     table: tableName('follows', shardOfId(followeeId)),
     key: { pk: `inl#${followeeId}`, sk: 'layout' },

@@ -75,7 +75,7 @@ export const cardOf = (row: ProfileRow): ProfileCard => ({
 const rowOfCard = (card: ProfileCard): ProfileRow => ({ ...card, country: '', followingCount: 0 });
 
 /** Whether this region holds a replica of the user's home data (always, in one region). */
-function heldHere(userId: string): boolean {
+export function heldHere(userId: string): boolean {
   const self = selfRegion();
   return !isMultiRegion() || !self || tableSetOfLogical(logicalShardOf(userId)).replicas.includes(self);
 }

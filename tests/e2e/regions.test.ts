@@ -17,6 +17,8 @@ import type { RegionEntry } from '../../shared/local/multi-region.js';
 import { GENEROUS_RATE_LIMITS } from '../support/rate-limits.js';
 
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'] as const;
+/** A celebrity from this many followers: the tier test crosses it; every other author stays below. */
+const CELEBRITY_AT = 3;
 /** Three regions' DynamoDB Local and redis-server starting at once on a loaded 2-core machine. */
 const START_MS = 240_000;
 const tsx = path.join(ROOT, 'node_modules/.bin/tsx');
@@ -104,7 +106,7 @@ beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), 'feedscale-regions-'));
   // 16 tables per entity and no analytics export: three regions and their replication share the
   // machine with the rest of the suite.
-  const env: NodeJS.ProcessEnv = { ...process.env, ...GENEROUS_RATE_LIMITS, POWERTOOLS_LOG_LEVEL: 'ERROR', FEED_SHARDS: '16', FEED_ANALYTICS_DIR: '' };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...GENEROUS_RATE_LIMITS, POWERTOOLS_LOG_LEVEL: 'ERROR', FEED_SHARDS: '16', FEED_ANALYTICS_DIR: '', FEED_CELEBRITY_THRESHOLD: String(CELEBRITY_AT) };
   parent = spawn(tsx, ['shared/local/start.ts', '--regions', REGIONS.join(','), '--data-dir', dataDir], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`regions not ready in ${START_MS} ms:\n${output.slice(-3000)}`)), START_MS);
@@ -170,6 +172,7 @@ describe('npm start -- --regions', () => {
     expect(other.status).toBe(201);
     // Replicated to us-east-1 before the outage: the failover region has the user's home data.
     await eventually('the GB user known in us-east-1', () => request(api('us-east-1'), 'GET', '/v1/me', { token: other.token }), (r) => r.status === 421);
+    await eventually('the FR user’s card in us-east-1', () => request(api('us-east-1'), 'GET', `/v1/users/${user.body.userId}`, { token: other.token }), (r) => r.status === 200);
 
     const down = feedctl('down', 'eu-west-1');
     expect(down.status, down.stderr).toBe(0);
@@ -262,6 +265,24 @@ describe('one network: users of any region follow each other', () => {
     await eventually('the post in the remaining follower’s feed', () => feedOf(west), (items) => items.includes('after the unfollow'));
     expect(await feedOf(eu)).not.toContain('after the unfollow');
     await eventually('the count after the unfollow', () => request(api('us-west-2'), 'GET', `/v1/users/${author.body.userId}`, { token: eu.token }), (res) => res.body?.followerCount === 1);
+  }, START_MS);
+
+  it('applies a tier change to followers in another residency zone: they pull the new celebrity’s posts', async () => {
+    const author = await signUpIn('us-east-1', 'US');
+    const eu = await signUp(api('eu-west-1'), 'FR');
+    const us = await Promise.all(Array.from({ length: CELEBRITY_AT - 1 }, () => signUp(api('us-east-1'), 'US')));
+    expect((await request(eu.home, 'PUT', `/v1/users/${author.body.userId}/follow`, { token: eu.token })).status).toBe(204);
+    await postAs(author, 'while regular');
+    await eventually('the regular post pushed to the EU follower', () => feedOf(eu), (items) => items.includes('while regular'));
+    for (const f of us) expect((await request(f.home, 'PUT', `/v1/users/${author.body.userId}/follow`, { token: f.token })).status).toBe(204);
+    // The author's region re-derives the tier from the count (the EU follow counted there once
+    // replicated) at the latest when it routes the author's next post.
+    await eventually('the EU follow counted in the author’s region', () => request(api('us-east-1'), 'GET', `/v1/users/${author.body.userId}`, { token: author.token }), (r) => r.body?.followerCount === CELEBRITY_AT);
+    await postAs(author, 'crossing the threshold');
+    await eventually('the author a celebrity, as the EU region sees it', () => request(api('eu-west-1'), 'GET', `/v1/users/${author.body.userId}`, { token: eu.token }), (r) => r.body?.tier === 'celebrity');
+
+    await postAs(author, 'as a celebrity');
+    await eventually('the celebrity post in the EU follower’s feed', () => feedOf(eu), (items) => items.includes('as a celebrity'));
   }, START_MS);
 
   it('gives a handle to exactly one of two sign-ups racing for it in two regions', async () => {

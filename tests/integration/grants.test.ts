@@ -451,9 +451,10 @@ describe('grants match what each handler does', () => {
       const entities = new Set<Entity>([...u.tables.keys(), ...u.indexes.keys(), ...(Object.keys(g.tables) as Entity[])]);
       for (const entity of entities) {
         const used = accessOf(u.tables.get(entity));
-        // A one-region scenario: what only several regions use is granted but not exercised.
-        if (!used && g.tables[entity]?.acrossRegions) continue;
+        // A one-region scenario checks `access`; what only several regions use (acrossRegions)
+        // is granted but not exercised here.
         const grantedAccess = g.tables[entity]?.access;
+        if (!used && !grantedAccess && g.tables[entity]?.acrossRegions) continue;
         if (used !== grantedAccess) problems.push(`${fn}: ${entity} used ${used ?? 'not at all'} [${sorted(u.tables.get(entity) ?? [])}], granted ${grantedAccess ?? 'nothing'}`);
         const usedIdx = sorted(u.indexes.get(entity) ?? []);
         const grantedIdx = sorted(g.tables[entity]?.indexes ?? []);

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig, resetConfig } from '../../shared/edge/config.js';
 import { dlqName, MAPPINGS, QUEUES, STREAM_FAILURE_QUEUE } from '../../shared/declarations/event-sources.js';
 import { FUNCTIONS, type FunctionName } from '../../shared/declarations/functions.js';
-import { actionsFor, GRANTS, INDEX_ACTIONS, QUEUE_CONSUME_ACTIONS, QUEUE_SEND_ACTIONS, STREAM_ACTIONS, WORKFLOW_START_ACTIONS } from '../../shared/declarations/grants.js';
+import { actionsFor, grantedAccess, GRANTS, INDEX_ACTIONS, QUEUE_CONSUME_ACTIONS, QUEUE_SEND_ACTIONS, STREAM_ACTIONS, WORKFLOW_START_ACTIONS } from '../../shared/declarations/grants.js';
 import { loadHandler } from '../../shared/local/lambda.js';
 import { REGIONS } from '../../shared/domain/regions.js';
 import { ROUTES } from '../../shared/declarations/routes.js';
@@ -115,7 +115,7 @@ describe('grants agree with the declarations', () => {
         expect(TABLES, `${fn}`).toHaveProperty([entity]);
         const indexes = [...TABLES[entity as Entity].globalIndexes, ...TABLES[entity as Entity].localIndexes].map((i) => i.name);
         for (const i of t?.indexes ?? []) expect(indexes, `${fn} ${entity}`).toContain(i);
-        expect(t?.access !== undefined || (t?.indexes ?? []).length > 0, `${fn} ${entity} grants nothing`).toBe(true);
+        expect(grantedAccess(t ?? {}) !== undefined || (t?.indexes ?? []).length > 0, `${fn} ${entity} grants nothing`).toBe(true);
       }
     }
   });
@@ -272,7 +272,8 @@ describe('IAM', () => {
     };
     for (const [entity, t] of Object.entries(g.tables) as [Entity, NonNullable<(typeof g.tables)[Entity]>][]) {
       const tables = plan.tables.filter((x) => x.entity === entity).map((x) => a.table(x.name));
-      if (t.access) add(actionsFor(t.access), tables);
+      const access = grantedAccess(t);
+      if (access) add(actionsFor(access), tables);
       add(INDEX_ACTIONS, tables.flatMap((x) => (t.indexes ?? []).map((i) => `${x}/index/${i}`)));
     }
     for (const entity of g.streams) add(STREAM_ACTIONS, plan.tables.filter((x) => x.entity === entity).map((x) => `${a.table(x.name)}/stream/2026-01-01T00:00:00.000`));
