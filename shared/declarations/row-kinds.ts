@@ -70,8 +70,13 @@ export const ROW_KINDS: readonly RowKind[] = [
     key: 'in#<followee>[#<bucket>] → follower',
     entity: 'follows',
     residency: 'regional',
-    why: 'a set’s own users who follow an author, so each region fans out to its own followers from the replicated post',
-    gap: 'kept on the followee’s shard: a follower in another set is not indexed where it lives yet',
+    why: 'the followers of an author that a region’s users made, written by the follower’s region on the author’s shard there (replicated within its zone when the zone holds that table), so each region fans out to its own followers from the replicated post',
+  },
+  {
+    key: 'tierseen#<author>',
+    entity: 'follows',
+    residency: 'regional',
+    why: 'the tier of an author homed in another zone that this region last applied to its own followers’ high-tier lists',
   },
   {
     key: 'inl#<followee> (edge layout)',
