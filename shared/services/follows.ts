@@ -4,6 +4,10 @@
 // All are idempotent, and a retry after a partial failure converges. The whole follow request
 // (with notification, tier and cache steps) is services/follow-requests.ts; rows are store/follows.ts.
 import { config } from '../edge/config.js';
+import { isMultiRegion, networkRegions, selfRegion, whereServed } from '../edge/network.js';
+import { logicalShardOf } from '../domain/ids.js';
+import type { RegionName } from '../domain/regions.js';
+import { tableSetOfLogical } from '../domain/residency.js';
 import { AfterId, decodeCursor, encodeCursor } from '../domain/cursor.js';
 import { NotFoundError } from '../domain/errors.js';
 import { assertCanFollow, vipMarkError } from '../domain/follow-policy.js';
@@ -141,11 +145,29 @@ export function activeFollowerPage(authorId: string, limit: number, from: Active
   return queryActiveFollowerPage(authorId, limit, from, nowSeconds());
 }
 
+/** Where else a user's edge list is kept, in a network of several regions. Whom a user follows is
+ *  their home data: read in the region serving them when this one holds no replica of it. A
+ *  user's followers are indexed by each follower's region on the user's shard: one copy per
+ *  replica group of that table, each read where it is kept (the table set's serving region for
+ *  the group this region is not part of). */
+async function edgeRegions(userId: string, direction: Direction): Promise<RegionName[]> {
+  const self = selfRegion();
+  if (!isMultiRegion() || !self) return [];
+  const set = tableSetOfLogical(logicalShardOf(userId));
+  const serving = await whereServed(set);
+  const group = set.replicas.filter((r) => networkRegions().includes(r));
+  if (direction === 'following') return group.includes(self) || serving.at !== 'elsewhere' ? [] : [serving.region];
+  const others = networkRegions().filter((r) => r !== self && !group.includes(r));
+  if (group.includes(self)) return others;
+  const groupAt = serving.at === 'elsewhere' ? serving.region : group.find((r) => r !== self);
+  return groupAt ? [groupAt, ...others] : others;
+}
+
 export async function listEdges(userId: string, direction: Direction, limit: number, cursor?: string): Promise<UserPage> {
   await getUser(userId);
   const scope = `${direction}:${userId}`;
   const after = cursor ? decodeCursor(scope, cursor, AfterId).after : undefined;
-  const { ids } = await edgePage(userId, direction, limit + 1, after);
+  const { ids } = await queryEdgePage(userId, direction, limit + 1, after, await edgeRegions(userId, direction));
   const more = ids.length > limit;
   const pageIds = ids.slice(0, limit);
   return {

@@ -3,7 +3,8 @@
 // (hi#), VIP marks (vip#) and the active-follower index (af#). Every DynamoDB call about them is
 // here; a follow or unfollow is one transaction with the counters, so lists, counts and pulls agree.
 import { GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { batchWrite, cancellationCodes, db, isConditionFailure } from './client.js';
+import { batchWrite, cancellationCodes, db, dbIn, isConditionFailure } from './client.js';
+import type { RegionName } from '../domain/regions.js';
 import { readEdgeLayout } from './edge-layout.js';
 import { activeBucket, edgeBucket, keys, partitions } from './keys.js';
 import { queryAll } from './query-all.js';
@@ -205,7 +206,7 @@ export async function deleteVipMark(authorId: string, followerId: string): Promi
 
 /** One page of the sort keys (ids) of a partition, in id order, after `after`; `last` is set
  *  when the partition may hold more. */
-async function idPage(part: { table: string; pk: string }, limit: number, after?: string): Promise<{ ids: string[]; last?: string }> {
+async function idPage(part: { table: string; pk: string }, limit: number, after?: string, client = db()): Promise<{ ids: string[]; last?: string }> {
   const { items, exhausted } = await queryAll(
     {
       TableName: part.table,
@@ -214,6 +215,7 @@ async function idPage(part: { table: string; pk: string }, limit: number, after?
       ProjectionExpression: 'sk',
     },
     limit,
+    client,
   );
   const ids = items.map((i) => i.sk as string);
   return { ids, last: exhausted ? undefined : ids[ids.length - 1] };
@@ -227,14 +229,38 @@ export function queryVipPage(authorId: string, limit: number, after?: string): P
 export type Direction = 'followers' | 'following';
 
 /** One page of ids on a user's edge list, in id order: a user's followers merged over their
- *  edge buckets (read in parallel), so a cursor is the last id whatever the layout. */
-export async function queryEdgePage(userId: string, direction: Direction, limit: number, after?: string): Promise<{ ids: string[]; last?: string }> {
-  if (direction === 'following') return idPage(partitions.following(userId), limit, after);
+ *  edge buckets (read in parallel), so a cursor is the last id whatever the layout. `elsewhere`:
+ *  for followers, the other regions whose tables index some of them; for following, the region
+ *  holding the user's out-edges when this one does not. */
+export async function queryEdgePage(
+  userId: string,
+  direction: Direction,
+  limit: number,
+  after?: string,
+  elsewhere: readonly RegionName[] = [],
+): Promise<{ ids: string[]; last?: string }> {
+  if (direction === 'following') return idPage(partitions.following(userId), limit, after, elsewhere[0] ? dbIn(elsewhere[0]) : db());
   const { buckets } = await readEdgeLayout(userId);
-  if (buckets <= 1) return idPage(partitions.followers(userId), limit, after);
-  const sources = Array.from({ length: buckets }, (_, b) => (from: string | undefined, n: number) => followerBucketIds(userId, b, buckets, n, from));
-  const { ids, more } = await mergedIds(sources, limit, after);
-  return { ids, last: more ? ids[ids.length - 1] : undefined };
+  if (buckets <= 1 && elsewhere.length === 0) return idPage(partitions.followers(userId), limit, after);
+  const sources: IdSource[] = Array.from({ length: buckets }, (_, b) => (from: string | undefined, n: number) => followerBucketIds(userId, b, buckets, n, from));
+  // Followers made in other residency zones are indexed there (regional rows): read in place.
+  // Their unbucketed partition only: an account bucketed in another region lists that region's
+  // first partition there.
+  for (const region of elsewhere) sources.push((from, n) => remoteFollowerIds(region, userId, n, from));
+  const merged = await mergedIds(sources, limit, after);
+  // One follower indexed in two copies (a follow made while its region was failed over): once.
+  const ids = merged.ids.filter((id, i) => id !== merged.ids[i - 1]);
+  return { ids, last: merged.more ? ids[ids.length - 1] : undefined };
+}
+
+/** Followers of `userId` indexed in another region; none while that region is unreachable. */
+async function remoteFollowerIds(region: RegionName, userId: string, n: number, after?: string): Promise<BucketIds> {
+  try {
+    const page = await idPage(partitions.followers(userId), n, after, dbIn(region));
+    return { ids: page.ids, last: page.last, exhausted: !page.last };
+  } catch {
+    return { ids: [], exhausted: true };
+  }
 }
 
 /** How many partitions a user's followers are read from (the fan-out planner pages each). */

@@ -1,6 +1,6 @@
 // The one paginated Query loop of the store: DynamoDB returns at most 1 MB per call, so every
 // read of a whole partition (or of the first `max` matches) follows LastEvaluatedKey.
-import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { db } from './client.js';
 
 export type Item = Record<string, unknown>;
@@ -21,12 +21,13 @@ export async function* queryPages(input: Omit<QueryCommandInput, 'ExclusiveStart
 export async function queryAll(
   input: Omit<QueryCommandInput, 'ExclusiveStartKey'>,
   max = Infinity,
+  client: DynamoDBDocumentClient = db(),
 ): Promise<{ items: Item[]; exhausted: boolean }> {
   const items: Item[] = [];
   let start: Record<string, unknown> | undefined;
   do {
     const limit = Number.isFinite(max) ? { Limit: max - items.length } : {};
-    const out = await db().send(new QueryCommand({ ...input, ...limit, ExclusiveStartKey: start }));
+    const out = await client.send(new QueryCommand({ ...input, ...limit, ExclusiveStartKey: start }));
     items.push(...((out.Items ?? []) as Item[]));
     start = out.LastEvaluatedKey;
   } while (start && items.length < max);

@@ -255,7 +255,14 @@ describe('one network: users of any region follow each other', () => {
     for (const r of REGIONS) {
       await eventually(`the follower count in ${r}`, () => request(api(r), 'GET', `/v1/users/${author.body.userId}`, { token: eu.token }), (res) => res.body?.followerCount === 2);
     }
-    expect((await request(eu.home, 'GET', `/v1/users/${eu.body.userId}/following`, { token: eu.token })).body.items.map((u: { userId: string }) => u.userId)).toEqual([author.body.userId]);
+    // Both lists show each follow, from any region: followers indexed in another zone are read
+    // there, and whom a user follows is read where that user is served.
+    const ids = (res: { body: { items: { userId: string }[] } }) => res.body.items.map((u) => u.userId);
+    for (const r of REGIONS) {
+      const followers = await eventually(`the followers seen from ${r}`, () => request(api(r), 'GET', `/v1/users/${author.body.userId}/followers`, { token: eu.token }), (res) => res.body?.items?.length === 2);
+      expect(ids(followers).sort()).toEqual([eu.body.userId, west.body.userId].sort());
+      expect(ids(await request(api(r), 'GET', `/v1/users/${eu.body.userId}/following`, { token: west.token }))).toEqual([author.body.userId]);
+    }
 
     expect((await request(author.home, 'DELETE', `/v1/posts/${postId}`, { token: author.token })).status).toBe(204);
     for (const f of [eu, west]) await eventually('the deleted post gone', () => feedOf(f), (items) => !items.includes('to two regions'));
