@@ -27,6 +27,9 @@ export const L2_BREAKER_COOL_DOWN_MS = 2_000;
 /** Only a container's first command waits for the connection (TLS to ElastiCache takes tens of
  *  ms); later commands fail at once while disconnected. */
 const FIRST_CONNECT_WAIT_MS = 250;
+/** ioredis's own per-command timeout, a multiple of ours: only a backstop that frees commands a
+ *  hung connection would never answer (ours decides, see L2Cache.bounded). */
+const BACKSTOP_TIMEOUT_FACTOR = 20;
 /** Reconnection backoff: 50 ms more per attempt, at most 1 s, so a restarted Redis is used again
  *  within about a second. */
 const reconnectDelay = (attempt: number) => Math.min(50 * attempt, 1_000);
@@ -244,7 +247,7 @@ export class L2Cache {
   private redis(url: string): ScriptedRedis {
     if (this.client) return this.client;
     const client = new Redis(url, {
-      commandTimeout: this.commandTimeoutMs,
+      commandTimeout: this.commandTimeoutMs * BACKSTOP_TIMEOUT_FACTOR,
       maxRetriesPerRequest: 0,
       enableOfflineQueue: false,
       // Commands issued in the same tick go out in one write: a fan-out job's 500 followers, or
@@ -310,7 +313,7 @@ export class L2Cache {
     const redis = this.redis(this.url);
     try {
       if (redis.status !== 'ready') await this.firstConnect;
-      const value = await op(redis);
+      const value = await this.bounded(op(redis));
       this.breaker.success();
       return { ok: true, value };
     } catch {
@@ -318,6 +321,40 @@ export class L2Cache {
       this.breaker.failure();
       return FAILED;
     }
+  }
+
+  /**
+   * The reply, or a rejection once the command timeout has passed without it. The verdict waits
+   * for the event loop's next poll phase (setImmediate): on a busy loop a timer fires late, in the
+   * timers phase, which runs before the poll phase that reads a reply already waiting in the
+   * socket. Judged at once, such replies count as timeouts, a few in a row open the breaker, and
+   * a loaded container sends its reads to DynamoDB just when it can least afford them.
+   */
+  private bounded<T>(reply: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const timer = setTimeout(() => {
+        setImmediate(() => {
+          if (settled) return;
+          settled = true;
+          reject(new Error(`Redis command timed out after ${this.commandTimeoutMs} ms`));
+        });
+      }, this.commandTimeoutMs);
+      reply.then(
+        (value) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (err: unknown) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
+    });
   }
 
   /** Any other Redis command, behind the same timeout and breaker; undefined when Redis is off

@@ -89,11 +89,17 @@ function refuse(res: http.ServerResponse, result: HttpResult, requestId: string)
 }
 
 function send(res: http.ServerResponse, result: HttpResult, requestId: string): void {
+  const body = result.body ?? '';
+  // With its length declared (as API Gateway declares it) the answer goes out as one write of
+  // headers and body; without, node would send it chunked, in five buffers. A 204 has no body
+  // and declares no length.
+  const status = result.statusCode ?? 200;
   const headers: Record<string, string> = { ...EDGE_HEADERS, 'apigw-requestid': requestId };
+  if (status !== 204 && status !== 304) headers['content-length'] = String(Buffer.byteLength(body));
   const given = result.headers;
   if (given) for (const k in given) headers[k] = String(given[k]);
-  res.writeHead(result.statusCode ?? 200, headers);
-  res.end(result.body ?? '');
+  res.writeHead(status, headers);
+  res.end(body);
 }
 
 /** A request target that WHATWG URL parsing would leave exactly as it is (no dot segment, no

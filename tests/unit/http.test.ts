@@ -488,6 +488,13 @@ describe('the local gateway (shared/local/server.ts)', () => {
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
   });
 
+  it('declares each answer’s length, as API Gateway does, instead of sending it chunked', async () => {
+    const res = await fetch(`${server.url}/v1/nope`);
+    const body = await res.text();
+    expect(res.headers.get('content-length')).toBe(String(Buffer.byteLength(body)));
+    expect(res.headers.get('transfer-encoding')).toBeNull();
+  });
+
   it('passes ?__proto__=1 to the handler as a parameter, which refuses it', async () => {
     const token = await signDevToken('gateway-proto');
     const res = await fetch(`${server.url}/v1/feed?__proto__=1`, { headers: { authorization: `Bearer ${token}` } });

@@ -1,0 +1,65 @@
+// L2's command timeout (shared/cache/l2.ts) on a busy event loop: a reply that reached the socket
+// in time is a hit even when the loop was too busy to read it before the timer fired, while a
+// reply that never comes in time is still a miss within about the timeout.
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createL2, type L2Cache } from '../../shared/cache/l2.js';
+
+const url = process.env.REDIS_URL ?? '';
+const key = `test:l2-busy:${randomUUID().slice(0, 8)}`;
+/** The production bound (REDIS_COMMAND_TIMEOUT_MS). */
+const TIMEOUT_MS = 50;
+/** How long the loop is kept busy: well past the timeout, as a saturated container would. */
+const BUSY_MS = 150;
+/** How long CLIENT PAUSE holds the reply of the slow-Redis case. */
+const PAUSE_MS = 400;
+
+let raw: Redis;
+let cache: L2Cache;
+
+beforeAll(async () => {
+  expect(url, 'the global setup provides REDIS_URL').toMatch(/^redis:\/\//);
+  raw = new Redis(url);
+  await raw.set(key, 'page', 'EX', 60);
+  cache = createL2(url, { commandTimeoutMs: TIMEOUT_MS, connectWaitMs: 1_000, failureThreshold: 1 });
+  expect(await cache.connect()).toBe(true);
+});
+
+afterAll(async () => {
+  await cache.close();
+  await raw.del(key);
+  raw.disconnect();
+});
+
+/** Keeps the event loop busy for `ms` once the command is on the wire (the write goes out on the
+ *  next tick; setImmediate runs after it). */
+function blockLoopSoon(ms: number): void {
+  setImmediate(() => {
+    const until = performance.now() + ms;
+    while (performance.now() < until) {
+      // the container is busy answering other requests
+    }
+  });
+}
+
+describe('L2 on a busy event loop', () => {
+  it('counts a reply that arrived in time as a hit, though the loop read it only after the timeout', async () => {
+    const read = cache.get(key);
+    blockLoopSoon(BUSY_MS);
+
+    expect(await read).toBe('page');
+    expect(cache.stats().errors).toBe(0);
+    expect(cache.breakerState()).toBe('closed');
+  });
+
+  it('still answers a miss when Redis itself is slower than the timeout', async () => {
+    await raw.call('CLIENT', 'PAUSE', String(PAUSE_MS), 'ALL');
+
+    const value = await cache.get(key);
+
+    // Had it waited for the reply, it would have the page.
+    expect(value).toBeUndefined();
+    expect(cache.stats().errors).toBe(1);
+  });
+});
