@@ -3,6 +3,7 @@
 // rank (many returns within the hour for the busiest, days for the quietest), reads one to a few
 // pages per visit, and posts and follows at their activity rank. The same plan drives the cached
 // day and its uncached replay, so the two differ only in the cache.
+import { FEED_L2_ACTIVE_TTL_SECONDS } from '../shared/cache/cache-keys.js';
 import { AliasTable, forkRng, shuffle, type Rng } from './rng.js';
 import type { Graph } from './workload.js';
 
@@ -24,9 +25,9 @@ const MAX_PAGES = 10;
 const PAGE_DWELL_S = 25;
 /** Follows per user per day (one new followee a month and a half on average). */
 const FOLLOWS_PER_USER_DAY = 0.02;
-/** Simulated time before the day that is played out, unmeasured, so the day starts from the state a
- *  previous day leaves (who read when): long enough for the longest cache lifetime (6 h). */
-export const PRIOR_SECONDS = 6 * 3600;
+/** Simulated time before the day that is played out, unmeasured, so the day starts from the state
+ *  the previous days leave (who read when): the longest cache lifetime, a reader's pages' TTL. */
+export const PRIOR_SECONDS = FEED_L2_ACTIVE_TTL_SECONDS;
 
 export interface Session {
   user: number;
@@ -56,6 +57,8 @@ export interface DayOptions {
   users: number;
   /** Posts per user per month (the seeded history's depth: the day posts a thirtieth of it). */
   postsPerUserMonth: number;
+  /** How far back `lastBefore` looks, seconds (default PRIOR_SECONDS). */
+  priorSeconds?: number;
 }
 
 /** Standard normal by Box-Muller. */
@@ -82,7 +85,7 @@ export function planDay(g: Graph, o: DayOptions): DayPlan {
     let t = -7 * DAY_SECONDS + rng.next() * gap();
     while (t < DAY_SECONDS) {
       if (t >= 0) sessions.push({ user: u, at: t, pages: pagesOf(rng), posts: 0, follows: [] });
-      else if (t >= -PRIOR_SECONDS) lastBefore.set(u, -t);
+      else if (t >= -(o.priorSeconds ?? PRIOR_SECONDS)) lastBefore.set(u, -t);
       t += gap();
     }
   }

@@ -33,6 +33,15 @@ export const TARGETS = {
   dayFewerRequests: 0.85,
   /** DynamoDB requests of a cold first page when the precomputed feed holds a page. */
   coldPageRequests: 3,
+  /** Multi-region: a write acknowledged in one region until readable in each other, p95. */
+  replicationLagP95Ms: 1000,
+  /** Multi-region: post-to-visible p95 for followers homed in another region / the author's. */
+  crossRegionVisibleP95Ms: 2000,
+  sameRegionVisibleP95Ms: 1000,
+  /** Multi-region: a region's processes killed until its users' first 201 at the failover region. */
+  failoverMs: 10_000,
+  /** Multi-region: acknowledged posts missing in any region after the outage and the return. */
+  writesLost: 0,
 } as const;
 /** The concurrency at which the latency targets are read (the issue names it for L2; the cold
  *  target is read at the same load). */
@@ -54,7 +63,7 @@ export function buildRows(r: Results): Row[] {
 }
 
 /** The report's sections, in the order the table prints them. */
-const SECTIONS: ((r: Results) => Row[])[] = [feedReadRows, readTargetRows, dayTargetRows, pipelineTargetRows, bundleTargetRows, dayRows, strategyRows, tierRows, engineRows, workflowRows, rssRows, handlerRows, errorRows];
+const SECTIONS: ((r: Results) => Row[])[] = [feedReadRows, readTargetRows, dayTargetRows, pipelineTargetRows, bundleTargetRows, regionTargetRows, dayRows, strategyRows, tierRows, engineRows, workflowRows, rssRows, handlerRows, errorRows];
 
 /** Concurrencies of the read sweep, ascending. */
 function concurrencies(r: Results): number[] {
@@ -221,11 +230,14 @@ function dayRows(r: Results): Row[] {
     row(
       'workload',
       `${n0(d.users)} users · ${n0(d.sessions)} sessions · ${n0(d.feedRequests)} feed requests (${n0(d.firstPages)} first pages) · ${n0(d.posts)} posts · ${n0(d.follows)} follows`,
-      `a day in ${f(d.wallMs / 1000, 0)} s (×${n0(d.scale)}); ${n0(d.priorReaders)} users read in the 6 h before it`,
+      `a day in ${f(d.wallMs / 1000, 0)} s (×${n0(d.scale)}); ${n0(d.priorReaders)} users read in the reader TTL before it`,
     ),
-    row('where reads were served', `L1 ${n0(d.l1Hits)} · L2 ${n0(d.l2Hits)} · cached window ${n0(d.deeperHits)} · generated ${n0(d.generated)} · DynamoDB (past the window) ${n0(d.feedRequests - d.firstPages - d.deeperHits)}`, d.non2xx ? `${n0(d.non2xx)} non-2xx` : ''),
+    row('where reads were served', `L1 ${n0(d.l1Hits)} · L2 ${n0(d.l2Hits)} · cached window ${n0(d.deeperHits)} · generated ${n0(d.generated)} · DynamoDB (past the window) ${n0(d.feedRequests - d.firstPages - d.deeperHits)}`, [d.non2xx ? `${n0(d.non2xx)} non-2xx` : '', d.l2Errors || d.l2ShortCircuited ? `Redis: ${n0(d.l2Errors ?? 0)} timeouts, ${n0(d.l2ShortCircuited ?? 0)} short-circuited` : ''].filter(Boolean).join(' · ')),
     row('DynamoDB read requests', `feed reads ${n0(d.dbRead)} · warming ${n0(d.dbWarm)}`, r.dayUncached ? `uncached ${f(r.dayUncached.dbPerRequest, 2)} per request` : ''),
     row('warming', `${n0(d.warmingRuns)} CacheWarming runs: ${n0(d.warmed.scheduled)} pages generated, ${n0(d.warmed.skipped)} still cached · on fan-out ${n0(d.warmed.onFanOut)} pages`),
+    ...(d.memory
+      ? [row('Redis memory of cached pages, end of the day', `${n0(d.memory.users)} users · ${f(d.memory.bytesPerUser / 1024, 1)} KiB each · ${f(d.memory.pageBytes / 2 ** 20, 1)} MiB`, `Redis used_memory ${f(d.memory.usedBytes / 2 ** 20, 1)} MiB; at 1M users reading in the TTL: ${f((d.memory.bytesPerUser * 1e6) / 2 ** 30, 1)} GiB`)]
+      : []),
     row('sessions started late (machine keeping up)', `median ${ms(d.lateMedianMs)} · p95 ${ms(d.lateP95Ms)} ms`),
   ];
 }
@@ -270,6 +282,26 @@ function pipelineTargetRows(r: Results): Row[] {
     });
   }
   return rows;
+}
+
+/** Targets of the multi-region section (bench/phases/regions.ts), or why it did not run. */
+function regionTargetRows(r: Results): Row[] {
+  const g = r.regions;
+  const row = (figure: string, measured: string, baseline: string, target: string, result: string): Row => ({ section: 'targets', figure, measured, baseline, target, result });
+  if (!g) {
+    const off = (r.meta.options as { regions?: boolean }).regions === false;
+    return off ? [{ section: 'multi-region', figure: 'replication, failover, writes lost (3 local regions)', measured: 'not run (--regions 0; off in --quick)', baseline: '', target: '', result: '' }] : [];
+  }
+  const late = (x: { p50: number; p95: number; timeouts: number }) => `p50 ${ms(x.p50)} · p95 ${ms(x.p95)} ms${x.timeouts ? ` · ${x.timeouts} not seen in 10 s` : ''}`;
+  const over = (v: number, target: number) => (Number.isFinite(v) ? `${ms(v - target)} ms over` : 'p95 not seen in 10 s');
+  const { replication: rep, visible: vis, failover: fo, lost } = g;
+  return [
+    row(`multi-region replication lag (${rep.samples} samples over ${Object.keys(rep.pairs).length} region pairs)`, late(rep), 'POST acknowledged → GET /v1/posts/{id} 200 in the other region', `p95 < ${TARGETS.replicationLagP95Ms} ms`, withMargin(rep.p95 < TARGETS.replicationLagP95Ms, over(rep.p95, TARGETS.replicationLagP95Ms))),
+    row(`multi-region post-to-visible, follower in another region (${vis.cross.samples} samples, ${vis.posts} posts)`, late(vis.cross), `same region ${late(vis.same)}`, `p95 < ${TARGETS.crossRegionVisibleP95Ms} ms`, withMargin(vis.cross.p95 < TARGETS.crossRegionVisibleP95Ms, over(vis.cross.p95, TARGETS.crossRegionVisibleP95Ms))),
+    row(`multi-region post-to-visible, follower in the author's region (${vis.same.samples} samples)`, late(vis.same), 'POST → first GET /v1/feed at home that shows it', `p95 < ${TARGETS.sameRegionVisibleP95Ms} ms`, withMargin(vis.same.p95 < TARGETS.sameRegionVisibleP95Ms, over(vis.same.p95, TARGETS.sameRegionVisibleP95Ms))),
+    row('multi-region failover (us-east-1 killed → first 201 at us-west-2)', Number.isFinite(fo.ms) ? `${f(fo.ms / 1000, 2)} s` : 'no 201 within 60 s', `${fo.attempts} POSTs, one per 100 ms; the kill took ${ms(fo.killMs)} ms`, `< ${TARGETS.failoverMs / 1000} s`, withMargin(fo.ms < TARGETS.failoverMs, Number.isFinite(fo.ms) ? `${f((fo.ms - TARGETS.failoverMs) / 1000, 2)} s over` : 'no failover')),
+    row(`multi-region writes lost across the outage (${lost.acknowledged} posts × ${g.regions.length} regions)`, `${lost.missing} missing`, `acknowledged ${lost.before} before · ${lost.during} during · ${lost.after} after; all read back in ${f(lost.convergeMs / 1000, 1)} s; restart ${f(lost.restartMs / 1000, 0)} s`, `${TARGETS.writesLost}`, withMargin(lost.missing <= TARGETS.writesLost, `${lost.missing} lost`)),
+  ];
 }
 
 /** Targets on the handlers: bundle size and cold init, worst of all. */

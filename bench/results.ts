@@ -3,6 +3,8 @@
 import type { BundleResult } from './bundles.js';
 import type { CpuTierResult } from './invoke-cpu.js';
 import type { RunResult } from './load-protocol.js';
+import type { EdgeBurstRun } from './phases/edges.js';
+import type { RegionsResult } from './phases/regions.js';
 
 export type ReadPath = 'l1' | 'l2' | 'cold' | 'bare';
 export const READ_PATHS: ReadPath[] = ['l1', 'l2', 'cold', 'bare'];
@@ -114,6 +116,20 @@ export interface DayResult {
   /** How late sessions started against their compressed time (the machine keeping up). */
   lateP95Ms: number;
   lateMedianMs: number;
+  /** Redis memory of the cached pages at the end of the day (the reader TTL's cost). */
+  memory?: CacheMemory;
+  /** L2 commands that failed (50 ms timeout on a loaded machine) or were short-circuited by the
+   *  breaker: each is a miss, or a page not stored, that a quiet Redis would not have caused. */
+  l2Errors?: number;
+  l2ShortCircuited?: number;
+}
+
+/** Users with cached pages, their pages' bytes in Redis, and the server's used_memory. */
+export interface CacheMemory {
+  users: number;
+  pageBytes: number;
+  bytesPerUser: number;
+  usedBytes: number;
 }
 
 export interface Results {
@@ -128,6 +144,8 @@ export interface Results {
     cacheWired?: boolean;
   };
   bundles?: BundleResult[];
+  /** A follow burst on one account past FEED_EDGE_BUCKET_THRESHOLD, bucketing off then on. */
+  edges?: { threshold: number; concurrency: number; runs: EdgeBurstRun[] };
   seeding?: {
     ms: number;
     items: Record<string, number>;
@@ -174,6 +192,9 @@ export interface Results {
   day?: DayResult;
   /** A sample of the day's sessions (1 in `every`) replayed with both cache tiers off. */
   dayUncached?: { sessions: number; feedRequests: number; non2xx: number; dbPerRequest: number; wallMs: number; every: number };
+  /** Three local regions after the single-region stack: replication, cross-region
+   *  post-to-visible, failover, writes lost across an outage (bench/phases/regions.ts). */
+  regions?: RegionsResult;
   /** DynamoDB requests of a cold first page, per reader, by whether their feed holds a page. */
   coldPage?: Record<'holdsPage' | 'short', { readers: number; mean: number; p50: number; max: number }>;
   rss: { peak: number; maxRss: number; peakByPhase: Record<string, number>; engines: Record<string, number> };

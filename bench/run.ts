@@ -47,6 +47,8 @@ export interface BenchOptions {
   celebrityThreshold?: number;
   megaThreshold?: number;
   bundles: boolean;
+  /** Run the multi-region section (three regions after the single-region stack; not in --quick). */
+  regions: boolean;
   outDir: string;
 }
 
@@ -61,12 +63,15 @@ const HELP = `usage: npm run bench [-- options]
                           of it posted during the day (default 3)
   --day-users N           users living the day of sessions, a uniform sample (default 5000;
                           quick 400; 0 = no day)
-  --day-ms MS             wall time of the simulated day (default 75000; quick 30000)
+  --day-ms MS             wall time of the simulated day (default 75000; quick 20000)
   --reps R                repetitions per measurement, median reported (default 3; quick 2)
   --run-ms MS             length of one load run (default 2500; quick 400)
   --concurrency LIST      connections per sweep step (default 1,8,32,128)
   --celebrity-threshold N / --mega-threshold N   override the thresholds scaled to the graph
   --no-bundles            skip handler bundle sizes and cold init
+  --regions 0|1           the multi-region section: three local regions after the single-region
+                          stack (replication lag, cross-region post-to-visible, failover, writes
+                          lost across an outage; ~3 min) (default 1; quick 0)
   --out DIR               results directory (default bench/results)`;
 
 /** The flags and their kinds; every other flag is an error naming it. */
@@ -85,6 +90,7 @@ const FLAGS = {
   'celebrity-threshold': { type: 'string' },
   'mega-threshold': { type: 'string' },
   'no-bundles': { type: 'boolean' },
+  regions: { type: 'string' },
   out: { type: 'string' },
   help: { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
@@ -129,7 +135,7 @@ function parse(argv: string[]): BenchOptions {
     workflows: !quick,
     coldInitReps: quick ? 1 : 3,
     dayUsers: Math.min(users, num('day-users', quick ? 400 : 5000, (n) => Number.isInteger(n) && n >= 0)),
-    dayMs: num('day-ms', quick ? 30_000 : 75_000, (n) => n >= 5_000 && n <= 600_000),
+    dayMs: num('day-ms', quick ? 20_000 : 75_000, (n) => n >= 5_000 && n <= 600_000),
     // The uncached replay costs ~3–4 DynamoDB requests per read on an engine that answers ~1k/s:
     // a sample keeps it to seconds, and a per-request mean needs no more.
     dayUncachedShare: quick ? 0.25 : 0.2,
@@ -137,6 +143,7 @@ function parse(argv: string[]): BenchOptions {
     celebrityThreshold: optional('celebrity-threshold'),
     megaThreshold: optional('mega-threshold'),
     bundles: flags['no-bundles'] !== true,
+    regions: num('regions', quick ? 0 : 1, (n) => n === 0 || n === 1) === 1,
     outDir: path.resolve(flags.out ?? path.join(root, 'bench', 'results')),
   };
 }

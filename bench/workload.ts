@@ -1,7 +1,9 @@
 // The synthetic social graph and request mix, generated from a seed with no I/O: follower counts
 // from a power law (Kwak et al., WWW 2010: exponent ≈ 2.276 on Twitter), activity ranks whose Zipf
 // weights drive who reads, who posts and who follows much, posts spread over the last days, and
-// fan-out tiers from thresholds scaled to the graph (a few accounts cross each).
+// fan-out tiers from thresholds scaled to the graph (a few accounts cross each). A user whose
+// follows would leave their month of feed shorter than a few pages follows suggested active
+// accounts at sign-up, as products' onboarding has them do, so a page is normally precomputed.
 import { AliasTable, forkRng, powerLawDegree, shuffle, zipfWeights, type Rng } from './rng.js';
 
 export interface WorkloadOptions {
@@ -45,6 +47,15 @@ export interface Graph {
  *  not write a thousand times more than the median user. rank^-0.5 gives the busiest account
  *  ~70 of 20,000 posts and ~250 followees, the quietest one or two. */
 const WRITE_ACTIVITY_EXPONENT = 0.5;
+/** Posts a month from the accounts a user follows below which sign-up suggestions top them up
+ *  (drawn by post weight: onboarding suggests active accounts): a month of feed then holds the
+ *  first page and most of the cached window after it (20 + 61 items; a session reads 1.5 pages on
+ *  average), so reads are served from the precomputed feed, not the followed authors' history.
+ *  At 20,000 users: ~281,000 follows and ~1.59M feed entries seeded; every session of the day
+ *  finds a page, and most of its later pages fall within the window. */
+const SIGNUP_FEED_DEPTH = 65;
+/** Suggested follows per user at most (a user of one quiet followee is topped up in a few). */
+const SIGNUP_FOLLOWS_MAX = 20;
 /** Followers drawn by rejection from the alias table while k is small; above this, a weighted
  *  draw without replacement over everyone (Efraimidis–Spirakis) avoids long rejection runs. */
 const REJECTION_MAX_K = 64;
@@ -98,15 +109,6 @@ export function generateGraph(opts: WorkloadOptions): Graph {
     for (const j of f) followingLists[j]!.push(i);
     edges += f.length;
   }
-  const following = followingLists.map((l) => Uint32Array.from(l));
-
-  // Thresholds scaled to the graph: the in-degree at rank n/1,000 (celebrity) and at rank
-  // max(2, n/10,000) (mega), so "a few" accounts cross each, as in the real distribution.
-  const sorted = followers.map((f) => f.length).sort((a, b) => b - a);
-  const celebrity = opts.celebrityThreshold ?? Math.max(2, sorted[Math.max(0, Math.ceil(n / 1000) - 1)]!);
-  let mega = opts.megaThreshold ?? Math.max(celebrity + 1, sorted[Math.max(1, Math.ceil(n / 10_000)) - 1]!);
-  if (mega < celebrity) mega = celebrity;
-  const tiers: Tier[] = followers.map((f) => (f.length >= mega ? 'mega' : f.length >= celebrity ? 'celebrity' : 'regular'));
 
   // Posts: authors by activity, dated over the last postDays, one distinct millisecond each.
   const postRng = forkRng(opts.seed, 'posts');
@@ -118,7 +120,58 @@ export function generateGraph(opts: WorkloadOptions): Graph {
   for (let i = 1; i < times.length; i++) if (times[i]! <= times[i - 1]!) times[i] = times[i - 1]! + 1;
   const posts = times.map((ms) => ({ author: postTable.sample(postRng), ms }));
 
+  // Accounts likely high-tier (the celebrity threshold below, before suggestions) are pulled, not
+  // pushed: they neither count towards a feed's depth nor are suggested.
+  const byDegree = [...inDegree].sort((a, b) => b - a);
+  const pulledFrom = opts.celebrityThreshold ?? Math.max(2, byDegree[Math.max(0, Math.ceil(n / 1000) - 1)]!);
+  edges += suggestFollows(forkRng(opts.seed, 'sign-up follows'), postTable, posts, 30 / opts.postDays, { inDegree: [...inDegree], pulledFrom }, followingLists);
+  const following = followingLists.map((l) => Uint32Array.from(l).sort());
+  const followersOf: number[][] = Array.from({ length: n }, () => []);
+  following.forEach((l, f) => l.forEach((a) => followersOf[a]!.push(f)));
+  for (let i = 0; i < n; i++) followers[i] = Uint32Array.from(followersOf[i]!);
+
+  // Thresholds scaled to the graph: the in-degree at rank n/1,000 (celebrity) and at rank
+  // max(2, n/10,000) (mega), so "a few" accounts cross each, as in the real distribution.
+  const sorted = followers.map((f) => f.length).sort((a, b) => b - a);
+  const celebrity = opts.celebrityThreshold ?? Math.max(2, sorted[Math.max(0, Math.ceil(n / 1000) - 1)]!);
+  let mega = opts.megaThreshold ?? Math.max(celebrity + 1, sorted[Math.max(1, Math.ceil(n / 10_000)) - 1]!);
+  if (mega < celebrity) mega = celebrity;
+  const tiers: Tier[] = followers.map((f) => (f.length >= mega ? 'mega' : f.length >= celebrity ? 'celebrity' : 'regular'));
+
   return { n, followers, following, activityRank, readWeights, postWeights, posts, thresholds: { celebrity, mega }, tiers, edges };
+}
+
+/** Tops up each user whose followees post fewer than SIGNUP_FEED_DEPTH a month (posts scaled to
+ *  a month by `monthly`) with suggested accounts drawn by post weight; returns the follows added.
+ *  An account stops being suggested one follower short of `pulledFrom`, so suggestions never make
+ *  a celebrity (whose posts would be pulled, not pushed). */
+function suggestFollows(
+  rng: Rng,
+  table: AliasTable,
+  posts: { author: number }[],
+  monthly: number,
+  degrees: { inDegree: number[]; pulledFrom: number },
+  followingLists: number[][],
+): number {
+  const { inDegree, pulledFrom } = degrees;
+  const perMonth = new Float64Array(followingLists.length);
+  for (const p of posts) if (inDegree[p.author]! < pulledFrom) perMonth[p.author]! += monthly;
+  let added = 0;
+  followingLists.forEach((list, u) => {
+    const has = new Set(list);
+    let depth = list.reduce((d, a) => d + perMonth[a]!, 0);
+    for (let k = 0, guard = 0; depth < SIGNUP_FEED_DEPTH && k < SIGNUP_FOLLOWS_MAX && guard < 1000; guard++) {
+      const a = table.sample(rng);
+      if (a === u || has.has(a) || inDegree[a]! >= pulledFrom - 1) continue;
+      has.add(a);
+      list.push(a);
+      inDegree[a]!++;
+      depth += perMonth[a]!;
+      added++;
+      k++;
+    }
+  });
+  return added;
 }
 
 /** A compact description for the report. */

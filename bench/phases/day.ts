@@ -3,21 +3,21 @@
 // feed request, warming's own included; then a sample of the same sessions replayed with both
 // cache tiers off (the same day uncached), and what a cold first page costs.
 //
-// Compressed: the cache's lifetimes (L1 60 s, L2 15 min and 6 h for readers' pages, the active
+// Compressed: the cache's lifetimes (L1 60 s, L2 15 min and 7 days for readers' pages, the active
 // hour, the deletions remembered) through compressCacheTime(), the activity resolution
 // (FEED_ACTIVITY_RESOLUTION_SECONDS, 1 h) and the CacheWarming schedule (every 15 min, started
 // here). Not compressed: FEED_ACTIVE_WINDOW_HOURS (whole hours; at least 1 h = days of this day,
 // so every reader counts as active for celebrity pushes), the recent-posts lists' 24 h, feed TTLs.
 import { Redis } from 'ioredis';
 import { compressCacheTime, feedCache, FeedCache, type CachedFeed } from '../../shared/cache/feed-cache.js';
-import { cacheKeys } from '../../shared/cache/cache-keys.js';
+import { ACTIVE_RETENTION_SECONDS, cacheKeys, FEED_CACHE_VERSION, FEED_L2_ACTIVE_TTL_SECONDS } from '../../shared/cache/cache-keys.js';
 import { resetConfig } from '../../shared/edge/config.js';
-import { homeFeed, warmCounts } from '../../shared/services/home-feed.js';
+import { homeFeed, warmCounts, warmFeeds } from '../../shared/services/home-feed.js';
 import { queryEntries } from '../../shared/store/feeds.js';
-import { DAY_SECONDS, PAGE_DWELL_SECONDS, planDay, PRIOR_SECONDS, type DayPlan, type Session } from '../day-model.js';
+import { DAY_SECONDS, PAGE_DWELL_SECONDS, planDay, type DayPlan, type Session } from '../day-model.js';
 import { fmt, live, type BenchContext } from '../context.js';
 import { httpJson } from '../http.js';
-import type { DayResult } from '../results.js';
+import type { CacheMemory, DayResult } from '../results.js';
 import { pool } from '../seed.js';
 import { quiesce, settle } from '../settle.js';
 import { median, percentile, sleep } from '../stats.js';
@@ -28,15 +28,22 @@ import { PAGE } from './constants.js';
 
 /** Sessions running at once at most; a later one waits (and its lateness is reported). */
 const MAX_SESSIONS_IN_FLIGHT = 64;
-/** Concurrency of the prologue's reads and of the uncached replay. */
+/** Concurrency of the uncached replay. */
 const REPLAY_CONCURRENCY = 8;
 /** The CacheWarming schedule, in simulated seconds (the deployed 15-minute schedule). */
 const WARM_EVERY_S = 900;
 /** The activity resolution, simulated (FEED_ACTIVITY_RESOLUTION_SECONDS' default). */
 const ACTIVITY_RESOLUTION_S = 3600;
-/** The reader TTL and active window of shared/cache/cache-keys.ts, simulated seconds. */
-const READER_TTL_S = 6 * 3600;
-const ACTIVE_S = 3600;
+/** The prologue's generations: users per warming call, and calls at once (DynamoDB Local answers
+ *  ~1k requests/s on two cores; 4 × 16 generations of 3 requests keep it busy, not queued). */
+const PROLOGUE_CHUNK = 16;
+const PROLOGUE_CONCURRENCY = 4;
+/** Tries of a prologue chunk: on a loaded machine a DynamoDB Local connection can time out (the
+ *  store answers 503); warming a chunk again is harmless. */
+const PROLOGUE_TRIES = 4;
+const PROLOGUE_RETRY_MS = 500;
+/** Feed-page keys counted per SCAN step when the cache's memory is measured. */
+const SCAN_COUNT = 1000;
 
 /** The day, cached, in compressed time. */
 export async function day(ctx: BenchContext): Promise<void> {
@@ -65,13 +72,14 @@ export async function day(ctx: BenchContext): Promise<void> {
     const c = cacheDelta(c0!, cacheSnapshot()!);
     const deeper = feedCache().stats().deeper;
     const w = workCounts();
+    const memory = await cacheMemory(redis);
     ctx.results.day = summarizeDay(plan, scale, run, c, { read: w.read - w0.read, warm: w.warm - w0.warm }, {
       onFanOut: warmCounts.onFanOut - warm0.onFanOut,
       scheduled: warmCounts.scheduled - warm0.scheduled,
       skipped: warmCounts.skipped - warm0.skipped,
-    }, deeper, firstTier.tiers());
+    }, deeper, firstTier.tiers(), memory);
     const d = ctx.results.day;
-    ctx.log(`day: hit rate ${fmt(100 * d.hitRate, 1)}% of ${d.feedRequests} feed requests (first pages ${fmt(100 * d.firstPageHitRate, 1)}%, deeper ${fmt(100 * d.deeperHitRate, 1)}%, a user's first read of the day ${fmt(100 * d.firstOfDayHitRate, 1)}%); ${fmt(d.dbPerRequest, 2)} DynamoDB requests per feed request (warming ${fmt(d.warmPerRequest, 2)})`);
+    ctx.log(`day: hit rate ${fmt(100 * d.hitRate, 1)}% of ${d.feedRequests} feed requests (first pages ${fmt(100 * d.firstPageHitRate, 1)}%, deeper ${fmt(100 * d.deeperHitRate, 1)}%, a user's first read of the day ${fmt(100 * d.firstOfDayHitRate, 1)}%); ${fmt(d.dbPerRequest, 2)} DynamoDB requests per feed request (warming ${fmt(d.warmPerRequest, 2)}); cached pages of ${memory.users} users, ${fmt(memory.bytesPerUser / 1024, 1)} KiB each, Redis ${fmt(memory.usedBytes / 2 ** 20, 1)} MiB; Redis ${c.l2Errors} timeouts, ${c.l2ShortCircuited} short-circuited`);
   } finally {
     firstTier.restore();
     compressCacheTime(1);
@@ -83,24 +91,60 @@ export async function day(ctx: BenchContext): Promise<void> {
 }
 
 /**
- * The state the previous day leaves: each user whose last session was within the reader TTL
- * before the day read their first page then — their page lives the rest of that TTL, and they
- * count as active if that was within the hour. Unmeasured (yesterday's reads are yesterday's cost).
+ * The state the previous days leave: each user whose last session was within the reader TTL
+ * before the day read their first page then — their page lives the rest of that TTL (kept current
+ * in place since, so generating it now gives the page they would hold), and they count as active
+ * if that was within the hour. Unmeasured (earlier days' reads are their cost, not this day's).
  */
 async function prologue(ctx: BenchContext, plan: DayPlan, scale: number, redis: Redis): Promise<void> {
-  const { stack, tokens, userIds } = live(ctx);
+  const { userIds } = live(ctx);
   const prior = [...plan.lastBefore.entries()];
-  await pool(prior, REPLAY_CONCURRENCY, async ([u, ago]) => {
-    await call(stack.url, 'GET', `/v1/feed?limit=${PAGE}`, tokens[u]);
-    const id = userIds[u]!;
-    const m = redis.multi().pexpire(cacheKeys.feedPages(id), Math.max(1, Math.round(((READER_TTL_S - ago) * 1000) / scale)));
-    m.zadd(cacheKeys.active, Date.now() / 1000 - ago / scale, id);
+  const chunks: [number, number][][] = [];
+  for (let i = 0; i < prior.length; i += PROLOGUE_CHUNK) chunks.push(prior.slice(i, i + PROLOGUE_CHUNK));
+  await pool(chunks, PROLOGUE_CONCURRENCY, async (chunk) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await warmFeeds(chunk.map(([u]) => userIds[u]!));
+        break;
+      } catch (err) {
+        if (attempt >= PROLOGUE_TRIES) throw err;
+        await sleep(PROLOGUE_RETRY_MS * attempt);
+      }
+    }
+    const m = redis.multi();
+    for (const [u, ago] of chunk) {
+      const id = userIds[u]!;
+      m.pexpire(cacheKeys.feedPages(id), Math.max(1, Math.round(((FEED_L2_ACTIVE_TTL_SECONDS - ago) * 1000) / scale)));
+      if (ago <= ACTIVE_RETENTION_SECONDS) m.zadd(cacheKeys.active, Date.now() / 1000 - ago / scale, id);
+    }
     await m.exec();
   });
   // The prologue's L1 copies live one compressed minute; let them go, as a day's start would.
   feedCache().dropL1();
   await quiesce();
-  ctx.log(`day: prologue — ${prior.length} users read within the ${READER_TTL_S / 3600} h before the day (of ${plan.users.length}); ${Math.round(PRIOR_SECONDS / 3600)} h played out`);
+  ctx.log(`day: prologue — ${prior.length} users read within the ${fmt(FEED_L2_ACTIVE_TTL_SECONDS / 86_400, 1)} days before the day (of ${plan.users.length})`);
+}
+
+/** What the cached pages hold in Redis: users with a page, their pages' bytes (MEMORY USAGE of
+ *  each user's hash), and the whole server's used_memory (the TTL's cost, in bytes). */
+async function cacheMemory(redis: Redis): Promise<CacheMemory> {
+  let cursor = '0';
+  let users = 0;
+  let bytes = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `feed:{*}:${FEED_CACHE_VERSION}`, 'COUNT', SCAN_COUNT);
+    cursor = next;
+    if (keys.length === 0) continue;
+    const p = redis.pipeline();
+    for (const k of keys) p.call('MEMORY', 'USAGE', k);
+    for (const [err, n] of (await p.exec()) ?? []) {
+      if (err || typeof n !== 'number') continue;
+      users++;
+      bytes += n;
+    }
+  } while (cursor !== '0');
+  const used = /used_memory:(\d+)/.exec(await redis.info('memory'));
+  return { users, pageBytes: bytes, bytesPerUser: users ? bytes / users : 0, usedBytes: used ? Number(used[1]) : NaN };
 }
 
 /** What playing the day counts: the result's counters, plus how late each session started. */
@@ -222,6 +266,7 @@ function summarizeDay(
   warmed: { onFanOut: number; scheduled: number; skipped: number },
   deeper: { hits: number; misses: number },
   firstTiers: CachedFeed['tier'][],
+  memory: CacheMemory,
 ): DayResult {
   const firstPageHits = c.l1Hits + c.l2Hits;
   const deeperReads = Math.max(0, run.feedRequests - run.firstPages);
@@ -254,6 +299,9 @@ function summarizeDay(
     warmingRuns: run.warmingRuns,
     lateP95Ms: percentile(run.lateMs, 0.95),
     lateMedianMs: median(run.lateMs),
+    memory,
+    l2Errors: c.l2Errors,
+    l2ShortCircuited: c.l2ShortCircuited,
   };
 }
 

@@ -25,6 +25,7 @@ export const PHASES: readonly Phase[] = [
   { name: 'post-to-visible', run: postToVisible },
   { name: 'fan-out', run: fanOut },
   { name: 'tiers', run: tiers },
+  { name: 'edges', run: async (ctx) => (await import('./edges.js')).edges(ctx) },
   { name: 'day', run: day, when: dayOn },
   { name: 'day uncached', run: dayUncached, when: dayRan },
   { name: 'cold page', run: coldPage, when: dayOn },
@@ -33,4 +34,6 @@ export const PHASES: readonly Phase[] = [
   { name: 'costs', run: async (ctx) => (await import('./costs.js')).costs(ctx) },
   { name: 'teardown', run: teardown, always: true },
   { name: 'cold init', run: coldInit, when: haveBundles },
+  // Three regions' stacks, once the single-region one is gone and cold init is timed.
+  { name: 'regions', run: async (ctx) => (await import('./regions.js')).regions(ctx), when: (ctx) => ctx.o.regions },
 ];

@@ -120,13 +120,14 @@ export class FeedCache {
    * Generates one page into both tiers without a reader waiting (the warming workflow, and feeds
    * refreshed after a write). Guarded like a reader's generation: the epoch is read before
    * `generate` reads DynamoDB, so a post merged into the user's pages meanwhile (which the page
-   * may lack) stops the write. → true if the page was stored.
+   * may lack) stops the write. `reader`: the page is a reader's (a user active in the last hour),
+   * kept as long as a read page. → true if the page was stored.
    */
-  async warm(userId: string, variant: string, generate: () => Promise<string>): Promise<boolean> {
+  async warm(userId: string, variant: string, generate: () => Promise<string>, opts: { reader?: boolean } = {}): Promise<boolean> {
     const epoch = await this.l2.feedEpoch(userId);
     this.counts.warmed++;
     const value = await generate();
-    const written = epoch !== undefined && (await this.l2.writeFeed(userId, variant, value, { epoch }));
+    const written = epoch !== undefined && (await this.l2.writeFeed(userId, variant, value, { epoch, reader: opts.reader }));
     if (written) this.remember(cacheKeys.feedL1(userId, variant), userId, value);
     else this.counts.l2WritesSkipped++;
     return written;

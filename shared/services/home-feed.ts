@@ -21,8 +21,10 @@ import { pullSources } from './pull.js';
 export type FeedSource = CacheTier | 'dynamodb';
 
 /** Pages a cached window holds: a session reads one to a few pages, and the window's extra pages
- *  cost no extra request (the feed Query and the BatchGetItem just ask for more items). */
-const WINDOW_PAGES = 3;
+ *  cost no extra request (the feed Query and the BatchGetItem just ask for more items). Four, not
+ *  three: pulled posts take places in the window, and a third page is served from it only while a
+ *  page and one of pushed entries follow its position (4 × 20 + 1 + 1 = 82 keys, within 100). */
+export const WINDOW_PAGES = 4;
 /** Items of a window: WINDOW_PAGES pages and one more (a page is served from the window only
  *  when it knows whether more follow), within BatchGetItem's 100 keys (the read asks for one
  *  more item than it keeps). */
@@ -224,10 +226,13 @@ export async function warmMissing(userIds: string[]): Promise<number> {
 }
 
 /** Generates these users' default first page into both tiers; returns how many. A page whose
- *  generation raced a post's merge is not stored (see FeedCache.warm): the reader generates it. */
+ *  generation raced a post's merge is not stored (see FeedCache.warm): the reader generates it.
+ *  Every caller warms users active in the last hour, i.e. readers: their page lives as long as a
+ *  read page (FEED_L2_ACTIVE_TTL_SECONDS), so a page warmed for a reader who comes back after
+ *  more than 15 minutes is still there, and no page is warmed again for as long as it is kept. */
 export function warmFeeds(userIds: string[]): Promise<number> {
   return feedWork.run('warm', async () => {
-    await Promise.all(userIds.map((u) => feedCache().warm(u, feedVariant(PAGE_LIMIT_DEFAULT), () => generate(u, PAGE_LIMIT_DEFAULT, false))));
+    await Promise.all(userIds.map((u) => feedCache().warm(u, feedVariant(PAGE_LIMIT_DEFAULT), () => generate(u, PAGE_LIMIT_DEFAULT, false), { reader: true })));
     return userIds.length;
   });
 }

@@ -10,7 +10,7 @@ import { closeL2 } from '../../shared/cache/l2.js';
 import { fillRecentPosts } from '../../shared/cache/pull-cache.js';
 import { countRequests, readCounts } from '../../shared/local/request-counter.js';
 import { addToFeeds, readFeed } from '../../shared/services/feed-entries.js';
-import { homeFeed } from '../../shared/services/home-feed.js';
+import { homeFeed, WINDOW_PAGES } from '../../shared/services/home-feed.js';
 import { createPost, type Post } from '../../shared/services/posts.js';
 import { db, dynamo } from '../../shared/store/client.js';
 import { keys } from '../../shared/store/keys.js';
@@ -75,7 +75,7 @@ describe('a cold first page', () => {
   });
 
   it('costs at most three DynamoDB requests when the feed holds more than the cached window', async () => {
-    const { userId } = await reader(3 * PAGE + 10, 2);
+    const { userId } = await reader(WINDOW_PAGES * PAGE + 10, 2);
 
     const { result, requests } = await requestsOf(() => homeFeed(userId, PAGE));
 
