@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DynamoDBClient, ListTablesCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, ListTablesCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logicalShardOf } from '../../shared/domain/ids.js';
@@ -55,6 +55,22 @@ async function homeRowsOf(region: string, userId: string, subject: string): Prom
   }
   client.destroy();
   return found;
+}
+
+/** Whether a region's directory tables hold the subject hint of `subject` (a public row). */
+async function hasSubjectHint(region: string, subject: string): Promise<boolean> {
+  const client = new DynamoDBClient({ endpoint: regions.find((r) => r.name === region)!.dynamodb, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const pk = `sub#${createHash('sha256').update(subject).digest('base64url')}`;
+  try {
+    const tables = ((await client.send(new ListTablesCommand({ Limit: 100 }))).TableNames ?? []).filter((t) => /Directory_\d+$/.test(t));
+    for (const table of tables) {
+      const out = await client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: pk }, sk: { S: 'hint' } } }));
+      if (out.Item) return true;
+    }
+    return false;
+  } finally {
+    client.destroy();
+  }
 }
 
 async function request(base: string, method: string, route: string, opts: { token?: string; body?: unknown } = {}) {
@@ -172,6 +188,8 @@ describe('npm start -- --regions', () => {
     expect(other.status).toBe(201);
     // Replicated to us-east-1 before the outage: the failover region has the user's home data.
     await eventually('the GB user known in us-east-1', () => request(api('us-east-1'), 'GET', '/v1/me', { token: other.token }), (r) => r.status === 421);
+    await eventually('the GB user’s home rows in us-east-1', () => homeRowsOf('us-east-1', other.body.userId, other.subject), (rows) => rows.some((r) => r.includes(' user#')) && rows.some((r) => r.includes(' sub#')));
+    await eventually('the GB user’s subject hint in us-east-1', () => hasSubjectHint('us-east-1', other.subject), (found) => found);
     await eventually('the FR user’s card in us-east-1', () => request(api('us-east-1'), 'GET', `/v1/users/${user.body.userId}`, { token: other.token }), (r) => r.status === 200);
 
     const down = feedctl('down', 'eu-west-1');
@@ -358,6 +376,7 @@ describe('replication between the regions (the Global Tables stand-in)', () => {
     // The failover region serves what replication brought it before the outage (Global Tables'
     // recovery point is their replication lag): the author's profile and subject entry.
     await eventually('the author’s home rows replicated to the failover region', () => homeRowsOf(failover, author.body.userId, author.subject), (rows) => rows.some((r) => r.includes(' user#')) && rows.some((r) => r.includes(' sub#')));
+    await eventually('the author’s subject hint replicated to the failover region', () => hasSubjectHint(failover, author.subject), (found) => found);
 
     const down = feedctl('down', home);
     expect(down.status, down.stderr).toBe(0);
