@@ -3,7 +3,7 @@
 // both hold (shared/declarations/row-kinds.ts: home data inside its table set, posts everywhere)
 // and applies every change, in order per stream shard. A peer that is down is waited for: its
 // stream keeps the records and the checkpoint says where to resume, so nothing is dropped.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { DeleteItemCommand, DynamoDBClient, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
@@ -14,6 +14,9 @@ import { StreamPoller } from './streams.js';
 
 /** How often a region checks whether a peer went down, came back or moved to new ports. */
 const PEER_CHECK_MS = 1000;
+/** How often at most a region tells its peers it wrote: peers' replica pollers, backed off up to
+ *  a second when idle, poll at once on the signal, so replication lags by a poll, not a backoff. */
+const WRITE_SIGNAL_MS = 20;
 /** A change is retried until it applies: replication never skips a record. */
 const NEVER_SKIP = Number.MAX_SAFE_INTEGER;
 const BATCH_SIZE = 100;
@@ -56,6 +59,56 @@ export function applyChanges(local: DynamoDBClient, counts: { applied: number })
 interface PeerLink {
   endpoint: string;
   poller: StreamPoller;
+  /** Watches the peer's write signal (writesFile) and wakes the poller on it. */
+  watcher?: FSWatcher;
+}
+
+/** The file a region touches after its writes (at most every WRITE_SIGNAL_MS). */
+const writesFile = (regionsDir: string, region: RegionName) => path.join(regionsDir, region, 'writes');
+
+/** Touches this region's write signal after each write through `local` (the stack's client). Like
+ *  the stream poller's in-process wake-up, across processes: a file its peers watch (inotify). */
+function signalWrites(local: DynamoDBClient, file: string): () => void {
+  const name = 'feedscaleReplicaWriteSignal';
+  let last = 0;
+  let pending: NodeJS.Timeout | undefined;
+  const touch = () => {
+    last = Date.now();
+    pending = undefined;
+    try {
+      writeFileSync(file, String(last));
+    } catch {
+      // The signal only shortens a wait: a peer still polls within a second.
+    }
+  };
+  touch();
+  local.middlewareStack.add(
+    (next, context) => async (args) => {
+      const out = await next(args);
+      if (/^(Put|Update|Delete|BatchWrite|TransactWrite)/.test(String(context.commandName))) {
+        const wait = last + WRITE_SIGNAL_MS - Date.now();
+        if (wait <= 0) touch();
+        else pending ??= setTimeout(touch, wait);
+      }
+      return out;
+    },
+    { step: 'initialize', name },
+  );
+  return () => {
+    clearTimeout(pending);
+    local.middlewareStack.remove(name);
+  };
+}
+
+/** Wakes `poller` whenever the peer's write signal changes; undefined until the peer made it. */
+function watchPeer(regionsDir: string, peer: RegionName, poller: StreamPoller): FSWatcher | undefined {
+  try {
+    const watcher = watch(writesFile(regionsDir, peer), () => poller.wake());
+    watcher.on('error', () => watcher.close());
+    return watcher;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface ReplicationOptions {
@@ -75,13 +128,18 @@ export function startReplication(opts: ReplicationOptions): { stop: () => Promis
   const links = new Map<RegionName, PeerLink>();
   const counts = { applied: 0 };
   const consumer = applyChanges(opts.local, counts);
+  const unsignal = signalWrites(opts.local, writesFile(opts.regionsDir, opts.self));
   const check = async () => {
     for (const peer of opts.peers) {
       const endpoint = peerEndpoint(opts.regionsDir, peer);
       const link = links.get(peer);
-      if (link && link.endpoint === endpoint) continue;
+      if (link && link.endpoint === endpoint) {
+        link.watcher ??= watchPeer(opts.regionsDir, peer, link.poller);
+        continue;
+      }
       if (link) {
         links.delete(peer);
+        link.watcher?.close();
         await link.poller.stop();
       }
       if (!endpoint) continue;
@@ -91,7 +149,7 @@ export function startReplication(opts: ReplicationOptions): { stop: () => Promis
       // Named by peer: shard ids of two peers' streams never share a checkpoint.
       const poller = new StreamPoller(client, endpoint, opts.awsRegion, { tables, batchSize: BATCH_SIZE, maxRetries: NEVER_SKIP, consumer, checkpoints: opts.checkpoints, name: `replica-${peer}` });
       poller.start();
-      links.set(peer, { endpoint, poller });
+      links.set(peer, { endpoint, poller, watcher: watchPeer(opts.regionsDir, peer, poller) });
     }
   };
   let running = check();
@@ -102,7 +160,9 @@ export function startReplication(opts: ReplicationOptions): { stop: () => Promis
     counts,
     stop: async () => {
       clearInterval(timer);
+      unsignal();
       await running.catch(() => undefined);
+      for (const l of links.values()) l.watcher?.close();
       await Promise.all([...links.values()].map((l) => l.poller.stop()));
     },
   };
