@@ -4,13 +4,13 @@
 // client sees it, over HTTP: replication lag, post-to-visible for followers at home and abroad,
 // failover time after a region's processes are killed, and acknowledged writes lost across the
 // outage and the region's return. The regions are stopped in every case, failure included.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ROOT } from '../../shared/local/lambda.js';
-import { readRegions, regionDown, REGION_START_TIMEOUT_MS, type RegionEntry } from '../../shared/local/multi-region.js';
+import { groupAlive, readRegions, regionDown, REGION_START_TIMEOUT_MS, spawnNetwork, type RegionEntry } from '../../shared/local/multi-region.js';
 import { GENEROUS_RATE_LIMITS } from '../../tests/support/rate-limits.js';
 import { fmt, type BenchContext } from '../context.js';
 import { httpJson } from '../http.js';
@@ -140,30 +140,13 @@ function regionEnv(): NodeJS.ProcessEnv {
 const tsx = path.join(ROOT, 'node_modules/.bin/tsx');
 
 async function startNetwork(dataDir: string, env: NodeJS.ProcessEnv): Promise<{ parent: ChildProcess; entries: RegionEntry[] }> {
-  const parent = spawn(tsx, ['shared/local/start.ts', '--regions', NETWORK.join(','), '--data-dir', dataDir], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
   try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the regions did not start within ${START_TIMEOUT_MS / 1000} s:\n${output.slice(-2000)}`)), START_TIMEOUT_MS);
-      const collect = (chunk: Buffer) => {
-        output = (output + chunk.toString()).slice(-20_000);
-        if (/regions ready in/.test(output)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      parent.stdout!.on('data', collect);
-      parent.stderr!.on('data', collect);
-      parent.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`npm start -- --regions exited with ${code}:\n${output.slice(-2000)}`));
-      });
-    });
+    const { parent } = await spawnNetwork(NETWORK, dataDir, env, START_TIMEOUT_MS);
+    return { parent, entries: readRegions(dataDir) ?? [] };
   } catch (err) {
-    await stopNetwork(parent, dataDir);
+    await stopNetwork(undefined, dataDir);
     throw err;
   }
-  return { parent, entries: readRegions(dataDir) ?? [] };
 }
 
 /** SIGTERM to the parent (it stops every region listed in stack.json, a restarted one included),
@@ -188,14 +171,6 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** One author per region (the us-east-1 one first) and one follower of that author per region. */
 async function signUpPeople(net: Net): Promise<{ authors: Client[]; followers: Client[] }> {

@@ -2,7 +2,7 @@
 // (its own DynamoDB Local, redis-server and API port), each in its own process group, so killing
 // one group is a region outage. The parent writes <data-dir>/stack.json with a `regions` list;
 // `feedctl region down|up` kills and restarts one region's group from that file.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { writeFileAtomically } from './journal.js';
 import path from 'node:path';
@@ -130,7 +130,7 @@ export async function regionDown(dataDir: string, name: RegionName): Promise<Reg
 /** SIGKILL takes effect at once, but a loaded machine may take a while to reap a JVM. */
 const GROUP_EXIT_TIMEOUT_MS = 30_000;
 
-function groupAlive(pgid: number): boolean {
+export function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
     return true;
@@ -206,4 +206,43 @@ function readJson(file: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** `npm start -- --regions …` as a child process group of its own (the tests' and the bench's
+ *  network): resolves once every region is ready; `output()` is the console output so far. */
+export async function spawnNetwork(names: readonly RegionName[], dataDir: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ parent: ChildProcess; output: () => string }> {
+  const parent = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), ['shared/local/start.ts', '--regions', names.join(','), '--data-dir', dataDir], {
+    cwd: ROOT,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-20_000);
+  };
+  parent.stdout!.on('data', collect);
+  parent.stderr!.on('data', collect);
+  const started = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the regions did not start within ${timeoutMs / 1000} s:\n${output.slice(-3000)}`)), timeoutMs);
+    const ready = () => {
+      if (!/regions ready in/.test(output)) return;
+      clearTimeout(timer);
+      resolve();
+    };
+    parent.stdout!.on('data', ready);
+    parent.stderr!.on('data', ready);
+    parent.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`npm start -- --regions exited with ${code}:\n${output.slice(-3000)}`));
+    });
+  });
+  try {
+    await started;
+  } catch (err) {
+    // The parent stops every region it started on SIGTERM.
+    if (parent.pid && parent.exitCode === null) process.kill(-parent.pid, 'SIGTERM');
+    throw err;
+  }
+  return { parent, output: () => output };
 }

@@ -2,7 +2,7 @@
 // own engines and API, listed in stack.json; a region outage (feedctl region down) and its
 // return (region up) on kept data; users minted in their residency table set. Started once for
 // the whole file: three regions' engines are the heaviest thing the suite starts.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logicalShardOf } from '../../shared/domain/ids.js';
 import { tableSetOfLogical } from '../../shared/domain/residency.js';
 import { ROOT } from '../../shared/local/lambda.js';
-import type { RegionEntry } from '../../shared/local/multi-region.js';
+import { spawnNetwork, type RegionEntry } from '../../shared/local/multi-region.js';
 import { GENEROUS_RATE_LIMITS } from '../support/rate-limits.js';
 
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'] as const;
@@ -25,7 +25,7 @@ const tsx = path.join(ROOT, 'node_modules/.bin/tsx');
 
 let dataDir: string;
 let parent: ChildProcess;
-let output = '';
+let output: () => string = () => '';
 let regions: RegionEntry[];
 
 const api = (name: string) => regions.find((r) => r.name === name)!.api;
@@ -123,23 +123,9 @@ beforeAll(async () => {
   // 16 tables per entity and no analytics export: three regions and their replication share the
   // machine with the rest of the suite.
   const env: NodeJS.ProcessEnv = { ...process.env, ...GENEROUS_RATE_LIMITS, POWERTOOLS_LOG_LEVEL: 'ERROR', FEED_SHARDS: '16', FEED_ANALYTICS_DIR: '', FEED_CELEBRITY_THRESHOLD: String(CELEBRITY_AT) };
-  parent = spawn(tsx, ['shared/local/start.ts', '--regions', REGIONS.join(','), '--data-dir', dataDir], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`regions not ready in ${START_MS} ms:\n${output.slice(-3000)}`)), START_MS);
-    const collect = (chunk: Buffer) => {
-      output = (output + chunk.toString()).slice(-20_000);
-      if (/regions ready in/.test(output)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    parent.stdout!.on('data', collect);
-    parent.stderr!.on('data', collect);
-    parent.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`npm start -- --regions exited with ${code}:\n${output.slice(-3000)}`));
-    });
-  });
+  const network = await spawnNetwork(REGIONS, dataDir, env, START_MS);
+  parent = network.parent;
+  output = network.output;
   regions = JSON.parse(readFileSync(path.join(dataDir, 'stack.json'), 'utf8')).regions;
 }, START_MS + 10_000);
 
@@ -169,7 +155,7 @@ describe('npm start -- --regions', () => {
       expect(r).toMatchObject({ api: expect.stringMatching(/^http:/), dynamodb: expect.stringMatching(/^http:/), redis: expect.stringMatching(/^redis:/), pid: expect.any(Number) });
       expect((await request(r.api, 'GET', '/v1/health')).status).toBe(200);
     }
-    for (const name of REGIONS) expect(output).toMatch(new RegExp(`${name}\\s+api http://\\S+/v1\\s+dynamodb http://\\S+\\s+redis redis://\\S+\\s+pid \\d+`));
+    for (const name of REGIONS) expect(output()).toMatch(new RegExp(`${name}\\s+api http://\\S+/v1\\s+dynamodb http://\\S+\\s+redis redis://\\S+\\s+pid \\d+`));
   });
 
   it('mints EU/EEA users in the GDPR table set and other European users in the set that may fail over', async () => {
