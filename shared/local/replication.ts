@@ -20,6 +20,8 @@ const WRITE_SIGNAL_MS = 20;
 /** A change is retried until it applies: replication never skips a record. */
 const NEVER_SKIP = Number.MAX_SAFE_INTEGER;
 const BATCH_SIZE = 100;
+/** Peer shards read at once: a round over a peer's ~50 streams in the time of a few reads. */
+const PARALLEL_SHARDS = 8;
 
 /** The tables this region and `peer` both hold a replica of. */
 export function sharedTables(self: RegionName, peer: RegionName, shards: number): string[] {
@@ -147,7 +149,7 @@ export function startReplication(opts: ReplicationOptions): { stop: () => Promis
       if (tables.length === 0) continue;
       const client = new DynamoDBClient({ endpoint, region: opts.awsRegion, maxAttempts: 1 });
       // Named by peer: shard ids of two peers' streams never share a checkpoint.
-      const poller = new StreamPoller(client, endpoint, opts.awsRegion, { tables, batchSize: BATCH_SIZE, maxRetries: NEVER_SKIP, consumer, checkpoints: opts.checkpoints, name: `replica-${peer}` });
+      const poller = new StreamPoller(client, endpoint, opts.awsRegion, { tables, batchSize: BATCH_SIZE, maxRetries: NEVER_SKIP, consumer, checkpoints: opts.checkpoints, name: `replica-${peer}`, parallelShards: PARALLEL_SHARDS });
       poller.start();
       links.set(peer, { endpoint, poller, watcher: watchPeer(opts.regionsDir, peer, poller) });
     }

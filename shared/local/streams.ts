@@ -43,6 +43,10 @@ export interface StreamMappingOptions {
    *  (post-router and analytics-export on the posts tables) sharing one map keep their own
    *  positions; without it, the key is the shard id alone. */
   name?: string;
+  /** Shards read at once in a round (default 1: one after another, as the handlers' mappings
+   *  are read). A replica poller reads some 50 streams; one after another, a round takes long
+   *  enough to be most of replication's lag. Each shard is still read in order by one task. */
+  parallelShards?: number;
 }
 
 interface ShardCursor {
@@ -189,11 +193,7 @@ export class StreamPoller {
         // Cleared before the round: a write during it means its records may be missed by a shard
         // already read this round, so the next round starts without waiting.
         this.written = false;
-        let busy = false;
-        for (const shard of this.shards.values()) {
-          if (this.stopped) break;
-          if (await this.pollShard(shard)) busy = true;
-        }
+        const busy = await this.pollRound();
         idleRounds = busy ? 0 : idleRounds + 1;
         if (!busy) await this.idleWait(idleRounds);
       } catch (err) {
@@ -203,6 +203,19 @@ export class StreamPoller {
         await new Promise((r) => setTimeout(r, 1000));
       }
     }
+  }
+
+  /** Reads every shard once, `parallelShards` at a time; true when any found records. */
+  private async pollRound(): Promise<boolean> {
+    const queue = [...this.shards.values()];
+    let busy = false;
+    const worker = async () => {
+      for (let shard = queue.shift(); shard && !this.stopped; shard = queue.shift()) {
+        if (await this.pollShard(shard)) busy = true;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, this.opts.parallelShards ?? 1) }, worker));
+    return busy;
   }
 
   /** Reads and delivers one batch of a shard; true when it found records. */
