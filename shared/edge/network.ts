@@ -33,10 +33,23 @@ interface LocalRegion {
   pid?: number;
 }
 
+/** How long what a local region published is trusted: a restart publishes new ports, and a
+ *  read of its stack.json per remote call (each claim, card, notification) would be wasted. */
+const LOCAL_REGION_CACHE_MS = 1_000;
+const published = new Map<RegionName, { at: number; entry: LocalRegion | undefined }>();
+
 /** What a region of the local multi-region stack published: undefined while it is down. */
 function localRegion(region: RegionName): LocalRegion | undefined {
   const dir = config().FEED_LOCAL_REGIONS_DIR;
   if (!dir) return undefined;
+  const hit = published.get(region);
+  if (hit && Date.now() - hit.at < LOCAL_REGION_CACHE_MS) return hit.entry;
+  const entry = readLocalRegion(dir, region);
+  published.set(region, { at: Date.now(), entry });
+  return entry;
+}
+
+function readLocalRegion(dir: string, region: RegionName): LocalRegion | undefined {
   const file = path.join(dir, region, 'stack.json');
   if (!existsSync(file)) return undefined;
   try {
@@ -90,9 +103,10 @@ async function probe(region: RegionName): Promise<boolean> {
   }
 }
 
-/** Forgets every probe's answer (tests). */
+/** Forgets every probe's answer and what local regions published (tests). */
 export function resetRegionProbes(): void {
   probes.clear();
+  published.clear();
 }
 
 /** Who serves a table set's users now, as seen from this region. */
