@@ -42,6 +42,11 @@ export const TARGETS = {
   failoverMs: 10_000,
   /** Multi-region: acknowledged posts missing in any region after the outage and the return. */
   writesLost: 0,
+  /** Resharding under load: failed requests, acknowledged writes that do not read back, and the
+   *  write pause of a cut-over (p99). */
+  reshardFailedRequests: 0,
+  reshardWritesLost: 0,
+  reshardPauseP99Ms: 1000,
 } as const;
 /** The concurrency at which the latency targets are read (the issue names it for L2; the cold
  *  target is read at the same load). */
@@ -63,7 +68,7 @@ export function buildRows(r: Results): Row[] {
 }
 
 /** The report's sections, in the order the table prints them. */
-const SECTIONS: ((r: Results) => Row[])[] = [feedReadRows, readTargetRows, dayTargetRows, pipelineTargetRows, bundleTargetRows, regionTargetRows, dayRows, strategyRows, tierRows, engineRows, workflowRows, rssRows, handlerRows, errorRows];
+const SECTIONS: ((r: Results) => Row[])[] = [feedReadRows, readTargetRows, dayTargetRows, pipelineTargetRows, bundleTargetRows, regionTargetRows, reshardTargetRows, dayRows, strategyRows, tierRows, engineRows, workflowRows, rssRows, handlerRows, errorRows];
 
 /** Concurrencies of the read sweep, ascending. */
 function concurrencies(r: Results): number[] {
@@ -301,6 +306,23 @@ function regionTargetRows(r: Results): Row[] {
     row(`multi-region post-to-visible, follower in the author's region (${vis.same.samples} samples)`, late(vis.same), 'POST → first GET /v1/feed at home that shows it', `p95 < ${TARGETS.sameRegionVisibleP95Ms} ms`, withMargin(vis.same.p95 < TARGETS.sameRegionVisibleP95Ms, over(vis.same.p95, TARGETS.sameRegionVisibleP95Ms))),
     row('multi-region failover (us-east-1 killed → first 201 at us-west-2)', Number.isFinite(fo.ms) ? `${f(fo.ms / 1000, 2)} s` : 'no 201 within 60 s', `${fo.attempts} POSTs, one per 100 ms; the kill took ${ms(fo.killMs)} ms`, `< ${TARGETS.failoverMs / 1000} s`, withMargin(fo.ms < TARGETS.failoverMs, Number.isFinite(fo.ms) ? `${f((fo.ms - TARGETS.failoverMs) / 1000, 2)} s over` : 'no failover')),
     row(`multi-region writes lost across the outage (${lost.acknowledged} posts × ${g.regions.length} regions)`, `${lost.missing} missing`, `acknowledged ${lost.before} before · ${lost.during} during · ${lost.after} after; all read back in ${f(lost.convergeMs / 1000, 1)} s; restart ${f(lost.restartMs / 1000, 0)} s`, `${TARGETS.writesLost}`, withMargin(lost.missing <= TARGETS.writesLost, `${lost.missing} lost`)),
+  ];
+}
+
+/** Targets of the resharding section (bench/phases/reshard.ts), or why it did not run. */
+function reshardTargetRows(r: Results): Row[] {
+  const g = r.reshard;
+  const row = (figure: string, measured: string, baseline: string, target: string, result: string): Row => ({ section: 'targets', figure, measured, baseline, target, result });
+  if (!g) {
+    const off = (r.meta.options as { reshard?: boolean }).reshard === false;
+    return off ? [{ section: 'resharding', figure: 'reshard 32 → 64 under load', measured: 'not run (--reshard 0; off in --quick)', baseline: '', target: '', result: '' }] : [];
+  }
+  const done = g.exitCode === 0 ? '' : ` (feedctl exit ${g.exitCode}: ${g.output.split('\n').at(-2) ?? ''})`;
+  return [
+    row(`reshard ${g.from} → ${g.to}: failed requests (${g.requests} during the move)`, `${g.failures}${done}`, g.failureSamples.join('; '), `${TARGETS.reshardFailedRequests}`, withMargin(g.failures <= TARGETS.reshardFailedRequests && g.exitCode === 0, `${g.failures} failed`)),
+    row(`reshard ${g.from} → ${g.to}: acknowledged writes lost (${g.acknowledged.posts} posts, ${g.acknowledged.follows} follows)`, `${g.missing}`, g.missingSamples.join('; '), `${TARGETS.reshardWritesLost}`, withMargin(g.missing <= TARGETS.reshardWritesLost, `${g.missing} lost`)),
+    row(`reshard ${g.from} → ${g.to}: write pause per cut-over (${g.cutOvers} cut-overs)`, `p99 ${ms(g.pauseP99Ms)} · max ${ms(g.pauseMaxMs)} ms`, `client write p99 ${ms(g.writeP99BeforeMs)} ms before, ${ms(g.writeP99DuringMs)} ms during (max ${ms(g.writeMaxDuringMs)})`, `p99 < ${TARGETS.reshardPauseP99Ms} ms`, withMargin(g.pauseP99Ms < TARGETS.reshardPauseP99Ms, `${ms(g.pauseP99Ms - TARGETS.reshardPauseP99Ms)} ms over`)),
+    row(`reshard ${g.from} → ${g.to}: time per million rows moved`, `${f(g.msPerMillionRows / 60_000, 1)} min`, `${g.rowsCopied} rows copied in ${f(g.reshardMs / 1000, 1)} s (${g.seededRows} seeded); --finish ${f(g.finishMs / 1000, 1)} s`, '', ''),
   ];
 }
 

@@ -5,6 +5,7 @@ import type { CpuTierResult } from './invoke-cpu.js';
 import type { RunResult } from './load-protocol.js';
 import type { EdgeBurstRun } from './phases/edges.js';
 import type { RegionsResult } from './phases/regions.js';
+import type { ReshardResult } from './phases/reshard.js';
 
 export type ReadPath = 'l1' | 'l2' | 'cold' | 'bare';
 export const READ_PATHS: ReadPath[] = ['l1', 'l2', 'cold', 'bare'];
@@ -195,6 +196,9 @@ export interface Results {
   /** Three local regions after the single-region stack: replication, cross-region
    *  post-to-visible, failover, writes lost across an outage (bench/phases/regions.ts). */
   regions?: RegionsResult;
+  /** feedctl reshard 32 → 64 under a steady HTTP workload on a stack of its own
+   *  (bench/phases/reshard.ts). */
+  reshard?: ReshardResult;
   /** DynamoDB requests of a cold first page, per reader, by whether their feed holds a page. */
   coldPage?: Record<'holdsPage' | 'short', { readers: number; mean: number; p50: number; max: number }>;
   rss: { peak: number; maxRss: number; peakByPhase: Record<string, number>; engines: Record<string, number> };

@@ -49,6 +49,8 @@ export interface BenchOptions {
   bundles: boolean;
   /** Run the multi-region section (three regions after the single-region stack; not in --quick). */
   regions: boolean;
+  /** Run the resharding section (32 → 64 tables under load on a stack of its own; not in --quick). */
+  reshard: boolean;
   outDir: string;
 }
 
@@ -72,6 +74,9 @@ const HELP = `usage: npm run bench [-- options]
   --regions 0|1           the multi-region section: three local regions after the single-region
                           stack (replication lag, cross-region post-to-visible, failover, writes
                           lost across an outage; ~3 min) (default 1; quick 0)
+  --reshard 0|1           the resharding section: feedctl reshard --to 64 on a stack of its own
+                          under a steady workload (failed requests, lost writes, write pause,
+                          time per million rows; ~2 min) (default 1; quick 0)
   --out DIR               results directory (default bench/results)`;
 
 /** The flags and their kinds; every other flag is an error naming it. */
@@ -91,6 +96,7 @@ const FLAGS = {
   'mega-threshold': { type: 'string' },
   'no-bundles': { type: 'boolean' },
   regions: { type: 'string' },
+  reshard: { type: 'string' },
   out: { type: 'string' },
   help: { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
@@ -144,6 +150,7 @@ function parse(argv: string[]): BenchOptions {
     megaThreshold: optional('mega-threshold'),
     bundles: flags['no-bundles'] !== true,
     regions: num('regions', quick ? 0 : 1, (n) => n === 0 || n === 1) === 1,
+    reshard: num('reshard', quick ? 0 : 1, (n) => n === 0 || n === 1) === 1,
     outDir: path.resolve(flags.out ?? path.join(root, 'bench', 'results')),
   };
 }

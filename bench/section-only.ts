@@ -1,7 +1,8 @@
-// `npx tsx bench/regions-only.ts [--out DIR]`: the bench's multi-region section alone (three local
-// regions; replication lag, cross-region post-to-visible, failover, writes lost), without the
-// single-region stack before it. Prints the section's rows and writes
-// <out>/<timestamp>-regions.json (default bench/results).
+// `npx tsx bench/section-only.ts regions|reshard [--out DIR]`: one of the bench's sections that run
+// stacks of their own, alone, without the single-region stack before them: `regions` (three local
+// regions; replication lag, cross-region post-to-visible, failover, writes lost) or `reshard`
+// (feedctl reshard 32 → 64 under load). Prints the section's rows and writes
+// <out>/<timestamp>-<section>.json (default bench/results).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,15 +15,21 @@ import type { BenchOptions } from './run.js';
 import { describeGraph, generateGraph } from './workload.js';
 
 process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
-const { values } = parseArgs({ options: { out: { type: 'string' } } });
+const { values, positionals } = parseArgs({ options: { out: { type: 'string' } }, allowPositionals: true });
+const SECTIONS = { regions: 'multi-region', reshard: 'reshard' } as const;
+const section = (positionals[0] ?? 'regions') as keyof typeof SECTIONS;
+if (!(section in SECTIONS) || positionals.length > 1) {
+  console.error(`usage: npx tsx bench/section-only.ts ${Object.keys(SECTIONS).join('|')} [--out DIR]`);
+  process.exit(2);
+}
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = path.resolve(values.out ?? path.join(root, 'bench', 'results'));
 
-// The context wants a graph and the full option set; the regions phase reads neither beyond
-// `regions`, so the smallest graph the generator takes stands in.
+// The context wants a graph and the full option set; these phases read neither beyond their own
+// switch, so the smallest graph the generator takes stands in.
 const USERS = 100;
 const o: BenchOptions = {
-  quick: true,
+  quick: section !== 'reshard',
   users: USERS,
   seed: 42,
   exponent: 2.276,
@@ -45,18 +52,19 @@ const o: BenchOptions = {
   dayUncachedShare: 0,
   coldPageReaders: 0,
   bundles: false,
-  regions: true,
+  regions: section === 'regions',
+  reshard: section === 'reshard',
   outDir,
 };
 const graph = generateGraph({ users: USERS, seed: o.seed, exponent: o.exponent, zipf: o.zipf, postsPerUser: o.postsPerUser, postDays: 30 });
 const ctx = createContext(o, graph, describeGraph(graph));
-await runPhases(ctx, PHASES.filter((p) => p.name === 'regions'));
+await runPhases(ctx, PHASES.filter((p) => p.name === section));
 ctx.results.meta.finishedAt = new Date().toISOString();
 ctx.results.meta.durationMs = Date.now() - ctx.began;
 ctx.results.meta.machine.loadAvgEnd = os.loadavg();
-const rows = buildRows(ctx.results).filter((r) => r.figure.startsWith('multi-region') || r.section === 'errors');
+const rows = buildRows(ctx.results).filter((r) => r.figure.startsWith(SECTIONS[section]) || r.section === 'errors');
 mkdirSync(outDir, { recursive: true });
-const file = path.join(outDir, `${new Date(ctx.began).toISOString().replace(/[:.]/g, '-')}-regions.json`);
+const file = path.join(outDir, `${new Date(ctx.began).toISOString().replace(/[:.]/g, '-')}-${section}.json`);
 writeFileSync(file, JSON.stringify({ ...ctx.results, rows }, null, 2));
 console.log('');
 console.log(renderTable(ctx.results, rows));

@@ -6,16 +6,14 @@
 // The live write path (POST → stream → post-router → queue → fan-out-worker) is measured by the
 // bench itself, on top of this graph.
 import { CreateTableCommand, UpdateTableCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { batchWrite, db, dynamo, type TableWrite } from '../shared/store/client.js';
 import { signDevToken } from '../shared/edge/auth.js';
 import { idAt, logicalShardOf } from '../shared/domain/ids.js';
 import { keys, subjectHash } from '../shared/store/keys.js';
 import { cardOf } from '../shared/store/users.js';
 import { tableSetOfLogical } from '../shared/domain/residency.js';
-import { allTables } from '../shared/local/create-tables.js';
+import { allTables, primeStream } from '../shared/local/create-tables.js';
 import { homeRegionOf, logicalShardIn } from '../shared/domain/regions.js';
-import { logicalRangeOf } from '../shared/domain/sharding.js';
 import { createTableInput, STREAM_VIEW, TABLES } from '../shared/declarations/tables.js';
 import { feedEntry } from '../shared/services/feed-entries.js';
 import type { Post } from '../shared/services/posts.js';
@@ -108,31 +106,16 @@ export async function createTablesForSeeding(): Promise<number> {
   return tables.length;
 }
 
-/**
- * Turns every table's stream on (as declared: STREAM_VIEW) and gives each one stream record at
- * once. DynamoDB Local finds a table's stream shard on every write by scanning its stream store
- * from the oldest record, so a table whose first record comes after N records of other tables
- * pays O(N) per write for good (measured: follows written after 20,000 users rows ran at ~150
- * items/s instead of ~2,000; posts at ~50/s). A sentinel put and deleted right away places every
- * table's first record at the front. The posts sentinel is a well-formed post by an author with
- * no followers, so the post-router routes its INSERT and REMOVE to nobody.
- */
+/** Turns every table's stream on (as declared: STREAM_VIEW) and gives each one stream record at
+ *  once (primeStream: DynamoDB Local writes slowly to a table whose first stream record comes
+ *  after many others'; measured here: follows written after 20,000 users rows ran at ~150 items/s
+ *  instead of ~2,000, posts at ~50/s). */
 export async function enableStreams(): Promise<void> {
   const when = Date.now() - 86_400_000;
   await pool(allTables(), 2 * SEED_CONCURRENCY, async ({ name }) => {
     await dynamo().send(new UpdateTableCommand({ TableName: name, StreamSpecification: { StreamEnabled: true, StreamViewType: STREAM_VIEW } }));
   });
-  await pool(allTables(), 2 * SEED_CONCURRENCY, async ({ entity, name }) => {
-    const def = TABLES[entity];
-    const logical = logicalRangeOf(Number(/_(\d+)$/.exec(name)![1]))[0];
-    const key: Record<string, string> =
-      entity === 'posts'
-        ? { postId: idAt(when, logical, 0) }
-        : { [def.partitionKey.name]: 'bench#prime', ...(def.sortKey && { [def.sortKey.name]: 'prime' }) };
-    const item = entity === 'posts' ? { ...key, authorId: idAt(when, logical, 1), content: 'prime', createdAt: new Date(when).toISOString() } : key;
-    await db().send(new PutCommand({ TableName: name, Item: item }));
-    await db().send(new DeleteCommand({ TableName: name, Key: key }));
-  });
+  await pool(allTables(), 2 * SEED_CONCURRENCY, ({ entity, name }) => primeStream(dynamo(), entity, name));
 }
 
 /** Mints the users' identities (deterministic for a seed) and their dev tokens. */

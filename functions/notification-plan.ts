@@ -1,7 +1,7 @@
 // BatchedNotification task: picks the window that just closed and lists the shards to compose.
 import * as z from 'zod';
 import { config } from '../shared/edge/config.js';
-import { windowOf } from '../shared/services/notifications.js';
+import { notificationShards, windowOf } from '../shared/services/notifications.js';
 import { workflowTask } from '../shared/edge/workflow-task.js';
 
 const Input = z.object({ correlationId: z.string().nullable().optional(), windowStart: z.number().int().optional() });
@@ -12,7 +12,7 @@ export async function planDigests(input: z.infer<typeof Input>) {
   return {
     correlationId: input.correlationId ?? null,
     windowStart,
-    shards: Array.from({ length: config().FEED_SHARDS }, (_, s) => s),
+    shards: await notificationShards(),
   };
 }
 

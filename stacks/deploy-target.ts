@@ -3,7 +3,7 @@
 // production flag and its deploy-time settings. Pure (no Pulumi): sst.config.ts's app() and the
 // unit tests call it; a bad setting stops the deploy with the variable's name.
 import { loadConfig } from '../shared/edge/config.js';
-import { REGIONS, type RegionName } from '../shared/domain/regions.js';
+import { LOGICAL_SHARDS, REGIONS, type RegionName } from '../shared/domain/regions.js';
 
 export const APP_NAME = 'feedscale';
 /** Non-production stages without a region suffix or FEED_REGION land in the primary region. */
@@ -38,8 +38,12 @@ export interface DeployTarget {
    *  table and its replicas carry one name. */
   network: string;
   production: boolean;
-  /** Physical shard tables per entity (FEED_SHARDS, validated as the app validates it). */
+  /** Physical shard tables per entity of the initial layout (FEED_SHARDS, validated as the app
+   *  validates it): what every function's FEED_SHARDS says and the shard map starts from. */
   shards: number;
+  /** Tables per entity the stage provisions (FEED_SHARD_TABLES; default `shards`): the initial
+   *  ones plus those `feedctl reshard --to N` grows into, so a reshard finds them deployed. */
+  shardTables: number;
   /** FEED_TABLE_PREFIX of every function (`<app>-<network>-`): table names equal
    *  shared/declarations/tables.ts tableName(), in every region of the network. */
   tablePrefix: string;
@@ -62,6 +66,7 @@ const NOT_SETTINGS = new Set([
   'FEED_REGION',
   'FEED_REGIONS',
   'FEED_SHARDS',
+  'FEED_SHARD_TABLES',
   'FEED_TABLE_PREFIX',
   'FEED_JWT_ISSUER',
   'FEED_JWT_AUDIENCE',
@@ -112,6 +117,11 @@ export function deployTarget(stage: string, env: Env = process.env): DeployTarge
     fail((err as Error).message);
   }
 
+  // Digits only: Number() would also take `0x40` or `6.4e1`, which no operator means.
+  const shardTables = !env.FEED_SHARD_TABLES ? shards : /^\d+$/.test(env.FEED_SHARD_TABLES) ? Number(env.FEED_SHARD_TABLES) : NaN;
+  const badTables = shardTablesProblem(shardTables, shards);
+  if (badTables) fail(`FEED_SHARD_TABLES=${env.FEED_SHARD_TABLES} ${badTables}`);
+
   const issuer = env.FEED_JWT_ISSUER || undefined;
   const audience = env.FEED_JWT_AUDIENCE || undefined;
   if (!issuer !== !audience) fail('set both FEED_JWT_ISSUER and FEED_JWT_AUDIENCE, or neither (a Cognito user pool is created)');
@@ -124,7 +134,21 @@ export function deployTarget(stage: string, env: Env = process.env): DeployTarge
 
   const dns = dnsSettings(env, fail);
 
-  return { app: APP_NAME, stage, region, regions, network, production, shards, tablePrefix, jwt, alarmEmail, dns, settings };
+  return { app: APP_NAME, stage, region, regions, network, production, shards, shardTables, tablePrefix, jwt, alarmEmail, dns, settings };
+}
+
+/** One table per logical shard at most: a table below that holds no whole logical shard. */
+export const SHARD_TABLES_MAX = LOGICAL_SHARDS;
+
+/** Why a count of provisioned tables per entity cannot serve a reshard from `shards` tables
+ *  (undefined: it can). Reshards double the tables, so only powers of two from `shards` up are
+ *  table counts a shard map can reach. */
+export function shardTablesProblem(shardTables: number, shards: number): string | undefined {
+  const powerOfTwo = Number.isInteger(shardTables) && shardTables > 0 && (shardTables & (shardTables - 1)) === 0;
+  if (!powerOfTwo || shardTables < shards || shardTables > SHARD_TABLES_MAX) {
+    return `must be a power of two from FEED_SHARDS (${shards}) to ${SHARD_TABLES_MAX}`;
+  }
+  return undefined;
 }
 
 /** A DNS name of 2+ labels, lower case, as Route 53 and ACM take it. */

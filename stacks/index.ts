@@ -53,7 +53,7 @@ export async function deploy(extras: DeployExtras = registeredWorkflows()) {
   return {
     api: api.url,
     region: target.region,
-    tables: `${plan.tables.length} created here (of ${target.shards} shards × entities; prefix ${target.tablePrefix}, replicas in ${target.regions.join(', ')}), ${plan.heldReplicas.length} replicas held`,
+    tables: `${plan.tables.length} created here (of ${target.shardTables} tables × entities, ${target.shards} in the initial layout; prefix ${target.tablePrefix}, replicas in ${target.regions.join(', ')}), ${plan.heldReplicas.length} replicas held, control table ${plan.control.name}`,
     replicaStreams:
       pending.length === 0
         ? 'every held replica’s stream is mapped'

@@ -1,5 +1,6 @@
-// The deployment as plain data, built from the declarations in shared/ (tables × shards, queues,
-// functions, routes, event-source mappings, grants, workflows, schedules) for one DeployTarget.
+// The deployment as plain data, built from the declarations in shared/ (tables × FEED_SHARD_TABLES,
+// the region's control table, queues, functions, routes, event-source mappings, grants,
+// workflows, schedules) for one DeployTarget.
 // No Pulumi here: the SST modules beside it turn each entry into resources, and
 // tests/unit/stacks.test.ts checks names, settings and every IAM statement without deploying.
 import { queueUrlVariable } from '../shared/messaging/queue.js';
@@ -8,6 +9,7 @@ import { dlqName, MAPPINGS, QUEUES, STREAM_FAILURE_QUEUE, type Mapping, type Que
 import { FUNCTIONS, type FunctionName, type FunctionSpec } from '../shared/declarations/functions.js';
 import {
   actionsFor,
+  CONTROL_TABLE_ACTIONS,
   grantedAccess,
   GRANTS,
   INDEX_ACTIONS,
@@ -20,7 +22,7 @@ import {
 import { CURSOR_SECRET_RESOURCE } from '../shared/edge/linked-secret.js';
 import { SERVICE_NAME } from '../shared/edge/observability.js';
 import { ROUTES } from '../shared/declarations/routes.js';
-import { createTableInput, STREAM_VIEW, TABLES, type Entity, type TableDef } from '../shared/declarations/tables.js';
+import { controlTableInput, createTableInput, STREAM_VIEW, TABLES, type Entity, type TableDef } from '../shared/declarations/tables.js';
 import { tableReplicas, tableSetOf } from '../shared/declarations/row-kinds.js';
 import type { RegionName } from '../shared/domain/regions.js';
 import { taskFunctions, type Asl } from '../workflows/asl.js';
@@ -36,7 +38,7 @@ import {
   XRAY_WRITE_POLICY,
   type Throttle,
 } from './guardrails.js';
-import type { DeployTarget } from './deploy-target.js';
+import { shardTablesProblem, type DeployTarget } from './deploy-target.js';
 import { analyticsStatements, planAnalytics, type AnalyticsPlan } from './analytics-plan.js';
 import { regionApiUrls } from './routing-plan.js';
 
@@ -65,6 +67,17 @@ export interface TablePlan {
   /** Other regions of the network holding a replica (a Global Table): the set's regions for home
    *  data, every region for public content, as shared/declarations/row-kinds.ts declares. */
   replicas: RegionName[];
+}
+
+/** The region's control table (shared/declarations/tables.ts controlTableInput): the shard map
+ *  and a reshard's state. One per region, created by the region's own stage and never replicated:
+ *  each region maps its own logical shards to its own tables. */
+export interface ControlTablePlan {
+  name: string;
+  /** Always empty (see above); kept in the plan so the tests can say so. */
+  replicas: RegionName[];
+  pointInTimeRecovery: boolean;
+  deletionProtection: boolean;
 }
 
 /** A table this region holds as a Global Table replica that another region's stage creates: its
@@ -204,6 +217,7 @@ export interface ScheduleSpec {
 export interface Plan {
   target: DeployTarget;
   tables: TablePlan[];
+  control: ControlTablePlan;
   /** Replicas in this region of tables other regions' stages create. */
   heldReplicas: HeldReplicaPlan[];
   queues: QueuePlan[];
@@ -235,6 +249,18 @@ export function physicalTableName(prefix: string, entity: Entity, shard: number)
   return `${prefix}${TABLES[entity].baseName}_${shard}`;
 }
 
+/** The control table's name; equal to shared/declarations/tables.ts controlTableName() with
+ *  FEED_TABLE_PREFIX = prefix (tests/unit/stacks-shard-tables.test.ts holds them together). */
+export function physicalControlTableName(prefix: string): string {
+  return `${prefix}Control`;
+}
+
+/** Every table index the stage provisions per entity: the initial FEED_SHARDS and the ones a
+ *  reshard grows into (FEED_SHARD_TABLES). */
+function tableIndexes(target: Pick<DeployTarget, 'shardTables'>): number[] {
+  return Array.from({ length: target.shardTables }, (_, shard) => shard);
+}
+
 /** What every planner gets: the target, its resource naming and its error. */
 interface PlanContext {
   target: DeployTarget;
@@ -254,7 +280,10 @@ export function buildPlan(
       throw new Error(`feedscale plan (stage ${target.stage}): ${message}`);
     },
   };
+  const badTables = shardTablesProblem(target.shardTables, target.shards);
+  if (badTables) ctx.fail(`FEED_SHARD_TABLES=${target.shardTables} ${badTables}`);
   const tables = planTables(ctx);
+  const control = planControlTable(ctx);
   const heldReplicas = planHeldReplicas(ctx);
   const queues = planQueues(ctx);
   const workflows = planWorkflows(ctx, extra.workflows ?? []);
@@ -265,7 +294,7 @@ export function buildPlan(
   const schedules = planSchedules(ctx, extra.schedules ?? [], workflowNames);
   const analytics = planAnalytics(target, new Set(tables.map((t) => t.tableSet)));
   for (const f of functions) if (GRANTS[f.fn].exportsAnalytics) Object.assign(f.environment, analytics.exporterEnv);
-  return { target, tables, heldReplicas, queues, functions, api: planApi(), routes, mappings, workflows, schedules, analytics };
+  return { target, tables, control, heldReplicas, queues, functions, api: planApi(), routes, mappings, workflows, schedules, analytics };
 }
 
 /** The tables this region creates: those whose first deployed holder it is (the set's home
@@ -276,7 +305,7 @@ export function buildPlan(
  *  and a set's users are served only where it replicates. */
 function planTables({ target }: PlanContext): TablePlan[] {
   return entities().flatMap((entity) =>
-    Array.from({ length: target.shards }, (_, shard) => shard).flatMap((shard) => {
+    tableIndexes(target).flatMap((shard) => {
       const holders = tableHolders(target, entity, shard);
       const own = !holders.includes(target.region);
       if (!own && holders[0] !== target.region) return [];
@@ -297,10 +326,20 @@ function planTables({ target }: PlanContext): TablePlan[] {
   );
 }
 
+/** The region's control table, protected as the shard tables are on production stages. */
+function planControlTable({ target }: PlanContext): ControlTablePlan {
+  return {
+    name: physicalControlTableName(target.tablePrefix),
+    replicas: [],
+    pointInTimeRecovery: target.production,
+    deletionProtection: target.production,
+  };
+}
+
 /** Tables this region holds a replica of but does not create (their creator is another holder). */
 function planHeldReplicas({ target }: PlanContext): HeldReplicaPlan[] {
   return entities().flatMap((entity) =>
-    Array.from({ length: target.shards }, (_, shard) => shard).flatMap((shard) => {
+    tableIndexes(target).flatMap((shard) => {
       const holders = tableHolders(target, entity, shard);
       if (!holders.includes(target.region) || holders[0] === target.region) return [];
       return [
@@ -339,9 +378,9 @@ export function tableHolders(target: Pick<DeployTarget, 'regions' | 'shards'>, e
 
 /** Every table of the network and the regions holding it, for the residency tests and the
  *  deploy summary: what the network's stages together create. */
-export function networkTables(target: Pick<DeployTarget, 'regions' | 'shards' | 'tablePrefix'>): { name: string; entity: Entity; tableSet: string; regions: RegionName[] }[] {
+export function networkTables(target: Pick<DeployTarget, 'regions' | 'shards' | 'shardTables' | 'tablePrefix'>): { name: string; entity: Entity; tableSet: string; regions: RegionName[] }[] {
   return entities().flatMap((entity) =>
-    Array.from({ length: target.shards }, (_, shard) => ({
+    tableIndexes(target).map((shard) => ({
       name: physicalTableName(target.tablePrefix, entity, shard),
       entity,
       tableSet: tableSetOf(shard, target.shards).name,
@@ -524,6 +563,8 @@ export interface Arns {
   stateMachine(workflow: string): string;
   /** Every shard table of an entity (see tablePatterns). */
   tablePatterns(entity: Entity): string[];
+  /** This region's control table (never another region's: each region has its own map). */
+  controlTable(): string;
 }
 
 export function arns(plan: Plan, account: string): Arns {
@@ -537,6 +578,7 @@ export function arns(plan: Plan, account: string): Arns {
     queue: (key) => `${base('sqs')}:${queueName(key)}`,
     fn: (fn) => `${base('lambda')}:function:${fnName(fn)}`,
     stateMachine: (w) => `${base('states')}:stateMachine:${smName(w)}`,
+    controlTable: () => table(plan.control.name),
     // Tables a function also reaches in other regions of the network: directory claims and cards
     // (store/directory.ts), and notification accumulators of users another region serves.
     tablePatterns: (entity) =>
@@ -553,12 +595,12 @@ function missing(what: string, name: string): never {
   throw new Error(`no ${what} ${name} in the plan`);
 }
 
-/** Name patterns covering exactly an entity's shard tables: `Users_?` for 0-9, `Users_??` for
- *  10-99, ... One ARN per table would put every role of a 32-shard stage over IAM's 10,240
+/** Name patterns covering exactly an entity's shard tables, FEED_SHARD_TABLES of them (the
+ *  tables a reshard grows into included): `Users_?` for 0-9, `Users_??` for 10-99, ... One ARN per table would put every role of a 32-shard stage over IAM's 10,240
  *  character limit on a role's inline policies; `?` matches one character, so these patterns
  *  match no other table of this stage or of another stage whose name extends this one. */
 export function tablePatterns(plan: Plan, entity: Entity): string[] {
-  const digits = String(plan.target.shards - 1).length;
+  const digits = String(plan.target.shardTables - 1).length;
   return Array.from({ length: digits }, (_, i) => physicalTableName(plan.target.tablePrefix, entity, 0).replace(/0$/, '?'.repeat(i + 1)));
 }
 
@@ -578,6 +620,8 @@ export function functionStatements(plan: Plan, fn: FunctionName, account: string
     const indexes = g.indexes ?? [];
     allow(INDEX_ACTIONS, a.tablePatterns(entity).flatMap((t) => indexes.map((i) => `${t}/index/${i}`)));
   }
+  // Every function routes its DynamoDB calls through the shard map (shared/store/shard-map.ts).
+  allow(CONTROL_TABLE_ACTIONS, [a.controlTable()]);
   allow(STREAM_ACTIONS, grant.streams.flatMap((e) => a.tablePatterns(e).map((t) => `${t}/stream/*`)));
   if (grant.streams.length > 0) allow(QUEUE_SEND_ACTIONS, [a.queue(STREAM_FAILURE_QUEUE)]);
   allow(QUEUE_SEND_ACTIONS, grant.sendsTo.map((q) => a.queue(q)));
@@ -665,6 +709,24 @@ export function tableArgs(t: TablePlan) {
     // Global Tables (version 2019.11.21): one table, replicated by DynamoDB to these regions with
     // last-writer-wins per item; it needs the NEW_AND_OLD_IMAGES stream above.
     replicas: t.replicas.map((regionName) => ({ regionName, pointInTimeRecovery: t.pointInTimeRecovery, propagateTags: true })),
+  };
+}
+
+/** The arguments of aws.dynamodb.Table for the control table, from the CreateTableInput the local
+ *  stack creates (shared/declarations/tables.ts controlTableInput): no stream, no replicas. */
+export function controlTableArgs(c: ControlTablePlan) {
+  const input = controlTableInput(c.name);
+  const key = (type: 'HASH' | 'RANGE') => input.KeySchema?.find((k) => k.KeyType === type)?.AttributeName;
+  return {
+    name: c.name,
+    billingMode: input.BillingMode ?? 'PAY_PER_REQUEST',
+    hashKey: key('HASH')!,
+    rangeKey: key('RANGE'),
+    attributes: (input.AttributeDefinitions ?? []).map((a) => ({ name: a.AttributeName!, type: a.AttributeType! })),
+    streamEnabled: input.StreamSpecification?.StreamEnabled ?? false,
+    pointInTimeRecovery: { enabled: c.pointInTimeRecovery },
+    deletionProtectionEnabled: c.deletionProtection,
+    replicas: c.replicas.map((regionName) => ({ regionName })),
   };
 }
 

@@ -34,6 +34,7 @@ export const PHASES: readonly Phase[] = [
   { name: 'costs', run: async (ctx) => (await import('./costs.js')).costs(ctx) },
   { name: 'teardown', run: teardown, always: true },
   { name: 'cold init', run: coldInit, when: haveBundles },
-  // Three regions' stacks, once the single-region one is gone and cold init is timed.
+  // Stacks of their own, once the single-region one is gone and cold init is timed.
+  { name: 'reshard', run: async (ctx) => (await import('./reshard.js')).reshardSection(ctx), when: (ctx) => ctx.o.reshard },
   { name: 'regions', run: async (ctx) => (await import('./regions.js')).regions(ctx), when: (ctx) => ctx.o.regions },
 ];

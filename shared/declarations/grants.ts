@@ -43,6 +43,10 @@ export const TABLE_ACTIONS: Record<'read' | 'write', readonly string[]> = {
   read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'],
   write: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
 };
+/** On the region's control table, for every function: the shard map is read with a consistent
+ *  GetItem (shared/store/shard-map.ts readShardMap). Only the operator's `feedctl reshard` writes
+ *  it, with its own credentials, so no role can move a shard. */
+export const CONTROL_TABLE_ACTIONS: readonly string[] = ['dynamodb:GetItem'];
 /** A Query on a secondary index is authorised against the index's own ARN. */
 export const INDEX_ACTIONS: readonly string[] = ['dynamodb:Query'];
 /** What Lambda's event-source mapping does with the function's role on a stream. */

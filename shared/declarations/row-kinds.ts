@@ -92,16 +92,20 @@ export const ROW_KINDS: readonly RowKind[] = [
   { key: 'post (postId)', entity: 'posts', residency: 'public', why: 'posts and their deletion are public content, readable in every region' },
 ];
 
-/** The regions holding a physical table, the one that creates it (and owns its set) first. */
+/** The regions holding a physical table, the one that creates it (and owns its set) first;
+ *  `shards` is FEED_SHARDS, whatever table index a reshard has reached. */
 export function tableReplicas(entity: Entity, shard: number, shards: number): readonly RegionName[] {
   const set = tableSetOf(shard, shards);
   if (ENTITY_RESIDENCY[entity] === 'home') return set.replicas;
   return [set.home, ...PUBLIC_REPLICAS.filter((r) => r !== set.home)];
 }
 
-/** The table set whose logical range holds a physical table. */
+/** The table set whose logical range holds a physical table. `shards` is the initial layout
+ *  (FEED_SHARDS); a table a reshard added (index `shards` or more) holds part of the range table
+ *  `shard % shards` started with (growth by doubling: table t + T takes the upper half of table
+ *  t's range), so it belongs to that table's set and replicates as it does. */
 export function tableSetOf(shard: number, shards: number): TableSet {
-  const [lo, hi] = logicalRangeOf(shard, shards);
+  const [lo, hi] = logicalRangeOf(shard % shards, shards);
   const set = tableSetOfLogical(lo);
   if (tableSetOfLogical(hi) !== set) throw new RangeError(`table ${shard} of ${shards} spans two table sets`);
   return set;

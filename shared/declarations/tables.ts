@@ -126,3 +126,24 @@ export function createTableInput(def: TableDef, name: string): CreateTableComman
     }),
   };
 }
+
+/** The control table: one per region, not sharded and not replicated (each region maps its own
+ *  logical shards). It holds the shard map (pk shardmap) and the state of a reshard (pk reshard). */
+export function controlTableName(): string {
+  return `${config().FEED_TABLE_PREFIX}Control`;
+}
+
+export function controlTableInput(name: string = controlTableName()): CreateTableCommandInput {
+  return {
+    TableName: name,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'sk', AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ],
+  };
+}

@@ -46,9 +46,10 @@ export interface AnalyticsRow {
 }
 
 /** The zone and home region of a physical table: the table set of its logical shards. With 16 or
- *  more tables a table never spans two sets (sets are whole multiples of 256 logical shards). */
+ *  more tables a table never spans two sets (sets are whole multiples of 256 logical shards). A
+ *  table a reshard added (index `shards` or more) holds part of table shard mod `shards`'s range. */
 export function tableSetOfTable(shard: number, shards: number): TableSet {
-  const [lo, hi] = logicalRangeOf(shard, shards);
+  const [lo, hi] = logicalRangeOf(shard % shards, shards);
   const set = tableSetOfLogical(lo);
   if (tableSetOfLogical(hi) !== set) throw new RangeError(`table ${shard} of ${shards} spans two table sets`);
   return set;

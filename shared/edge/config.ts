@@ -92,6 +92,9 @@ const schema = z.object({
   FEED_RATE_LIMITS: z.enum(['on', 'off']).default('on'),
   /** Per-attempt DynamoDB request timeout; attempts are retried within the request's deadline. */
   FEED_DYNAMO_TIMEOUT_MS: int(3_000, 100, 60_000),
+  /** How stale a process's copy of the shard map may be while nothing moves (README
+   *  "Resharding"): a reshard waits this long after announcing itself before its first freeze. */
+  FEED_SHARD_MAP_REFRESH_MS: int(5_000, 200, 60_000),
   /** DynamoDB endpoint override (DynamoDB Local, or any compatible endpoint). */
   DYNAMODB_ENDPOINT: z.string().url().optional(),
   /** Region of the AWS SDK clients (Lambda sets it). */

@@ -46,6 +46,8 @@ commands
       the local stack's queues, streams, workflow runs, DynamoDB writes and cache hit rates
   region list | down <name> | up <name>
       the multi-region local stack (npm start -- --regions …): a region outage and its return
+  reshard --to N | --finish | --rollback | status
+      grow the tables online (moving logical shards), finish or roll back, show progress
   analytics <query> [--since T] [--until T] [--format table|json|csv] [--zone Z]
       cross-shard queries over the analytics export (analytics --help lists them)
 
@@ -103,6 +105,7 @@ export async function main(argv: string[], io: FeedctlIo): Promise<number> {
   // Analytics has its own flags and loads DuckDB: imported only when asked for.
   if (argv[0] === 'analytics') return (await import('./feedctl-analytics.js')).analyticsMain(argv.slice(1), io);
   if (argv[0] === 'region') return (await import('./feedctl-region.js')).regionMain(argv.slice(1), io);
+  if (argv[0] === 'reshard') return (await import('./feedctl-reshard.js')).reshardMain(argv.slice(1), io);
   const env = io.env ?? process.env;
   let client: SFNClient | undefined;
   try {

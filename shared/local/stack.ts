@@ -6,17 +6,18 @@
 // the data dir and survive a kill -9 (see queues.ts, stepfunctions.ts and journal.ts).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { dynamo, resetDynamo } from '../store/client.js';
+import { dynamo, onRemoteClient, resetDynamo } from '../store/client.js';
 import { useQueueTransport } from '../messaging/queue.js';
 import { config, resetConfig } from '../edge/config.js';
-import { MAPPINGS, QUEUES } from '../declarations/event-sources.js';
+import { MAPPINGS, QUEUES, type Mapping } from '../declarations/event-sources.js';
+import { freshShardMap, shardMap } from '../store/shard-map.js';
 import { tableName, TABLES } from '../declarations/tables.js';
 import { startDynamo, startRedis, type Engine } from './engines.js';
 import { invoke, ROOT } from './lambda.js';
 import { LocalQueues, type LocalQueueOptions } from './queues.js';
 import { startServer, type LocalServer } from './server.js';
 import { StreamPoller } from './streams.js';
-import { startReplication } from './replication.js';
+import { startReplication, versionWrites, withoutVersions } from './replication.js';
 import type { RegionName } from '../domain/regions.js';
 import { ensureTables, sweepExpired } from './create-tables.js';
 import { LocalStepFunctions } from './stepfunctions.js';
@@ -87,6 +88,20 @@ interface StackContext {
 /** How often the stream checkpoints are saved: a kill loses at most this much progress, which
  *  only means re-reading records whose (idempotent) jobs are already queued. */
 const CHECKPOINT_SAVE_MS = 5000;
+/** FEED_SHARD_TABLES (tables per entity to provision; the deploy setting of the same name), or 0. */
+function shardTablesSetting(): number {
+  const raw = process.env.FEED_SHARD_TABLES;
+  if (!raw) return 0;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < config().FEED_SHARDS || n > 4096 || (n & (n - 1)) !== 0) {
+    throw new Error(`FEED_SHARD_TABLES must be a power of two from FEED_SHARDS (${config().FEED_SHARDS}) to 4096 (got ${raw})`);
+  }
+  return n;
+}
+
+/** How often the stack checks whether the shard map names more (or fewer) tables to stream. */
+const SHARD_TABLES_CHECK_MS = 1000;
+type StreamMapping = Extract<Mapping, { kind: 'stream' }>;
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const ctx: StackContext = { opts, dataDir: opts.dataDir ?? path.join(ROOT, '.local'), lines: [], started: [], stoppers: [] };
@@ -167,8 +182,11 @@ async function startEngines(ctx: StackContext): Promise<{ endpoint: string; redi
 
 async function prepareTables({ lines, stoppers }: StackContext): Promise<void> {
   countRequests(dynamo());
-  const created = await ensureTables(dynamo());
-  lines.push(`tables     ${config().FEED_SHARDS} shards × ${Object.keys(TABLES).length} entities (${created} created)`);
+  // The tables a reshard will grow into are made (and their streams primed) with the others when
+  // FEED_SHARD_TABLES asks for them, as a deployment provisions them.
+  const inUse = (await freshShardMap(true)).tables;
+  const created = await ensureTables(dynamo(), Math.max(inUse, shardTablesSetting()), inUse);
+  lines.push(`tables     ${shardMap().tables} shards × ${Object.keys(TABLES).length} entities (${created} created)`);
   // The process's cache client belongs to the stack: closed last (stoppers run in reverse), so
   // nothing keeps the process alive after stop().
   stoppers.push(() => closeL2());
@@ -203,6 +221,24 @@ function startMappings(ctx: StackContext, queues: LocalQueues, endpoint: string)
     if (!opts.fresh) crashAfterCheckpointSave(queues);
   };
   const pollers: StreamPoller[] = [];
+  const streamed: { m: StreamMapping; at: number }[] = [];
+  let tableCount = shardMap().tables;
+  const pollerFor = (m: StreamMapping, tables: string[]) => {
+    const poller = new StreamPoller(dynamo(), endpoint, config().AWS_REGION, {
+      tables,
+      batchSize: m.batchSize,
+      maxRetries: m.maxRetries,
+      // Without the replication stand-in's hidden item versions, which functions never see.
+      consumer: withoutVersions((event) => invoke(m.fn, event)),
+      // Per mapping: two mappings may read the same stream (one shared checkpoint map).
+      name: m.fn,
+      pollIntervalMs: opts.streamPollMs,
+      checkpoints,
+    });
+    poller.start();
+    return poller;
+  };
+  const tablesOf = (m: StreamMapping) => Array.from({ length: tableCount }, (_, s) => tableName(m.entity, s));
   for (const m of MAPPINGS) {
     // The analytics export polls every table's stream: a stack with nowhere to export to (tests,
     // the bench) does not pay for those pollers.
@@ -212,41 +248,60 @@ function startMappings(ctx: StackContext, queues: LocalQueues, endpoint: string)
       lines.push(`queue      ${m.queue} → ${m.fn} (batch ${m.batchSize}, dead letters after ${QUEUES[m.queue].maxReceiveCount} receives)`);
       continue;
     }
-    const tables = Array.from({ length: config().FEED_SHARDS }, (_, s) => tableName(m.entity, s));
-    const poller = new StreamPoller(dynamo(), endpoint, config().AWS_REGION, {
-      tables,
-      batchSize: m.batchSize,
-      maxRetries: m.maxRetries,
-      consumer: (event) => invoke(m.fn, event),
-      // Per mapping: two mappings may read the same stream (one shared checkpoint map).
-      name: m.fn,
-      pollIntervalMs: opts.streamPollMs,
-      checkpoints,
-    });
-    poller.start();
-    pollers.push(poller);
+    const tables = tablesOf(m);
+    streamed.push({ m, at: pollers.length });
+    pollers.push(pollerFor(m, tables));
     lines.push(`stream     ${m.entity} (${tables.length} tables) → ${m.fn} (batch ${m.batchSize}, ${m.maxRetries} retries)`);
   }
   const checkpointTimer = setInterval(saveCheckpoints, CHECKPOINT_SAVE_MS);
   checkpointTimer.unref();
+  // A reshard adds tables (or a rollback drops them): their streams are mapped as the shard map
+  // names them, each stream resuming from its checkpoint.
+  let following = Promise.resolve();
+  const followTimer = setInterval(() => {
+    following = following
+      .then(async () => {
+        const count = (await freshShardMap()).tables;
+        if (count === tableCount) return;
+        tableCount = count;
+        for (const { m, at } of streamed) {
+          await pollers[at]!.stop();
+          pollers[at] = pollerFor(m, tablesOf(m));
+        }
+      })
+      .catch((e) => console.error(`stream mappings: ${(e as Error).message}`));
+  }, SHARD_TABLES_CHECK_MS);
+  followTimer.unref();
   stoppers.push(async () => {
+    clearInterval(followTimer);
+    await following;
     clearInterval(checkpointTimer);
     await Promise.all(pollers.map((p) => p.stop()));
     saveCheckpoints();
   });
-  startPeerReplication(ctx, checkpoints);
+  startPeerReplication(ctx, checkpoints, pollers);
   return pollers;
 }
 
 /** In a multi-region stack (FEED_LOCAL_PEERS, set by multi-region.ts), the Global Tables stand-in:
  *  stopped before the pollers, so the final checkpoint save covers what it applied. */
-function startPeerReplication({ lines, stoppers }: StackContext, checkpoints: Map<string, string>): void {
+function startPeerReplication({ lines, stoppers }: StackContext, checkpoints: Map<string, string>, pollers: StreamPoller[]): void {
   const peers = (process.env.FEED_LOCAL_PEERS ?? '').split(',').filter(Boolean) as RegionName[];
   const self = config().FEED_REGION;
   const regionsDir = process.env.FEED_LOCAL_REGIONS_DIR;
   if (peers.length === 0 || !self || !regionsDir) return;
-  const replication = startReplication({ self, peers, regionsDir, shards: config().FEED_SHARDS, local: dynamo(), checkpoints, awsRegion: config().AWS_REGION });
-  stoppers.push(() => replication.stop());
+  // Every write of this region's functions carries the version its peers settle conflicts by.
+  const unversion = versionWrites(dynamo(), self);
+  // A write made in a peer's tables directly (a directory claim, a notification accumulator) is
+  // that peer's own write, replicated from there.
+  onRemoteClient((raw, region) => versionWrites(raw, region));
+  const onApplied = () => pollers.forEach((p) => p.wake());
+  const replication = startReplication({ self, peers, regionsDir, shards: config().FEED_SHARDS, local: dynamo(), checkpoints, awsRegion: config().AWS_REGION, onApplied });
+  stoppers.push(async () => {
+    await replication.stop();
+    unversion();
+    onRemoteClient(undefined);
+  });
   lines.push(`replicas   from ${peers.join(', ')}: the tables this region shares with each (Global Tables stand-in)`);
 }
 

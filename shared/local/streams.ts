@@ -47,6 +47,9 @@ export interface StreamMappingOptions {
    *  are read). A replica poller reads some 50 streams; one after another, a round takes long
    *  enough to be most of replication's lag. Each shard is still read in order by one task. */
   parallelShards?: number;
+  /** Read only what is written after start() (a reshard's catch-up): the shards found at start
+   *  begin at LATEST instead of their oldest record; shards that appear later from the start. */
+  fromLatest?: boolean;
 }
 
 interface ShardCursor {
@@ -56,6 +59,8 @@ interface ShardCursor {
   iterator: string | undefined;
   pending: _Record[];
   attempts: number;
+  /** When the last read that found nothing began: everything written before it was read. */
+  emptyReadStartedAt: number;
 }
 
 export interface StreamFailure {
@@ -81,6 +86,10 @@ export class StreamPoller {
   private wakeIdle: (() => void) | undefined;
   /** A watched table was written during a round: the next idle wait is skipped. */
   private written = false;
+  /** Every shard found at start has its iterator (fromLatest: the position reading starts at). */
+  readonly ready: Promise<void>;
+  private markReady: () => void = () => {};
+  private discovered = false;
 
   constructor(
     private readonly dynamo: DynamoDBClient,
@@ -90,6 +99,7 @@ export class StreamPoller {
   ) {
     this.streams = new DynamoDBStreamsClient({ endpoint, region });
     this.checkpoints = opts.checkpoints ?? new Map();
+    this.ready = new Promise((resolve) => (this.markReady = resolve));
   }
 
   start(): void {
@@ -142,6 +152,12 @@ export class StreamPoller {
     this.wakeIdle = undefined;
   }
 
+  /** True when every shard has been read to its end by a read that began at or after `ms`: every
+   *  record written before `ms` has been delivered. */
+  readThrough(ms: number): boolean {
+    return [...this.shards.values()].every((s) => s.pending.length === 0 && s.emptyReadStartedAt >= ms);
+  }
+
   /** True when every known shard has nothing buffered (tests wait on it). */
   get caughtUp(): boolean {
     return [...this.shards.values()].every((s) => s.pending.length === 0);
@@ -156,8 +172,8 @@ export class StreamPoller {
       for (const shard of d.StreamDescription?.Shards ?? []) {
         const shardId = shard.ShardId!;
         if (this.shards.has(shardId)) continue;
-        const cursor: ShardCursor = { table, streamArn, shardId, iterator: undefined, pending: [], attempts: 0 };
-        cursor.iterator = await this.iteratorFor(cursor);
+        const cursor: ShardCursor = { table, streamArn, shardId, iterator: undefined, pending: [], attempts: 0, emptyReadStartedAt: 0 };
+        cursor.iterator = await this.iteratorFor(cursor, this.opts.fromLatest === true && !this.discovered);
         this.shards.set(shardId, cursor);
       }
     }
@@ -167,15 +183,16 @@ export class StreamPoller {
     return this.opts.name ? `${this.opts.name}:${shard.shardId}` : shard.shardId;
   }
 
-  /** An iterator just after the shard's checkpoint, or at its oldest record. */
-  private async iteratorFor(shard: ShardCursor): Promise<string | undefined> {
+  /** An iterator just after the shard's checkpoint, or at its oldest record (its newest with
+   *  `latest`). */
+  private async iteratorFor(shard: ShardCursor, latest = false): Promise<string | undefined> {
     // A checkpoint saved before mappings were named is keyed by the shard id alone.
     const after = this.checkpoints.get(this.checkpointKey(shard)) ?? this.checkpoints.get(shard.shardId);
     const it = await this.streams.send(
       new GetShardIteratorCommand({
         StreamArn: shard.streamArn,
         ShardId: shard.shardId,
-        ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
+        ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after } : { ShardIteratorType: latest ? 'LATEST' : 'TRIM_HORIZON' }),
       }),
     );
     return it.ShardIterator;
@@ -189,6 +206,8 @@ export class StreamPoller {
         if (Date.now() - lastDiscovery > 10_000) {
           await this.discover();
           lastDiscovery = Date.now();
+          this.discovered = true;
+          this.markReady();
         }
         // Cleared before the round: a write during it means its records may be missed by a shard
         // already read this round, so the next round starts without waiting.
@@ -226,6 +245,7 @@ export class StreamPoller {
         return false;
       }
       let out;
+      const startedAt = Date.now();
       try {
         this.getRecordsCalls++;
         out = await this.streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: this.opts.batchSize }));
@@ -240,7 +260,10 @@ export class StreamPoller {
       }
       shard.iterator = out.NextShardIterator;
       shard.pending = out.Records ?? [];
-      if (shard.pending.length === 0) return false;
+      if (shard.pending.length === 0) {
+        shard.emptyReadStartedAt = startedAt;
+        return false;
+      }
     }
     const batch = shard.pending.slice(0, this.opts.batchSize);
     const delivery: Delivery = { covered: false };

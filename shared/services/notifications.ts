@@ -13,6 +13,7 @@ import { isId } from '../domain/ids.js';
 import { countMetric, METRIC } from '../edge/observability.js';
 import { FANOUT_JOB_FOLLOWERS, NOTIFICATION_TTL_SECONDS, NOTIFY_BUCKETS, NOTIFY_COMPOSE_PAGE, NOTIFY_EVENTS_MAX } from '../domain/limits.js';
 import * as store from '../store/notifications.js';
+import { freshShardMap, tableIndexes } from '../store/shard-map.js';
 import { servingRegions, usersByIds } from './users.js';
 
 export { digestText };
@@ -64,6 +65,14 @@ export interface ComposeCursor {
 /** Composes the digests of one shard's recipients for a closed window, one page at a time;
  *  returns the next cursor or null when the shard is done. Digest ids are derived from the
  *  window and recipient, so composing twice writes the same digest. */
+/** The notifications tables a window's digests are composed from: every table of the shard map
+ *  (accumulators stay in the table they were written to, also when a reshard moves logical
+ *  shards away from it). */
+export async function notificationShards(): Promise<number[]> {
+  await freshShardMap();
+  return tableIndexes();
+}
+
 export async function composeDigests(windowStart: number, shard: number, from: ComposeCursor = { bucket: 0 }): Promise<{ next: ComposeCursor | null; digests: number }> {
   let { bucket, after } = from;
   let digests = 0;

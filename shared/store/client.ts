@@ -18,6 +18,7 @@ import { DYNAMO_BATCH_GET_MAX, DYNAMO_BATCH_RETRIES, DYNAMO_BATCH_WRITE_MAX } fr
 import { ServiceUnavailableError } from '../domain/errors.js';
 import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '../domain/limits.js';
 import { currentDeadline } from '../edge/deadline.js';
+import { routeCommand } from './shard-routing.js';
 import { isMultiRegion, regionDynamoEndpoint, selfRegion } from '../edge/network.js';
 import type { RegionName } from '../domain/regions.js';
 
@@ -83,18 +84,20 @@ type Send = (command: unknown, options?: unknown, cb?: unknown) => Promise<unkno
 function bounded<C extends { send: unknown }>(client: C): C {
   const target = client as unknown as { send: Send };
   const send = target.send.bind(target);
-  target.send = async (command, options, cb) => {
-    if (typeof options === 'function' || cb !== undefined) return send(command, options, cb);
+  target.send = async (original, options, cb) => {
+    if (typeof options === 'function' || cb !== undefined) return send(original, options, cb);
     const at = currentDeadline();
     try {
-      if (at === undefined) return await send(command, options);
+      // Sent to the table that holds its rows now (a reshard may have moved them).
+      const { command, restore = (out: unknown) => out } = await routeCommand(original);
+      if (at === undefined) return restore(await send(command, options));
       const left = at - Date.now();
       if (left <= 0) throw new DeadlineExceededError();
       const abort = new AbortController();
       const timer = setTimeout(() => abort.abort(new DeadlineExceededError()), left);
       const expired = new Promise<never>((_, reject) => abort.signal.addEventListener('abort', () => reject(new DeadlineExceededError()), { once: true }));
       try {
-        return await Promise.race([send(command, { ...(options as object), abortSignal: abort.signal }), expired]);
+        return restore(await Promise.race([send(command, { ...(options as object), abortSignal: abort.signal }), expired]));
       } finally {
         clearTimeout(timer);
       }
@@ -208,6 +211,12 @@ export function cancellationCodes(err: unknown): (string | undefined)[] {
 }
 
 const remote = new Map<string, DynamoDBDocumentClient>();
+/** Told of each client made for another region: the local replication stand-in stamps the
+ *  writes it sends there as that region's own (Global Tables keep such metadata themselves). */
+let remoteClientHook: ((raw: DynamoDBClient, region: RegionName) => void) | undefined;
+export function onRemoteClient(hook: ((raw: DynamoDBClient, region: RegionName) => void) | undefined): void {
+  remoteClientHook = hook;
+}
 
 /** The document client of a region of the network: this region's own, or another region's (its
  *  local stack endpoint, or AWS's regional endpoint), bounded like db(). */
@@ -223,6 +232,7 @@ export function dbIn(region: RegionName): DynamoDBDocumentClient {
       maxAttempts: 2,
       requestHandler: { connectionTimeout: DYNAMO_CONNECT_TIMEOUT_MS, requestTimeout: config().FEED_DYNAMO_TIMEOUT_MS, throwOnRequestTimeout: true },
     });
+    remoteClientHook?.(raw, region);
     client = bounded(DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } }));
     remote.set(id, client);
   }

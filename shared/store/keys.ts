@@ -3,10 +3,19 @@
 import { createHash } from 'node:crypto';
 import murmurhash from 'murmurhash';
 import { ACTIVE_INDEX_BUCKETS, NOTIFY_BUCKETS } from '../domain/limits.js';
-import { physicalShard, shardOfId, shardOfKey } from '../domain/sharding.js';
-import { logicalShardInSet, type TableSet } from '../domain/residency.js';
-import { tableName } from '../declarations/tables.js';
+import { logicalShardInSet, tableSetOfLogical, type TableSet } from '../domain/residency.js';
+import { isId, logicalShardOf } from '../domain/ids.js';
+import { LOGICAL_SHARDS } from '../domain/regions.js';
+import { tableName, type Entity } from '../declarations/tables.js';
 import { isMultiRegion, networkRegions, selfRegion } from '../edge/network.js';
+import { tableOfLogical } from './shard-map.js';
+
+// Tables by this process's copy of the shard map; shard-routing.ts re-routes a command whose
+// logical shard moved since.
+const physicalShard = (logical: number) => tableOfLogical(logical);
+const shardOfId = (id: string) => tableOfLogical(logicalShardOf(id));
+/** Directory keys that carry no id (handles, token subjects) are placed by MurmurHash3. */
+const shardOfKey = (key: string) => tableOfLogical(murmurhash.v3(key) % LOGICAL_SHARDS);
 
 /** The sort key of this region's follower-counter items ('count' in a network that names no region). */
 export const counterRegion = (): string => selfRegion() ?? 'count';
@@ -182,4 +191,27 @@ export const listings = {
 export function parseAccumulatorKey(key: { pk: string; sk: string }): { windowStart: number; bucket: number; recipientId: string } {
   const [, windowStart, bucket] = key.pk.split('#');
   return { windowStart: Number(windowStart), bucket: Number(bucket), recipientId: key.sk };
+}
+
+// ---- routing a row back to its logical shard --------------------------------------------------
+
+/** Partition-key prefixes placed by the hash of the whole key (shardOfKey), per entity. */
+const HASHED_PREFIXES: Partial<Record<Entity, ReadonlySet<string>>> = {
+  directory: new Set(['handle', 'sub']),
+};
+
+/** The logical shard a row belongs to, read back from its partition key (and sort key), or
+ *  undefined for rows that belong to their physical table rather than to a logical shard (a
+ *  notification window's accumulators, acc#…, are planned per table and drain where they are).
+ *  `tableLogical` is any logical shard of the table the row was found in: a users table's
+ *  subject rows are placed inside its table set by hash, and the set is the table's.
+ *  The inverse of `keys` above (tests/unit/shard-routing.test.ts checks every builder). */
+export function logicalShardOfRow(entity: Entity, pk: string, tableLogical: number): number | undefined {
+  const [prefix, id] = pk.split('#');
+  if (id === undefined && isId(pk)) return logicalShardOf(pk);
+  if (prefix === undefined || id === undefined) return undefined;
+  if (HASHED_PREFIXES[entity]?.has(prefix)) return murmurhash.v3(pk) % LOGICAL_SHARDS;
+  if (entity === 'users' && prefix === 'sub') return logicalShardInSet(tableSetOfLogical(tableLogical), pk);
+  if (prefix === 'acc') return undefined;
+  return isId(id) ? logicalShardOf(id) : undefined;
 }

@@ -19,7 +19,7 @@ import { config, resetConfig } from '../../shared/edge/config.js';
 import { MAPPINGS, type QueueName } from '../../shared/declarations/event-sources.js';
 import { feedEntry } from '../../shared/services/feed-entries.js';
 import { FUNCTIONS, type FunctionName } from '../../shared/declarations/functions.js';
-import { GRANTS, TABLE_ACTIONS, type Access } from '../../shared/declarations/grants.js';
+import { CONTROL_TABLE_ACTIONS, GRANTS, TABLE_ACTIONS, type Access } from '../../shared/declarations/grants.js';
 import { mintId, logicalShardOf, timestampOf } from '../../shared/domain/ids.js';
 import { resetRateLimiter } from '../../shared/edge/rate-limit.js';
 import { keys } from '../../shared/store/keys.js';
@@ -27,7 +27,7 @@ import { FEED_TRIM_ONE_IN } from '../../shared/domain/limits.js';
 import { invoke } from '../../shared/local/lambda.js';
 import { ROUTES } from '../../shared/declarations/routes.js';
 import { shardOfId } from '../../shared/domain/sharding.js';
-import { TABLES, type Entity } from '../../shared/declarations/tables.js';
+import { controlTableName, TABLES, type Entity } from '../../shared/declarations/tables.js';
 import murmurhash from 'murmurhash';
 
 // Low tier thresholds let a handful of followers make an author a celebrity (2) or a
@@ -105,6 +105,11 @@ const TRANSACT_ITEM: Record<string, string> = { Put: 'PutItem', Update: 'UpdateI
 function recordDynamo(fn: FunctionName, command: string, input: Record<string, unknown>): void {
   const u = use(fn);
   const onTable = (table: string, action: string) => {
+    // The shard map: every role may read it (CONTROL_TABLE_ACTIONS), none may do more.
+    if (table === controlTableName()) {
+      if (!CONTROL_TABLE_ACTIONS.includes(`dynamodb:${action}`)) throw new Error(`${fn} used dynamodb:${action} on the control table`);
+      return;
+    }
     const entity = entityOf(table);
     if (!u.tables.has(entity)) u.tables.set(entity, new Set());
     u.tables.get(entity)!.add(`dynamodb:${action}`);

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig, resetConfig } from '../../shared/edge/config.js';
 import { dlqName, MAPPINGS, QUEUES, STREAM_FAILURE_QUEUE } from '../../shared/declarations/event-sources.js';
 import { FUNCTIONS, type FunctionName } from '../../shared/declarations/functions.js';
-import { actionsFor, grantedAccess, GRANTS, INDEX_ACTIONS, QUEUE_CONSUME_ACTIONS, QUEUE_SEND_ACTIONS, STREAM_ACTIONS, WORKFLOW_START_ACTIONS } from '../../shared/declarations/grants.js';
+import { actionsFor, CONTROL_TABLE_ACTIONS, grantedAccess, GRANTS, INDEX_ACTIONS, QUEUE_CONSUME_ACTIONS, QUEUE_SEND_ACTIONS, STREAM_ACTIONS, WORKFLOW_START_ACTIONS } from '../../shared/declarations/grants.js';
 import { loadHandler } from '../../shared/local/lambda.js';
 import { REGIONS } from '../../shared/domain/regions.js';
 import { ROUTES } from '../../shared/declarations/routes.js';
@@ -63,6 +63,7 @@ function universe(plan: Plan): string[] {
       const arn = a.table(t.name);
       return [arn, `${arn}/stream/2026-01-01T00:00:00.000`, ...[...t.def.globalIndexes, ...t.def.localIndexes].map((i) => `${arn}/index/${i.name}`)];
     }),
+    a.controlTable(),
     ...plan.queues.map((q) => a.queue(q.key)),
     ...plan.workflows.map((w) => a.stateMachine(w.name)),
     ...plan.functions.map((f) => a.fn(f.fn)),
@@ -278,6 +279,8 @@ describe('IAM', () => {
     }
     for (const entity of g.streams) add(STREAM_ACTIONS, plan.tables.filter((x) => x.entity === entity).map((x) => `${a.table(x.name)}/stream/2026-01-01T00:00:00.000`));
     if (g.streams.length > 0) add(QUEUE_SEND_ACTIONS, [a.queue(STREAM_FAILURE_QUEUE)]);
+    // Every function reads the shard map, whatever its grant.
+    add(CONTROL_TABLE_ACTIONS, [a.controlTable()]);
     add(QUEUE_SEND_ACTIONS, g.sendsTo.map((q) => a.queue(q)));
     add(QUEUE_CONSUME_ACTIONS, g.consumes.map((q) => a.queue(q)));
     add(WORKFLOW_START_ACTIONS, g.startsWorkflows.map((w) => a.stateMachine(w)));
@@ -286,7 +289,7 @@ describe('IAM', () => {
 
   it("the table patterns match no other stage's tables", () => {
     const other = planFor('prod-eu-west-1-b', { FEED_REGION: 'eu-west-1' });
-    const foreign = other.tables.map((t) => a.table(t.name));
+    const foreign = [...other.tables.map((t) => a.table(t.name)), a.table(other.control.name)];
     for (const f of plan.functions) expect(allowed(functionStatements(plan, f.fn, ACCOUNT), foreign).size, f.fn).toBe(0);
   });
 

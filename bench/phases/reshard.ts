@@ -1,0 +1,142 @@
+// The resharding section: a stack of its own (32 tables per entity, rows seeded in bulk), a
+// steady workload of posts, follows and feed reads through the HTTP API, and `feedctl reshard
+// --to 64` run as its own process meanwhile, then `--finish`. Measured: requests that failed,
+// acknowledged writes that do not read back, the write pause per cut-over (p99, from feedctl)
+// and as clients saw it (write latency p99 before and during), and time per million rows moved.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { resetConfig } from '../../shared/edge/config.js';
+import { logicalShardOf, mintId } from '../../shared/domain/ids.js';
+import { LOGICAL_SHARDS } from '../../shared/domain/regions.js';
+import { startStack, type Stack } from '../../shared/local/stack.js';
+import { feedEntry, putEntries } from '../../shared/store/feeds.js';
+import { resetShardMap } from '../../shared/store/shard-map.js';
+import { stackClient, type StackUser } from '../../tests/support/own-stack.js';
+import { GENEROUS_RATE_LIMITS } from '../../tests/support/rate-limits.js';
+import { feedctlReshard, missingWrites, reshardLoad } from '../../tests/support/reshard-load.js';
+import { fmt, type BenchContext } from '../context.js';
+import { percentile } from '../stats.js';
+
+const PREFIX = 'benchreshard-';
+const FROM = 32;
+const TO = 64;
+/** Users of the workload (signed up through the API). */
+const USERS = 40;
+/** Rows seeded in bulk beside the workload's (half of them move): enough that the copy, not the
+ *  fixed per-table steps, dominates the time per million. */
+const SEEDED_ROWS = { quick: 10_000, full: 50_000 };
+/** Workload clients at once. */
+const LOOPS = 4;
+/** The seeded entries outlive the section. */
+const FEED_ENTRY_TTL_SECONDS = 86_400;
+/** The workload runs this long before the reshard starts (the "before" write latencies). */
+const BEFORE_MS = 5_000;
+
+export interface ReshardResult {
+  from: number;
+  to: number;
+  seededRows: number;
+  requests: number;
+  failures: number;
+  failureSamples: string[];
+  acknowledged: { posts: number; follows: number };
+  missing: number;
+  missingSamples: string[];
+  cutOvers: number;
+  /** Freeze written → flip written per cut-over, from feedctl's progress lines. */
+  pauseP99Ms: number;
+  pauseMaxMs: number;
+  /** Acknowledged writes' latency as the clients saw it. */
+  writeP99BeforeMs: number;
+  writeP99DuringMs: number;
+  writeMaxDuringMs: number;
+  rowsCopied: number;
+  reshardMs: number;
+  msPerMillionRows: number;
+  finishMs: number;
+  exitCode: number;
+  output: string;
+}
+
+/** Feed entries of readers who are not part of the workload, written straight to their tables
+ *  (as a restore would), `n` in all: rows that move like any other, without waking a stream
+ *  consumer (posts would be routed) or a reader. */
+async function seedFeeds(authors: StackUser[], n: number): Promise<void> {
+  const now = Date.now();
+  const entries = Array.from({ length: n }, (_, i) => {
+    const reader = mintId(i % LOGICAL_SHARDS, now - 1000 - Math.floor(i / LOGICAL_SHARDS));
+    const author = authors[i % authors.length]!.userId;
+    return feedEntry(reader, { postId: mintId(logicalShardOf(author), now - i), authorId: author, createdAt: new Date(now - i).toISOString() }, FEED_ENTRY_TTL_SECONDS);
+  });
+  for (let i = 0; i < entries.length; i += 2_500) await putEntries(entries.slice(i, i + 2_500));
+}
+
+const pausesOf = (out: string) => [...out.matchAll(/pause (\d+) ms/g)].map((m) => Number(m[1]));
+
+export async function reshardSection(ctx: BenchContext): Promise<void> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'feedscale-bench-reshard-'));
+  // The single-region stack is gone: this section starts its own engines.
+  delete process.env.DYNAMODB_ENDPOINT;
+  delete process.env.REDIS_URL;
+  resetShardMap();
+  let stack: Stack | undefined;
+  try {
+    stack = await startStack({ fresh: true, port: 0, dataDir, env: { FEED_TABLE_PREFIX: PREFIX, FEED_SHARDS: String(FROM), FEED_SHARD_TABLES: String(TO), ...GENEROUS_RATE_LIMITS }, sweepIntervalMs: 3_600_000 });
+    resetConfig();
+    const client = stackClient(() => stack!.url, 'rs');
+    const users: StackUser[] = [];
+    for (let i = 0; i < USERS; i++) users.push(await client.user('US'));
+    const seededRows = ctx.o.quick ? SEEDED_ROWS.quick : SEEDED_ROWS.full;
+    await seedFeeds(users, seededRows);
+    await stack.settle(30_000);
+    ctx.log(`reshard: ${USERS} users, ${seededRows} feed entries seeded; workload of ${LOOPS} clients for ${BEFORE_MS / 1000} s, then feedctl reshard --to ${TO}`);
+
+    let running = true;
+    const load = reshardLoad(client, users, () => running, LOOPS);
+    await new Promise((r) => setTimeout(r, BEFORE_MS));
+    const before = load.writeMs.length;
+    const env = { FEED_TABLE_PREFIX: PREFIX, FEED_SHARDS: String(FROM), DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT };
+    const run = await feedctlReshard(['--to', String(TO)], env, undefined, (text) => text.trimEnd().split('\n').forEach((l) => ctx.tick(`reshard: ${l}`)));
+    running = false;
+    await load.done;
+    const during = load.writeMs.slice(before);
+    const fin = run.code === 0 ? await feedctlReshard(['--finish'], env) : undefined;
+    await stack.settle(30_000);
+    const missing = await missingWrites(client, users[0]!, load.posts, load.follows);
+    const pauses = pausesOf(run.out).sort((a, b) => a - b);
+    const rowsCopied = Number(/(\d+) rows copied/.exec(run.out)?.[1] ?? 0);
+    const result: ReshardResult = {
+      from: FROM,
+      to: TO,
+      seededRows,
+      requests: load.requests(),
+      failures: load.failures.length,
+      failureSamples: load.failures.slice(0, 5),
+      acknowledged: { posts: load.posts.length, follows: load.follows.length },
+      missing: missing.length,
+      missingSamples: missing.slice(0, 5),
+      cutOvers: pauses.length,
+      pauseP99Ms: percentile(pauses, 0.99),
+      pauseMaxMs: pauses.at(-1) ?? 0,
+      writeP99BeforeMs: percentile(load.writeMs.slice(0, before), 0.99),
+      writeP99DuringMs: percentile(during, 0.99),
+      writeMaxDuringMs: Math.max(0, ...during),
+      rowsCopied,
+      reshardMs: run.ms,
+      msPerMillionRows: rowsCopied > 0 ? (run.ms / rowsCopied) * 1e6 : 0,
+      finishMs: fin?.ms ?? 0,
+      exitCode: run.code,
+      output: (run.out + run.err).split('\n').slice(-4).join('\n'),
+    };
+    ctx.results.reshard = result;
+    ctx.log(
+      `reshard: ${FROM} → ${TO} in ${fmt(run.ms / 1000, 1)} s (exit ${run.code}), ${rowsCopied} rows copied (${fmt(result.msPerMillionRows / 60_000, 1)} min per million); ` +
+        `${result.requests} requests, ${result.failures} failed; ${result.acknowledged.posts + result.acknowledged.follows} writes acknowledged, ${result.missing} missing; ` +
+        `pause p99 ${result.pauseP99Ms} ms (max ${result.pauseMaxMs}); client write p99 ${result.writeP99BeforeMs} → ${result.writeP99DuringMs} ms (max ${result.writeMaxDuringMs}); finish ${fmt(result.finishMs / 1000, 1)} s`,
+    );
+  } finally {
+    await stack?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}

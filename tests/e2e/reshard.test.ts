@@ -1,0 +1,113 @@
+// Online resharding on a stack of its own (16 tables per entity): `feedctl reshard --to 32` runs
+// as its own process while users post, follow and read through the HTTP API; it is stopped
+// midway and resumed, rolled back, run again and finished. No request fails, every acknowledged
+// write reads back, and reads answer the same before, during and after.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Stack } from '../../shared/local/stack.js';
+import { stackClient, until, type StackUser } from '../support/own-stack.js';
+import { feedctlReshard, missingWrites, reshardLoad } from '../support/reshard-load.js';
+import { GENEROUS_RATE_LIMITS } from '../support/rate-limits.js';
+
+const PREFIX = `reshard${process.pid}-`;
+/** The stack's and feedctl's shard map refresh while nothing moves: each reshard announces itself
+ *  for this long. */
+const REFRESH_MS = '1000';
+let stack: Stack;
+let base = '';
+const client = stackClient(() => base, 'reshard');
+const http = client.http;
+
+let users: StackUser[] = [];
+const seeded: { author: StackUser; postId: string }[] = [];
+const feedctl = (args: string[], stopAfter?: RegExp) => feedctlReshard(args, { FEED_TABLE_PREFIX: PREFIX, FEED_SHARDS: '16', FEED_SHARD_MAP_REFRESH_MS: REFRESH_MS, DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT }, stopAfter);
+
+/** Every acknowledged post reads back by id and in its author's list; every follow is listed. */
+async function everyWriteReadsBack(posts: { author: StackUser; postId: string }[], follows: [StackUser, StackUser][]) {
+  expect(await missingWrites(client, users[0]!, posts, follows)).toEqual([]);
+}
+
+beforeAll(async () => {
+  const { startStack } = await import('../../shared/local/stack.js');
+  // Rate limits out of the way: the workload posts as fast as it is answered.
+  stack = await startStack({ fresh: true, port: 0, env: { FEED_TABLE_PREFIX: PREFIX, FEED_SHARDS: '16', FEED_SHARD_MAP_REFRESH_MS: REFRESH_MS, ...GENEROUS_RATE_LIMITS }, sweepIntervalMs: 3_600_000 });
+  base = stack.url;
+  for (let i = 0; i < 12; i++) users.push(await client.user('US'));
+  for (const [i, u] of users.entries()) {
+    for (let k = 0; k < 3; k++) {
+      const p = await http('POST', '/v1/posts', u.token, { content: `before ${i}/${k}` });
+      expect(p.status).toBe(201);
+      seeded.push({ author: u, postId: p.body.postId });
+    }
+  }
+  await stack.settle(20_000);
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('feedctl reshard', () => {
+  it('refuses a target that is not a power of two larger than today, changing nothing', async () => {
+    for (const to of ['24', '16', '8', 'x']) {
+      const r = await feedctl(['--to', to]);
+      expect(r.code, r.err).toBe(1);
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+      expect(r.err).toMatch(/power of two|larger than today/);
+    }
+    const s = await feedctl(['status']);
+    expect(s.out).toMatch(/version 0: 16 tables/);
+    expect((await feedctl(['--finish'])).err).toMatch(/no moved reshard/);
+  }, 120_000);
+
+  it('rolls a stopped growth back under load: every write reads back from the old tables', async () => {
+    let running = true;
+    const load = reshardLoad(client, users, () => running);
+    const stopped = await feedctl(['--to', '32'], /\[2\/16\]/);
+    expect(stopped.code, stopped.out + stopped.err).toBe(1);
+    expect(stopped.err).toMatch(/stopped after \d+ of 16 tables; run the same command again to resume/);
+    expect((await feedctl(['status'])).out).toMatch(/moving, stopped: run it again to resume/);
+    // A reshard to another size while this one is unfinished is refused.
+    expect((await feedctl(['--to', '64'])).err).toMatch(/a reshard to 32 tables is in progress/);
+    const back = await feedctl(['--rollback']);
+    running = false;
+    await load.done;
+    expect(back.code, back.out + back.err).toBe(0);
+    expect(back.out).toMatch(/rolled back to 16 tables/);
+    expect((await feedctl(['status'])).out).toMatch(/16 tables per entity[\s\S]*rolled-back/);
+    expect(load.failures).toEqual([]);
+    expect(load.posts.length).toBeGreaterThan(0);
+    await stack.settle(20_000);
+    await everyWriteReadsBack([...seeded, ...load.posts], load.follows);
+    seeded.push(...load.posts);
+  }, 300_000);
+
+  it('grows 16 → 32 under load, stopped midway and resumed, then finishes, with no failed request and no lost write', async () => {
+    let running = true;
+    const load = reshardLoad(client, users, () => running);
+    const stopped = await feedctl(['--to', '32'], /\[2\/16\]/);
+    expect(stopped.code, stopped.out + stopped.err).toBe(1);
+    const resumed = await feedctl(['--to', '32']);
+    running = false;
+    await load.done;
+    expect(resumed.code, resumed.out + resumed.err).toBe(0);
+    expect(resumed.out).toMatch(/moved: 32 tables/);
+    // The resumed run skipped the tables already cut over.
+    expect(resumed.out).toMatch(/\d+ done/);
+    expect(load.failures).toEqual([]);
+    expect(load.posts.length).toBeGreaterThan(0);
+    await stack.settle(20_000);
+    await everyWriteReadsBack([...seeded, ...load.posts], load.follows);
+    // A post made after the move by a user whose shard moved still reaches followers' feeds (the
+    // new tables' streams are mapped).
+    const [a, b] = [users[1]!, users[2]!];
+    await http('PUT', `/v1/users/${a.userId}/follow`, b.token);
+    const after = await http('POST', '/v1/posts', a.token, { content: 'after the move' });
+    await until(async () => (await http('GET', '/v1/feed?limit=50', b.token)).body.items.some((p: { postId: string }) => p.postId === after.body.postId), 30_000, 'post after the move in a follower feed');
+
+    const fin = await feedctl(['--finish']);
+    expect(fin.code, fin.err).toBe(0);
+    expect(fin.out).toMatch(/finished: \d+ moved rows deleted/);
+    expect((await feedctl(['--rollback'])).err).toMatch(/finished: its old rows are gone/);
+    await everyWriteReadsBack([...seeded, ...load.posts, { author: a, postId: after.body.postId }], load.follows);
+  }, 300_000);
+});
