@@ -1,18 +1,23 @@
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
 
-/** The two files that start stacks of their own under load: the crash test (a stack killed and
- *  restarted three times) and the multi-region test (three regions with replication). Run side by
- *  side they starve each other's DynamoDB Local on 2 cores, so one goes first and the other last,
- *  with the lighter files between them. */
+/** The three files that start stacks of their own under load: the crash test (a stack killed and
+ *  restarted three times), the reshard test (feedctl moving tables under a workload) and the
+ *  multi-region test (three regions with replication). Run side by side they starve each other's
+ *  DynamoDB Local on 2 cores, so the crash test goes first, the reshard test after half of the
+ *  lighter files (by then the crash test is done) and the multi-region test last. */
 const FIRST = 'tests/e2e/crash.test.ts';
+const MIDDLE = 'tests/e2e/reshard.test.ts';
 const LAST = 'tests/e2e/regions.test.ts';
 
 class HeavyApart extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const sorted = await super.sort(files);
-    const rank = (f: TestSpecification) => (f.moduleId.endsWith(FIRST) ? 0 : f.moduleId.endsWith(LAST) ? 2 : 1);
-    return [...sorted].sort((a, b) => rank(a) - rank(b));
+    const is = (f: TestSpecification, name: string) => f.moduleId.endsWith(name);
+    const light = sorted.filter((f) => !is(f, FIRST) && !is(f, MIDDLE) && !is(f, LAST));
+    const half = Math.ceil(light.length / 2);
+    const pick = (name: string) => sorted.filter((f) => is(f, name));
+    return [...pick(FIRST), ...light.slice(0, half), ...pick(MIDDLE), ...light.slice(half), ...pick(LAST)];
   }
 }
 

@@ -15,7 +15,7 @@ export const RESHARD_USAGE = `usage: npm run feedctl -- reshard --to N | --finis
   --to N        grow to N tables per entity (a power of two larger than today's), moving logical
                 shards online; run it again to resume a stopped reshard
   --finish      delete the moved rows from their old tables (after this, no rollback)
-  --rollback    move every moved logical shard back to its old table, drop the new tables
+  --rollback    move every moved logical shard back to its old table (before --finish)
   status        the shard map and the reshard's progress
   --aws         the deployed tables (default credential chain; the deployment must declare the
                 new tables: FEED_SHARD_TABLES), not the local stack`;

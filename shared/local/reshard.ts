@@ -15,7 +15,7 @@
 // the last cut-over table.
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
@@ -588,7 +588,7 @@ function planBase(from: number): ShardRange[] {
   return Array.from({ length: from }, (_, t) => ({ from: t * per, to: t * per + per - 1, table: t }));
 }
 
-/** Moves every logical shard a growth moved back to its old table, then drops the new tables. */
+/** Moves every logical shard a growth moved back to its old table. */
 export async function rollback(target: ReshardTarget, io: ReshardIo): Promise<ReshardReport> {
   return withClients(target, async (clients) => {
     const previous = await readState(clients.doc);
@@ -607,12 +607,8 @@ export async function rollback(target: ReshardTarget, io: ReshardIo): Promise<Re
       map = await readShardMap();
       map = { ...map, version: map.version + 1, tables: state.from, moving: false };
       await writeShardMap(map, map.version - 1);
-      // Locally the new tables go; a deployment keeps the tables it declares (FEED_SHARD_TABLES).
-      if (target.createTables) {
-        for (const entity of ENTITIES) {
-          for (let t = state.from; t < state.to; t++) await clients.dynamo.send(new DeleteTableCommand({ TableName: tableName(entity, t) })).catch(() => undefined);
-        }
-      }
+      // The new tables stay (a deployment declares them: FEED_SHARD_TABLES) and hold nothing the
+      // map names; a later growth overwrites or deletes what they still hold as it verifies.
       state.phase = 'rolled-back';
       await saveState(clients.doc, state);
       return { state, map };
