@@ -319,7 +319,7 @@ function reshardTargetRows(r: Results): Row[] {
   }
   const done = g.exitCode === 0 ? '' : ` (feedctl exit ${g.exitCode}: ${g.output.split('\n').at(-2) ?? ''})`;
   return [
-    row(`reshard ${g.from} → ${g.to}: failed requests (${g.requests} during the move)`, `${g.failures}${done}`, g.failureSamples.join('; '), `${TARGETS.reshardFailedRequests}`, withMargin(g.failures <= TARGETS.reshardFailedRequests && g.exitCode === 0, `${g.failures} failed`)),
+    row(`reshard ${g.from} → ${g.to}: failed requests (${g.requests} during the move)`, `${g.failures}${done}`, [`${g.retried503 ?? 0} 503s retried (Retry-After) and then answered`, ...g.failureSamples].join('; '), `${TARGETS.reshardFailedRequests}`, withMargin(g.failures <= TARGETS.reshardFailedRequests && g.exitCode === 0, `${g.failures} failed`)),
     row(`reshard ${g.from} → ${g.to}: acknowledged writes lost (${g.acknowledged.posts} posts, ${g.acknowledged.follows} follows)`, `${g.missing}`, g.missingSamples.join('; '), `${TARGETS.reshardWritesLost}`, withMargin(g.missing <= TARGETS.reshardWritesLost, `${g.missing} lost`)),
     row(`reshard ${g.from} → ${g.to}: write pause per cut-over (${g.cutOvers} cut-overs)`, `p99 ${ms(g.pauseP99Ms)} · max ${ms(g.pauseMaxMs)} ms`, `client write p99 ${ms(g.writeP99BeforeMs)} ms before, ${ms(g.writeP99DuringMs)} ms during (max ${ms(g.writeMaxDuringMs)})`, `p99 < ${TARGETS.reshardPauseP99Ms} ms`, withMargin(g.pauseP99Ms < TARGETS.reshardPauseP99Ms, `${ms(g.pauseP99Ms - TARGETS.reshardPauseP99Ms)} ms over`)),
     row(`reshard ${g.from} → ${g.to}: time per million rows moved`, `${f(g.msPerMillionRows / 60_000, 1)} min`, `${g.rowsCopied} rows copied in ${f(g.reshardMs / 1000, 1)} s (${g.seededRows} seeded); --finish ${f(g.finishMs / 1000, 1)} s`, '', ''),

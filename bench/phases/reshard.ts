@@ -38,6 +38,8 @@ export interface ReshardResult {
   to: number;
   seededRows: number;
   requests: number;
+  /** 503s a client retried and then got through (not failures). */
+  retried503: number;
   failures: number;
   failureSamples: string[];
   acknowledged: { posts: number; follows: number };
@@ -111,6 +113,7 @@ export async function reshardSection(ctx: BenchContext): Promise<void> {
       to: TO,
       seededRows,
       requests: load.requests(),
+      retried503: load.retried,
       failures: load.failures.length,
       failureSamples: load.failures.slice(0, 5),
       acknowledged: { posts: load.posts.length, follows: load.follows.length },
@@ -132,7 +135,7 @@ export async function reshardSection(ctx: BenchContext): Promise<void> {
     ctx.results.reshard = result;
     ctx.log(
       `reshard: ${FROM} → ${TO} in ${fmt(run.ms / 1000, 1)} s (exit ${run.code}), ${rowsCopied} rows copied (${fmt(result.msPerMillionRows / 60_000, 1)} min per million); ` +
-        `${result.requests} requests, ${result.failures} failed; ${result.acknowledged.posts + result.acknowledged.follows} writes acknowledged, ${result.missing} missing; ` +
+        `${result.requests} requests, ${result.failures} failed (${result.retried503} 503s retried); ${result.acknowledged.posts + result.acknowledged.follows} writes acknowledged, ${result.missing} missing; ` +
         `pause p99 ${result.pauseP99Ms} ms (max ${result.pauseMaxMs}); client write p99 ${result.writeP99BeforeMs} → ${result.writeP99DuringMs} ms (max ${result.writeMaxDuringMs}); finish ${fmt(result.finishMs / 1000, 1)} s`,
     );
   } finally {

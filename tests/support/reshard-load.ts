@@ -6,6 +6,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StackClient, StackUser } from './own-stack.js';
 
+/** A request answered 503 is tried again this often at most, this long apart (the Retry-After of
+ *  `unavailable` is 1-2 s; a client polling sooner only adds load). */
+const RETRIES_503 = 5;
+const RETRY_WAIT_MS = 1_000;
 /** Reads in flight at once while reading every acknowledged post back. */
 const READ_BACK_CONCURRENCY = 8;
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -44,19 +48,29 @@ export interface Load {
   failures: string[];
   posts: { author: StackUser; postId: string }[];
   follows: [StackUser, StackUser][];
-  /** Milliseconds each acknowledged write took (posts and follows). */
+  /** Milliseconds each acknowledged write took (posts and follows), retries included. */
   writeMs: number[];
+  /** 503s answered and retried (see timed()). */
+  retried: number;
   requests: () => number;
 }
 
 /** `loops` clients posting, following and reading in turn while `running()`. */
 export function reshardLoad(client: StackClient, users: StackUser[], running: () => boolean, loops = 3): Load {
-  const load: Load = { done: Promise.resolve(), failures: [], posts: [], follows: [], writeMs: [], requests: () => requests };
+  const load: Load = { done: Promise.resolve(), failures: [], posts: [], follows: [], writeMs: [], retried: 0, requests: () => requests };
   let requests = 0;
   const timed = async (what: string, want: number, call: () => Promise<{ status: number; body: any }>, write: boolean) => {
     const t0 = Date.now();
-    const res = await call();
+    let res = await call();
     requests++;
+    // A 503 asks the client to come back (Retry-After), as a client does: what fails is a request
+    // still refused after RETRIES_503 tries. On a loaded 2-core machine DynamoDB Local has
+    // moments when connections time out, reshard or not; those retries are counted.
+    for (let attempt = 0; res.status === 503 && attempt < RETRIES_503; attempt++) {
+      load.retried++;
+      await new Promise((r) => setTimeout(r, RETRY_WAIT_MS));
+      res = await call();
+    }
     if (res.status !== want) load.failures.push(`${what}: ${res.status} ${JSON.stringify(res.body)}`);
     else if (write) load.writeMs.push(Date.now() - t0);
     return res;
