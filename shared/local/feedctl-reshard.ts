@@ -8,6 +8,7 @@ import { config, resetConfig } from '../edge/config.js';
 import { resetDynamo } from '../store/client.js';
 import { resetShardMap } from '../store/shard-map.js';
 import { ROOT } from './lambda.js';
+import { alive } from './multi-region.js';
 import type { FeedctlIo } from './feedctl.js';
 import { finish, reshard, ReshardError, rollback, status, type ReshardIo, type ReshardTarget } from './reshard.js';
 
@@ -27,7 +28,8 @@ function localEndpoint(dataDir: string, env: Record<string, string | undefined>)
   if (env.DYNAMODB_ENDPOINT) return env.DYNAMODB_ENDPOINT;
   const file = path.join(dataDir, 'stack.json');
   if (!existsSync(file)) throw new ReshardError(`no local stack: ${file} is missing (start one with npm start, or set DYNAMODB_ENDPOINT)`);
-  const stack = JSON.parse(readFileSync(file, 'utf8')) as { dynamodb?: string; regions?: unknown[] };
+  const stack = JSON.parse(readFileSync(file, 'utf8')) as { dynamodb?: string; regions?: unknown[]; pid?: number };
+  if (stack.pid && !alive(stack.pid)) throw new ReshardError(`no local stack is running (${file} names process ${stack.pid}, which has exited): start one with npm start`);
   if (stack.regions) throw new ReshardError('a multi-region stack is running: reshard moves one region’s tables, and reshards one region of a network only when its peers are stopped (see README "Resharding")');
   if (!stack.dynamodb) throw new ReshardError(`${file} names no DynamoDB endpoint`);
   return stack.dynamodb;
@@ -118,7 +120,8 @@ export async function reshardMain(argv: string[], io: FeedctlIo, signal?: AbortS
     io.stdout(`moved: ${map.tables} tables, shard map version ${map.version}; ${state.rowsCopied} rows copied; write pause p99 ${p99} ms, max ${pauses.at(-1) ?? 0} ms; next: --finish (or --rollback)`);
     return 0;
   } catch (err) {
-    io.stderr(`feedctl reshard: ${err instanceof ReshardError ? (err as Error).message : ((err as Error).stack ?? String(err))}`);
+    const unreachable = (err as { status?: number }).status === 503;
+    io.stderr(`feedctl reshard: ${err instanceof ReshardError ? (err as Error).message : unreachable ? `DynamoDB did not answer (${process.env.DYNAMODB_ENDPOINT ?? 'AWS'}): ${(err as Error).message}` : ((err as Error).stack ?? String(err))}`);
     return 1;
   } finally {
     process.off('SIGINT', onInterrupt);
