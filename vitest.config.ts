@@ -3,9 +3,10 @@ import { defineConfig } from 'vitest/config';
 
 /** The three files that start stacks of their own under load: the crash test (a stack killed and
  *  restarted three times), the reshard test (feedctl moving tables under a workload) and the
- *  multi-region test (three regions with replication). Run side by side they starve each other's
- *  DynamoDB Local on 2 cores, so the crash test goes first, the reshard test after half of the
- *  lighter files (by then the crash test is done) and the multi-region test last. */
+ *  multi-region test (three regions with replication). Side by side they starve each other's
+ *  DynamoDB Local on 2 cores, so they take turns on a lock (tests/support/heavy-turn.ts); this order
+ *  keeps the waiting short: the crash test first, the reshard test after half of the lighter files
+ *  and the multi-region test last. */
 const FIRST = 'tests/e2e/crash.test.ts';
 const MIDDLE = 'tests/e2e/reshard.test.ts';
 const LAST = 'tests/e2e/regions.test.ts';

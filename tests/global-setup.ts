@@ -1,6 +1,6 @@
 // Starts the real engines and the local stack once for the whole run, on free ports, with data in
 // memory; installs Java or redis-server first when they are missing and the machine allows it.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -8,6 +8,7 @@ import type { Stack } from '../shared/local/stack.js';
 import { TEST_STACK_ENV } from './support/stack-env.js';
 
 let stack: Stack | undefined;
+let heavyDir: string | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
   // Handlers log at ERROR during tests unless asked otherwise; set before the logger is built.
@@ -29,10 +30,14 @@ export async function setup(project: TestProject): Promise<void> {
   project.provide('dynamoEndpoint', stack.dynamoEndpoint);
   project.provide('redisUrl', stack.redisUrl ?? '');
   project.provide('sfnEndpoint', process.env.FEED_SFN_ENDPOINT ?? '');
+  // The lock the files with stacks of their own take turns on (tests/support/heavy-turn.ts).
+  heavyDir = mkdtempSync(path.join(tmpdir(), 'feedscale-heavy-'));
+  project.provide('heavyLock', path.join(heavyDir, 'turn'));
 }
 
 export async function teardown(): Promise<void> {
   await stack?.stop();
+  if (heavyDir) rmSync(heavyDir, { recursive: true, force: true });
 }
 
 declare module 'vitest' {
@@ -41,5 +46,6 @@ declare module 'vitest' {
     dynamoEndpoint: string;
     redisUrl: string;
     sfnEndpoint: string;
+    heavyLock: string;
   }
 }

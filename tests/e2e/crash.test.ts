@@ -15,6 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../shared/local/lambda.js';
 import { stackClient, until, type StackUser } from '../support/own-stack.js';
 import { GENEROUS_RATE_LIMITS } from '../support/rate-limits.js';
+import { inTurnWithHeavyFiles } from '../support/heavy-turn.js';
 import { resetConfig } from '../../shared/edge/config.js';
 import { resetDynamo } from '../../shared/store/client.js';
 import * as feeds from '../../shared/store/feeds.js';
@@ -192,6 +193,9 @@ async function useChildDynamo(): Promise<void> {
   resetConfig();
   resetDynamo();
 }
+
+// Its own stack never runs beside another file's (tests/support/heavy-turn.ts).
+inTurnWithHeavyFiles();
 
 afterAll(async () => {
   if (child?.pid && groupAlive(child.pid)) {

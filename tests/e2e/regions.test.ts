@@ -15,6 +15,7 @@ import { tableSetOfLogical } from '../../shared/domain/residency.js';
 import { ROOT } from '../../shared/local/lambda.js';
 import { spawnNetwork, type RegionEntry } from '../../shared/local/multi-region.js';
 import { GENEROUS_RATE_LIMITS } from '../support/rate-limits.js';
+import { inTurnWithHeavyFiles } from '../support/heavy-turn.js';
 
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'] as const;
 /** A celebrity from this many followers: the tier test crosses it; every other author stays below. */
@@ -117,6 +118,9 @@ async function eventually<T>(what: string, probe: () => Promise<T>, check: (v: T
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+// Its own stack never runs beside another file's (tests/support/heavy-turn.ts).
+inTurnWithHeavyFiles();
 
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), 'feedscale-regions-'));

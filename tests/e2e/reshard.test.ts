@@ -7,6 +7,7 @@ import type { Stack } from '../../shared/local/stack.js';
 import { stackClient, until, type StackUser } from '../support/own-stack.js';
 import { feedctlReshard, missingWrites, reshardLoad } from '../support/reshard-load.js';
 import { GENEROUS_RATE_LIMITS } from '../support/rate-limits.js';
+import { inTurnWithHeavyFiles } from '../support/heavy-turn.js';
 
 const PREFIX = `reshard${process.pid}-`;
 /** The stack's and feedctl's shard map refresh while nothing moves: each reshard announces itself
@@ -25,6 +26,9 @@ const feedctl = (args: string[], stopAfter?: RegExp) => feedctlReshard(args, { F
 async function everyWriteReadsBack(posts: { author: StackUser; postId: string }[], follows: [StackUser, StackUser][]) {
   expect(await missingWrites(client, users[0]!, posts, follows)).toEqual([]);
 }
+
+// Its own stack never runs beside another file's (tests/support/heavy-turn.ts).
+inTurnWithHeavyFiles();
 
 beforeAll(async () => {
   const { startStack } = await import('../../shared/local/stack.js');
