@@ -26,6 +26,7 @@ import { LOGICAL_SHARDS } from '../domain/regions.js';
 import { config } from '../edge/config.js';
 import { FAST_REFRESH_MS, readShardMap, setLogicalOfTable, slowRefreshMs, writeShardMap } from '../store/shard-map.js';
 import { logicalShardOfRow } from '../store/keys.js';
+import { MOVE_ATTR, moveMark } from '../store/moved-rows.js';
 import { ensureTables } from './create-tables.js';
 import { StreamPoller } from './streams.js';
 
@@ -152,7 +153,13 @@ function stable(v: unknown): string {
   if (v && typeof v === 'object') return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${stable((v as Record<string, unknown>)[k])}`).join(',')}}`;
   return JSON.stringify(v);
 }
-const itemHash = (item: Record<string, unknown>) => createHash('sha1').update(stable(item)).digest('hex').slice(0, 16);
+/** The row's content, without the mark the mover leaves on what it writes. */
+const itemHash = (item: Record<string, unknown>) => {
+  const { [MOVE_ATTR]: _mark, ...row } = item;
+  return createHash('sha1').update(stable(row)).digest('hex').slice(0, 16);
+};
+/** The row as the mover writes it: marked, so stream consumers know it for a copy (moved-rows.ts). */
+const marked = (item: Record<string, unknown>) => ({ ...item, [MOVE_ATTR]: moveMark() });
 
 interface Side {
   count: number;
@@ -188,13 +195,36 @@ class KeyLocks {
 const COPY_BATCH = 25;
 const COPY_PARALLEL = 8;
 
+/** Holds the copies and verifications of other tables while a cut-over runs: its pause is spent
+ *  reading streams through, on a DynamoDB not also busy copying. Cut-overs take turns, so one
+ *  holds it at a time. */
+class Quiet {
+  private held: Promise<void> = Promise.resolve();
+
+  async during<T>(fn: () => Promise<T>): Promise<T> {
+    let end!: () => void;
+    this.held = new Promise((r) => (end = r));
+    try {
+      return await fn();
+    } finally {
+      end();
+    }
+  }
+
+  /** Resolves once no cut-over runs. */
+  readonly pass = (): Promise<void> => this.held;
+}
+type Pace = () => Promise<void>;
+const unpaced: Pace = () => Promise.resolve();
+
 /** Every row of `table` whose logical shard is in `moving`, by logical shard; `eachPage` gets
- *  each scanned page's moving rows. */
-async function scanMoving(doc: DynamoDBDocumentClient, entity: Entity, table: string, tableLogical: number, moving: Pick<ReadonlySet<number>, 'has'>, eachPage?: (items: Record<string, unknown>[]) => Promise<void>): Promise<Map<number, Side>> {
+ *  each scanned page's moving rows; each page waits for `pace`. */
+async function scanMoving(doc: DynamoDBDocumentClient, entity: Entity, table: string, tableLogical: number, moving: Pick<ReadonlySet<number>, 'has'>, eachPage?: (items: Record<string, unknown>[]) => Promise<void>, pace: Pace = unpaced): Promise<Map<number, Side>> {
   const out = new Map<number, Side>();
   const pkName = TABLES[entity].partitionKey.name;
   let start: Record<string, unknown> | undefined;
   do {
+    await pace();
     const page = await doc.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start, ConsistentRead: true }));
     const rows: Record<string, unknown>[] = [];
     for (const item of page.Items ?? []) {
@@ -264,7 +294,7 @@ class CatchUp {
           await this.clients.doc.send(new DeleteCommand({ TableName: target, Key: keys }));
         } else {
           const image = unmarshall(r.dynamodb!.NewImage as unknown as Record<string, AttributeValue>);
-          await this.clients.doc.send(new PutCommand({ TableName: target, Item: image }));
+          await this.clients.doc.send(new PutCommand({ TableName: target, Item: marked(image) }));
         }
       });
       this.applied++;
@@ -311,7 +341,7 @@ const rangeText = (logicals: number[]) => {
 };
 
 /** Copies and verifies one group; returns the logical shards whose rows agree. */
-async function copyAndVerify(clients: Clients, group: MoveGroup, catchUp: CatchUp, sourceLogical: number, destLogical: number, state: ReshardState, io: ReshardIo, followMs: number): Promise<number[]> {
+async function copyAndVerify(clients: Clients, group: MoveGroup, catchUp: CatchUp, sourceLogical: number, destLogical: number, state: ReshardState, io: ReshardIo, followMs: number, pace: Pace): Promise<number[]> {
   const moving = new Set(group.logicals);
   const t0 = Date.now();
   const sources = new Map<Entity, Map<number, Side>>();
@@ -325,6 +355,7 @@ async function copyAndVerify(clients: Clients, group: MoveGroup, catchUp: CatchU
       await scanMoving(clients.doc, entity, tableName(entity, group.source), sourceLogical, moving, async (items) => {
         const chunks = Array.from({ length: Math.ceil(items.length / COPY_BATCH) }, (_, i) => items.slice(i * COPY_BATCH, (i + 1) * COPY_BATCH));
         await inPool(chunks, COPY_PARALLEL, async (chunk) => {
+          await pace();
           const ks = chunk.map((item) => `${entity}:${rowKey(entity, item)}`);
           await catchUp.locks.with(ks, async () => {
             const fresh = chunk.filter((_, i) => !catchUp.touched.has(ks[i]!));
@@ -332,7 +363,7 @@ async function copyAndVerify(clients: Clients, group: MoveGroup, catchUp: CatchU
             copied.rows += fresh.length;
           });
         });
-      }),
+      }, pace),
     );
   }
   state.rowsCopied += copied.rows;
@@ -341,7 +372,7 @@ async function copyAndVerify(clients: Clients, group: MoveGroup, catchUp: CatchU
   const bad = new Map<number, string[]>();
   for (const entity of ENTITIES) {
     const src = sources.get(entity)!;
-    const dst = await scanMoving(clients.doc, entity, tableName(entity, group.dest), destLogical, moving);
+    const dst = await scanMoving(clients.doc, entity, tableName(entity, group.dest), destLogical, moving, undefined, pace);
     for (const logical of group.logicals) {
       const a = src.get(logical)?.rows ?? new Map<string, string>();
       const b = dst.get(logical)?.rows ?? new Map<string, string>();
@@ -368,7 +399,7 @@ async function inPool<T>(items: T[], width: number, fn: (item: T) => Promise<voi
 
 /** BatchWriteItem of `items` into `table`, retrying what comes back unprocessed. */
 async function writeAll(doc: DynamoDBDocumentClient, table: string, items: Record<string, unknown>[]): Promise<void> {
-  let pending = items.map((Item) => ({ PutRequest: { Item } }));
+  let pending = items.map((item) => ({ PutRequest: { Item: marked(item) } }));
   for (let attempt = 0; pending.length > 0; attempt++) {
     if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
     const out = await doc.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
@@ -400,7 +431,7 @@ async function settle(clients: Clients, group: MoveGroup, catchUp: CatchUp, bad:
         await catchUp.locks.with([k], async () => {
           const now = (await clients.doc.send(new GetCommand({ TableName: tableName(entityName, group.source), Key: key, ConsistentRead: true }))).Item;
           const dest = tableName(entityName, group.dest);
-          if (now) await clients.doc.send(new PutCommand({ TableName: dest, Item: now }));
+          if (now) await clients.doc.send(new PutCommand({ TableName: dest, Item: marked(now) }));
           else await clients.doc.send(new DeleteCommand({ TableName: dest, Key: key }));
         });
         left.push(k);
@@ -411,20 +442,31 @@ async function settle(clients: Clients, group: MoveGroup, catchUp: CatchUp, bad:
   }
 }
 
+/** A cut-over's pause (freeze written → flip written) and where it went. */
+interface Pause {
+  ms: number;
+  /** Writing the freeze, waiting for every process to see it, reading the streams through,
+   *  writing the flip. */
+  parts: { freeze: number; seen: number; drain: number; flip: number };
+}
+
 /** Freezes the group's logical shards, reads the catch-up through, flips them to the target,
- *  unfreezes. Returns the pause (freeze written → flip written), or undefined if the catch-up
- *  could not read through in time (unfrozen, nothing flipped: the group is tried again). */
-async function cutOver(group: MoveGroup, logicals: number[], catchUp: CatchUp): Promise<number | undefined> {
+ *  unfreezes. Returns the pause, or undefined if the catch-up could not read through in time
+ *  (unfrozen, nothing flipped: the group is tried again). */
+async function cutOver(group: MoveGroup, logicals: number[], catchUp: CatchUp): Promise<Pause | undefined> {
   const frozen: ShardRange[] = logicals.map((l) => ({ from: l, to: l, table: group.source }));
   // Caught up first, so the freeze only waits for what arrives in its own few hundred ms.
   await catchUp.readThrough(Date.now(), DRAIN_MAX_MS);
   const before = await readShardMap();
   const freezeAt = Date.now();
   await writeShardMap({ ...before, version: before.version + 1, frozen }, before.version);
+  const frozenAt = Date.now();
   // Every process re-reads the map within FAST_REFRESH_MS; a write that read it before the freeze
   // is on its way to the source table and reaches the stream before the catch-up reads through.
   await sleep(FAST_REFRESH_MS + SEEN_MARGIN_MS);
+  const seenAt = Date.now();
   const through = await catchUp.readThrough(Date.now(), DRAIN_MAX_MS);
+  const drainedAt = Date.now();
   const frozenMap = { ...before, version: before.version + 1, frozen };
   if (!through) {
     await writeShardMap({ ...frozenMap, version: frozenMap.version + 1, frozen: [] }, frozenMap.version);
@@ -433,7 +475,8 @@ async function cutOver(group: MoveGroup, logicals: number[], catchUp: CatchUp): 
   let ranges = frozenMap.ranges;
   for (const l of logicals) ranges = assign({ ...frozenMap, ranges }, l, l, group.dest);
   await writeShardMap({ ...frozenMap, version: frozenMap.version + 1, ranges, frozen: [] }, frozenMap.version);
-  return Date.now() - freezeAt;
+  const end = Date.now();
+  return { ms: end - freezeAt, parts: { freeze: frozenAt - freezeAt, seen: seenAt - frozenAt, drain: drainedAt - seenAt, flip: end - drainedAt } };
 }
 
 /** Announces a move (processes refresh their map often) and waits until every one does. */
@@ -463,16 +506,17 @@ const PARALLEL_TABLES = 2;
 async function moveEach(clients: Clients, target: ReshardTarget, groups: MoveGroup[], state: ReshardState, io: ReshardIo, late: Promise<void>[]): Promise<void> {
   const queue = groups.filter((g) => !state.done.includes(g.source));
   let turn: Promise<unknown> = Promise.resolve();
-  /** Runs `fn` after every cut-over begun before it. */
+  const quiet = new Quiet();
+  /** Runs `fn` after every cut-over begun before it, with the other tables' copies held. */
   const inTurn = <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = turn.then(fn, fn);
+    const run = turn.then(() => quiet.during(fn), () => quiet.during(fn));
     turn = run.catch(() => undefined);
     return run;
   };
   const worker = async () => {
     for (let group = queue.shift(); group; group = queue.shift()) {
       if (io.signal?.aborted) throw new ReshardError(`stopped after ${state.done.length} of ${groups.length} tables; run the same command again to resume`);
-      await moveGroup(clients, target, group, groups.length, state, io, late, inTurn);
+      await moveGroup(clients, target, group, groups.length, state, io, late, inTurn, quiet.pass);
     }
   };
   const results = await Promise.allSettled(Array.from({ length: PARALLEL_TABLES }, worker));
@@ -481,7 +525,7 @@ async function moveEach(clients: Clients, target: ReshardTarget, groups: MoveGro
 }
 
 /** Follows, copies, verifies and cuts over one source table's moving logical shards. */
-async function moveGroup(clients: Clients, target: ReshardTarget, group: MoveGroup, total: number, state: ReshardState, io: ReshardIo, late: Promise<void>[], inTurn: <T>(fn: () => Promise<T>) => Promise<T>): Promise<void> {
+async function moveGroup(clients: Clients, target: ReshardTarget, group: MoveGroup, total: number, state: ReshardState, io: ReshardIo, late: Promise<void>[], inTurn: <T>(fn: () => Promise<T>) => Promise<T>, pace: Pace): Promise<void> {
   const map = await readShardMap();
   const sourceLogical = setLogicalOfTable(group.source);
   const destLogical = setLogicalOfTable(group.dest);
@@ -493,12 +537,13 @@ async function moveGroup(clients: Clients, target: ReshardTarget, group: MoveGro
     const followMs = Date.now() - t0;
     let lingering = false;
     try {
-      const verified = await copyAndVerify(clients, { ...group, logicals: [...moving] }, catchUp, sourceLogical, destLogical, state, io, followMs);
-      let pause: number | undefined;
+      const verified = await copyAndVerify(clients, { ...group, logicals: [...moving] }, catchUp, sourceLogical, destLogical, state, io, followMs, pace);
+      let pause: Pause | undefined;
       for (let attempt = 0; attempt < 3 && pause === undefined && verified.length > 0; attempt++) pause = await inTurn(() => cutOver(group, verified, catchUp));
       if (verified.length > 0 && pause === undefined) throw new ReshardError(`table ${group.source}: the catch-up could not read its streams through during the freeze; run again to retry`);
-      if (pause !== undefined) state.pausesMs.push(pause);
-      io.progress(`table ${group.source} → ${group.dest}: logical ${rangeText(verified.length ? verified : group.logicals)} cut over (pause ${pause ?? 0} ms, ${catchUp.applied} changes caught up) [${state.done.length + 1}/${total}]`);
+      if (pause !== undefined) state.pausesMs.push(pause.ms);
+      const parts = pause ? `: freeze ${pause.parts.freeze}, seen ${pause.parts.seen}, drain ${pause.parts.drain}, flip ${pause.parts.flip}` : '';
+      io.progress(`table ${group.source} → ${group.dest}: logical ${rangeText(verified.length ? verified : group.logicals)} cut over (pause ${pause?.ms ?? 0} ms${parts}; ${catchUp.applied} changes caught up) [${state.done.length + 1}/${total}]`);
       // A write that read the map before the freeze and was still on its way when the catch-up
       // read through lands in the source after the flip: the catch-up keeps following the source
       // for as long as a DynamoDB request may take, while the next table moves.
