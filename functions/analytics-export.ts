@@ -11,6 +11,7 @@ import { MalformedRecordError, streamConsumer, type StreamChange } from '../shar
 import { logger } from '../shared/edge/observability.js';
 import { ExportBatch } from '../shared/services/analytics.js';
 import { tableOfStreamArn } from '../shared/domain/analytics-events.js';
+import { serviceChange } from '../shared/services/stream-changes.js';
 
 /** Any item of any table: the store keeps the image as it is. */
 export const AnyImage = z.record(z.string(), z.unknown());
@@ -63,4 +64,4 @@ const deliverBatch: middy.MiddlewareObj<DynamoDBStreamEvent> = {
   onError: ({ event }) => release(event),
 };
 
-export const handler = streamConsumer(AnyImage, exportRecord).use(deliverBatch as never);
+export const handler = streamConsumer(AnyImage, exportRecord, serviceChange).use(deliverBatch as never);

@@ -8,6 +8,7 @@ import { Id } from '../shared/edge/http.js';
 import { routePost } from '../shared/services/post-routing.js';
 import { logger } from '../shared/edge/observability.js';
 import { traced, tracer, tracing } from '../shared/edge/tracing.js';
+import { serviceChange } from '../shared/services/stream-changes.js';
 
 /** A posts-table row as a Post: other attributes (the correlation id) are stripped. */
 export const PostImage = z.object({ postId: Id, authorId: Id, content: z.string(), createdAt: z.iso.datetime() });
@@ -24,4 +25,4 @@ export async function routePostRecord(change: StreamChange<z.infer<typeof PostIm
   logger.info('post routed', { postId: post.postId, authorId: post.authorId, kind, tier });
 }
 
-export const handler = streamConsumer(PostImage, routePostRecord).use(tracing());
+export const handler = streamConsumer(PostImage, routePostRecord, serviceChange).use(tracing());

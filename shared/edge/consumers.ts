@@ -82,17 +82,22 @@ export interface StreamChange<T> {
 }
 
 /** A DynamoDB Streams consumer whose images are parsed by `schema`; the writer's correlation id
- *  travels as the item's `correlationId` attribute (new image, or old image for removals). */
+ *  travels as the item's `correlationId` attribute (new image, or old image for removals).
+ *  `view` gives each record as the consumer is to see it, or undefined for one it skips (a
+ *  reshard's copies: shared/services/stream-changes.ts). */
 export function streamConsumer<S extends z.ZodType>(
   schema: S,
   work: (change: StreamChange<z.infer<S>>, record: DynamoDBRecord) => Promise<unknown>,
+  view: (record: DynamoDBRecord) => Promise<DynamoDBRecord | undefined>,
 ): Middy<DynamoDBStreamEvent> {
   const image = (raw: unknown, what: string) =>
     raw === undefined ? undefined : parseRecord(schema, unmarshall(raw as Record<string, AttributeValue>), what);
   return consumer<DynamoDBStreamEvent, DynamoDBRecord>(
     EventType.DynamoDBStreams,
     (r) => (r.dynamodb?.NewImage ?? r.dynamodb?.OldImage)?.correlationId?.S,
-    async (record) => {
+    async (received) => {
+      const record = await view(received);
+      if (!record) return undefined;
       const eventName = record.eventName;
       if (!eventName) throw new MalformedRecordError(`stream record ${record.eventID} has no eventName`);
       const change: StreamChange<z.infer<S>> = { eventName };

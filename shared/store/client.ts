@@ -19,6 +19,7 @@ import { ServiceUnavailableError } from '../domain/errors.js';
 import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '../domain/limits.js';
 import { currentDeadline } from '../edge/deadline.js';
 import { routeCommand } from './shard-routing.js';
+import { hideMoveMarks } from './moved-rows.js';
 import { isMultiRegion, regionDynamoEndpoint, selfRegion } from '../edge/network.js';
 import type { RegionName } from '../domain/regions.js';
 
@@ -80,7 +81,8 @@ type Send = (command: unknown, options?: unknown, cb?: unknown) => Promise<unkno
 
 /** Bounds every send() of `client` by the current deadline: the request is aborted (no retry after
  *  the SDK sees the abort) and the caller is answered at the deadline even if the SDK is sleeping
- *  between retries. Errors that mean "unavailable" become ServiceUnavailableError. */
+ *  between retries. Errors that mean "unavailable" become ServiceUnavailableError. Routes each
+ *  command by the shard map and hides a reshard's marks from what it answers. */
 function bounded<C extends { send: unknown }>(client: C): C {
   const target = client as unknown as { send: Send };
   const send = target.send.bind(target);
@@ -89,7 +91,14 @@ function bounded<C extends { send: unknown }>(client: C): C {
     const at = currentDeadline();
     try {
       // Sent to the table that holds its rows now (a reshard may have moved them).
-      const { command, restore = (out: unknown) => out } = await routeCommand(original);
+      const routed = await routeCommand(original);
+      const { command } = routed;
+      // What a read answers never shows a reshard's mark (moved-rows.ts).
+      const restore = (out: unknown) => {
+        const restored = routed.restore ? routed.restore(out) : out;
+        hideMoveMarks(restored);
+        return restored;
+      };
       if (at === undefined) return restore(await send(command, options));
       const left = at - Date.now();
       if (left <= 0) throw new DeadlineExceededError();

@@ -30,6 +30,17 @@ async function everyWriteReadsBack(posts: { author: StackUser; postId: string }[
 // Its own stack never runs beside another file's (tests/support/heavy-turn.ts).
 inTurnWithHeavyFiles();
 
+/** Every user's feed, first 50 entries by post id. */
+async function everyFeed(): Promise<string[][]> {
+  return Promise.all(
+    users.map(async (u) => {
+      const page = await http('GET', '/v1/feed?limit=50', u.token);
+      expect(page.status).toBe(200);
+      return page.body.items.map((p: { postId: string }) => p.postId);
+    }),
+  );
+}
+
 beforeAll(async () => {
   const { startStack } = await import('../../shared/local/stack.js');
   // Rate limits out of the way: the workload posts as fast as it is answered.
@@ -115,9 +126,15 @@ describe('feedctl reshard', () => {
     const after = await http('POST', '/v1/posts', a.token, { content: 'after the move' });
     await until(async () => (await http('GET', '/v1/feed?limit=50', b.token)).body.items.some((p: { postId: string }) => p.postId === after.body.postId), 30_000, 'post after the move in a follower feed');
 
+    // Deleting the moved rows from their old tables deletes no post: every feed reads the same.
+    await stack.settle(20_000);
+    const feedsBefore = await everyFeed();
+    expect(feedsBefore.flat().length).toBeGreaterThan(0);
     const fin = await feedctl(['--finish']);
     expect(fin.code, fin.err).toBe(0);
     expect(fin.out).toMatch(/finished: \d+ moved rows deleted/);
+    await stack.settle(20_000);
+    expect(await everyFeed()).toEqual(feedsBefore);
     expect((await feedctl(['--rollback'])).err).toMatch(/finished: its old rows are gone/);
     await everyWriteReadsBack([...seeded, ...load.posts, { author: a, postId: after.body.postId }], load.follows);
   }, 300_000);

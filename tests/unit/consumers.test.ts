@@ -73,9 +73,13 @@ describe('streamConsumer', () => {
 
   it('hands the work the unmarshalled images parsed by the schema, extra attributes stripped', async () => {
     const seen: StreamChange<z.infer<typeof Row>>[] = [];
-    const consumer = streamConsumer(Row, async (change) => {
-      seen.push(change);
-    });
+    const consumer = streamConsumer(
+      Row,
+      async (change) => {
+        seen.push(change);
+      },
+      async (r) => r,
+    );
     const records = [
       streamRecord('1', 'INSERT', { newImage: { id: 'a', n: 1, correlationId: 'c1' } }),
       streamRecord('2', 'MODIFY', { newImage: { id: 'a', n: 2 }, oldImage: { id: 'a', n: 1 } }),
@@ -95,14 +99,35 @@ describe('streamConsumer', () => {
   it('reports a record whose image does not fit the schema as failed, without running the work', async () => {
     vi.spyOn(logger, 'error').mockImplementation(() => {});
     const seen: string[] = [];
-    const consumer = streamConsumer(Row, async (change) => {
-      seen.push(change.newImage!.id);
-    });
+    const consumer = streamConsumer(
+      Row,
+      async (change) => {
+        seen.push(change.newImage!.id);
+      },
+      async (r) => r,
+    );
     const records = [streamRecord('1', 'INSERT', { newImage: { id: 'a', n: 'one' } }), streamRecord('2', 'INSERT', { newImage: { id: 'b', n: 2 } })];
 
     const res = await invokeLambda(consumer, { Records: records } as never);
 
     expect(res.batchItemFailures).toEqual([{ itemIdentifier: '1' }]);
+    expect(seen).toEqual(['b']);
+  });
+
+  it('skips a record its view leaves out, without failing it', async () => {
+    const seen: string[] = [];
+    const consumer = streamConsumer(
+      Row,
+      async (change) => {
+        seen.push(change.newImage!.id);
+      },
+      async (r) => (r.eventID === '1' ? undefined : r),
+    );
+    const records = [streamRecord('1', 'INSERT', { newImage: { id: 'a', n: 1 } }), streamRecord('2', 'INSERT', { newImage: { id: 'b', n: 2 } })];
+
+    const res = await invokeLambda(consumer, { Records: records } as never);
+
+    expect(res.batchItemFailures).toEqual([]);
     expect(seen).toEqual(['b']);
   });
 });
