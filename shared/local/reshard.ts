@@ -43,6 +43,9 @@ const DRAIN_MAX_MS = 5_000;
 const STATE_KEY = { pk: 'reshard', sk: 'state' } as const;
 const CATCH_UP_POLL_MS = 50;
 const CATCH_UP_IDLE_MAX_MS = 250;
+/** How long before a freeze counts as seen the catch-up stops starting stream reads (a read of
+ *  DynamoDB Local under load takes 50-300 ms). */
+const FRESH_READ_HOLD_MS = 150;
 /** How often a cut-over re-checks whether the catch-up read its streams through. */
 const READ_THROUGH_CHECK_MS = 10;
 const ENTITIES = Object.keys(TABLES) as Entity[];
@@ -195,24 +198,31 @@ class KeyLocks {
 const COPY_BATCH = 25;
 const COPY_PARALLEL = 8;
 
-/** Holds the copies and verifications of other tables while a cut-over runs: its pause is spent
- *  reading streams through, on a DynamoDB not also busy copying. Cut-overs take turns, so one
- *  holds it at a time. */
+/** Holds everything the reshard sends but the cut-over's own catch-up while a cut-over runs (the
+ *  other tables' copies, verifications and catch-ups, and those still lingering): its pause is
+ *  spent reading streams through, and DynamoDB Local serves one request at a time, each write and
+ *  stream read slower the more stream records it holds. Cut-overs take turns, so one holds it at
+ *  a time. */
 class Quiet {
   private held: Promise<void> = Promise.resolve();
+  private holder: CatchUp | undefined;
 
-  async during<T>(fn: () => Promise<T>): Promise<T> {
+  async during<T>(holder: CatchUp, fn: () => Promise<T>): Promise<T> {
     let end!: () => void;
     this.held = new Promise((r) => (end = r));
+    this.holder = holder;
     try {
       return await fn();
     } finally {
+      this.holder = undefined;
       end();
     }
   }
 
   /** Resolves once no cut-over runs. */
   readonly pass = (): Promise<void> => this.held;
+  /** Resolves at once for the cut-over's own catch-up, otherwise once no cut-over runs. */
+  readonly passFor = (catchUp: CatchUp): Promise<void> => (this.holder === catchUp ? Promise.resolve() : this.held);
 }
 type Pace = () => Promise<void>;
 const unpaced: Pace = () => Promise.resolve();
@@ -258,6 +268,7 @@ class CatchUp {
     private readonly dest: number,
     private readonly sourceLogical: number,
     private readonly moving: ReadonlySet<number>,
+    private readonly quiet: Quiet,
   ) {}
 
   async start(): Promise<void> {
@@ -273,6 +284,10 @@ class CatchUp {
         pollIntervalMs: CATCH_UP_POLL_MS,
         maxIdleMs: CATCH_UP_IDLE_MAX_MS,
         name: `reshard-${entity}-${this.source}`,
+        beforeRead: async () => {
+          await this.quiet.passFor(this);
+          await this.held;
+        },
       });
       poller.start();
       this.pollers.push(poller);
@@ -298,6 +313,22 @@ class CatchUp {
         }
       });
       this.applied++;
+    }
+  }
+
+  private held: Promise<void> = Promise.resolve();
+
+  /** Holds new stream reads until `at`, and waits (until then at most) for those under way to be
+   *  answered: at `at` every stream is read afresh at once, instead of a read begun just before
+   *  `at` having to be answered and then repeated. */
+  async freshReadsAt(at: number): Promise<void> {
+    let release!: () => void;
+    this.held = new Promise((r) => (release = r));
+    try {
+      while (Date.now() < at && this.pollers.some((p) => p.readsInFlight > 0)) await sleep(READ_THROUGH_CHECK_MS);
+      await sleep(Math.max(0, at - Date.now()));
+    } finally {
+      release();
     }
   }
 
@@ -463,9 +494,11 @@ async function cutOver(group: MoveGroup, logicals: number[], catchUp: CatchUp): 
   const frozenAt = Date.now();
   // Every process re-reads the map within FAST_REFRESH_MS; a write that read it before the freeze
   // is on its way to the source table and reaches the stream before the catch-up reads through.
-  await sleep(FAST_REFRESH_MS + SEEN_MARGIN_MS);
-  const seenAt = Date.now();
-  const through = await catchUp.readThrough(Date.now(), DRAIN_MAX_MS);
+  // The catch-up stops starting reads a little before, so each stream is read once from then.
+  const seenAt = frozenAt + FAST_REFRESH_MS + SEEN_MARGIN_MS;
+  await sleep(seenAt - FRESH_READ_HOLD_MS - Date.now());
+  await catchUp.freshReadsAt(seenAt);
+  const through = await catchUp.readThrough(seenAt, DRAIN_MAX_MS);
   const drainedAt = Date.now();
   const frozenMap = { ...before, version: before.version + 1, frozen };
   if (!through) {
@@ -505,18 +538,18 @@ const PARALLEL_TABLES = 2;
 
 async function moveEach(clients: Clients, target: ReshardTarget, groups: MoveGroup[], state: ReshardState, io: ReshardIo, late: Promise<void>[]): Promise<void> {
   const queue = groups.filter((g) => !state.done.includes(g.source));
-  let turn: Promise<unknown> = Promise.resolve();
   const quiet = new Quiet();
-  /** Runs `fn` after every cut-over begun before it, with the other tables' copies held. */
-  const inTurn = <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = turn.then(() => quiet.during(fn), () => quiet.during(fn));
+  let turn: Promise<unknown> = Promise.resolve();
+  /** Runs `fn` after every cut-over begun before it, with the other tables' work held. */
+  const inTurn = <T>(catchUp: CatchUp, fn: () => Promise<T>): Promise<T> => {
+    const run = turn.then(() => quiet.during(catchUp, fn), () => quiet.during(catchUp, fn));
     turn = run.catch(() => undefined);
     return run;
   };
   const worker = async () => {
     for (let group = queue.shift(); group; group = queue.shift()) {
       if (io.signal?.aborted) throw new ReshardError(`stopped after ${state.done.length} of ${groups.length} tables; run the same command again to resume`);
-      await moveGroup(clients, target, group, groups.length, state, io, late, inTurn, quiet.pass);
+      await moveGroup(clients, target, group, groups.length, state, io, late, inTurn, quiet);
     }
   };
   const results = await Promise.allSettled(Array.from({ length: PARALLEL_TABLES }, worker));
@@ -525,21 +558,21 @@ async function moveEach(clients: Clients, target: ReshardTarget, groups: MoveGro
 }
 
 /** Follows, copies, verifies and cuts over one source table's moving logical shards. */
-async function moveGroup(clients: Clients, target: ReshardTarget, group: MoveGroup, total: number, state: ReshardState, io: ReshardIo, late: Promise<void>[], inTurn: <T>(fn: () => Promise<T>) => Promise<T>, pace: Pace): Promise<void> {
+async function moveGroup(clients: Clients, target: ReshardTarget, group: MoveGroup, total: number, state: ReshardState, io: ReshardIo, late: Promise<void>[], inTurn: <T>(catchUp: CatchUp, fn: () => Promise<T>) => Promise<T>, quiet: Quiet): Promise<void> {
   const map = await readShardMap();
   const sourceLogical = setLogicalOfTable(group.source);
   const destLogical = setLogicalOfTable(group.dest);
   const moving = new Set(group.logicals.filter((l) => map.ranges.some((r) => r.table === group.source && l >= r.from && l <= r.to)));
   if (moving.size > 0) {
-    const catchUp = new CatchUp(clients, target, group.source, group.dest, sourceLogical, moving);
+    const catchUp = new CatchUp(clients, target, group.source, group.dest, sourceLogical, moving, quiet);
     const t0 = Date.now();
     await catchUp.start();
     const followMs = Date.now() - t0;
     let lingering = false;
     try {
-      const verified = await copyAndVerify(clients, { ...group, logicals: [...moving] }, catchUp, sourceLogical, destLogical, state, io, followMs, pace);
+      const verified = await copyAndVerify(clients, { ...group, logicals: [...moving] }, catchUp, sourceLogical, destLogical, state, io, followMs, quiet.pass);
       let pause: Pause | undefined;
-      for (let attempt = 0; attempt < 3 && pause === undefined && verified.length > 0; attempt++) pause = await inTurn(() => cutOver(group, verified, catchUp));
+      for (let attempt = 0; attempt < 3 && pause === undefined && verified.length > 0; attempt++) pause = await inTurn(catchUp, () => cutOver(group, verified, catchUp));
       if (verified.length > 0 && pause === undefined) throw new ReshardError(`table ${group.source}: the catch-up could not read its streams through during the freeze; run again to retry`);
       if (pause !== undefined) state.pausesMs.push(pause.ms);
       const parts = pause ? `: freeze ${pause.parts.freeze}, seen ${pause.parts.seen}, drain ${pause.parts.drain}, flip ${pause.parts.flip}` : '';

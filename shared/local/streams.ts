@@ -50,6 +50,9 @@ export interface StreamMappingOptions {
   /** Read only what is written after start() (a reshard's catch-up): the shards found at start
    *  begin at LATEST instead of their oldest record; shards that appear later from the start. */
   fromLatest?: boolean;
+  /** Awaited before each GetRecords: a reshard holds its other catch-ups while one table cuts
+   *  over, so the cut-over's own reads are not queued behind theirs in DynamoDB Local. */
+  beforeRead?: () => Promise<void>;
 }
 
 interface ShardCursor {
@@ -81,6 +84,8 @@ export class StreamPoller {
    *  back-off without measuring time). */
   getRecordsCalls = 0;
   idleWaitedMs = 0;
+  /** GetRecords calls sent and not yet answered. */
+  readsInFlight = 0;
   private readonly wakeName = `feedscaleStreamWake${++pollerIds}`;
   /** Ends the current idle wait; set while one runs. */
   private wakeIdle: (() => void) | undefined;
@@ -245,9 +250,11 @@ export class StreamPoller {
         return false;
       }
       let out;
+      await this.opts.beforeRead?.();
       const startedAt = Date.now();
       try {
         this.getRecordsCalls++;
+        this.readsInFlight++;
         out = await this.streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: this.opts.batchSize }));
       } catch (err) {
         // DynamoDB Local answers TrimmedDataAccessException for an iterator taken while its shard
@@ -257,6 +264,8 @@ export class StreamPoller {
         if (name !== 'TrimmedDataAccessException' && name !== 'ExpiredIteratorException') throw err;
         shard.iterator = await this.iteratorFor(shard);
         return true;
+      } finally {
+        this.readsInFlight--;
       }
       shard.iterator = out.NextShardIterator;
       shard.pending = out.Records ?? [];
