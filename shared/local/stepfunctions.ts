@@ -115,6 +115,9 @@ export class LocalStepFunctions {
   private readonly machines = new Map<string, Target>();
   readonly executions = new Map<string, Execution>();
   private readonly running = new Set<Promise<unknown>>();
+  /** Aborts each execution still running (stop() uses them once its grace period is over). */
+  private readonly aborts = new Set<() => void>();
+  private stopping = false;
   /** Runs started by something other than a schedule: what "idle" waits for. */
   private readonly triggered = new Set<Promise<unknown>>();
   /** Journal writes of starts not yet durable, by execution ARN. */
@@ -235,6 +238,7 @@ export class LocalStepFunctions {
       context: { Execution: { Id: executionArn, Name: execName, Input: parsed, StartTime: new Date().toISOString() } } as never,
     });
     const logs = this.recordHistory(execution, run.eventLogs);
+    this.aborts.add(run.abort);
     const done = run.result.then(
       (output: unknown) => {
         execution.status = 'SUCCEEDED';
@@ -250,8 +254,11 @@ export class LocalStepFunctions {
       },
     );
     const tracked = Promise.allSettled([done, logs]).then(() => {
+      this.aborts.delete(run.abort);
       execution.stopDate = Date.now() / 1000;
       this.live.delete(execution);
+      // Aborted by stop(): it did not end, so a start on the same data runs it again.
+      if (this.stopping) return;
       // Not awaited: an end lost to a kill only means the (idempotent) execution runs again.
       void this.journal.append(endOf(execution)).catch((err: Error) => console.error(`workflow journal: ${err.message}`));
       this.maybeCompact();
@@ -411,6 +418,10 @@ export class LocalStepFunctions {
   async stop(): Promise<void> {
     this.scheduling = false;
     for (const t of this.timers.values()) clearTimeout(t);
+    await Promise.race([Promise.allSettled([...this.running]), new Promise((r) => setTimeout(r, 5000))]);
+    // What still runs would go on calling handlers (and retrying) against engines being stopped.
+    this.stopping = true;
+    for (const abort of this.aborts) abort();
     await Promise.race([Promise.allSettled([...this.running]), new Promise((r) => setTimeout(r, 5000))]);
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     this.server?.closeAllConnections();
