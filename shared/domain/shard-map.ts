@@ -124,6 +124,21 @@ export function reshardTargetProblem(map: ShardMap, to: number): string | undefi
   return undefined;
 }
 
+/** Why moving logical shards `from`..`to` to existing table `table` cannot be done (rebalancing a
+ *  hot table), or undefined. `setOf` names a table's table set: rows never leave their residency
+ *  zone, so the target must be in the shards' set. */
+export function moveTargetProblem(map: ShardMap, from: number, to: number, table: number, setOf: (table: number) => string): string | undefined {
+  const isShard = (n: number) => Number.isInteger(n) && n >= 0 && n < LOGICAL_SHARDS;
+  if (!isShard(from) || !isShard(to) || from > to) return `--move takes logical shards A-B with 0 <= A <= B < ${LOGICAL_SHARDS} (got ${from}-${to})`;
+  if (!Number.isInteger(table) || table < 0 || table >= map.tables) return `--table must be one of today's tables, 0-${map.tables - 1} (got ${table})`;
+  const lookup = lookupOf(map);
+  const source = lookup[from]!;
+  for (let l = from; l <= to; l++) if (lookup[l] !== source) return `logical shards ${from}-${to} are on more than one table (${source} and ${lookup[l]}): move one table's shards at a time`;
+  if (source === table) return `logical shards ${from}-${to} are already on table ${table}`;
+  if (setOf(table) !== setOf(source)) return `table ${table} is in table set ${setOf(table)}, logical shards ${from}-${to} in ${setOf(source)}: a move never changes where rows may live`;
+  return undefined;
+}
+
 /** The item form of a map (ranges as "from-to:table" strings: a few hundred bytes for 64 tables). */
 export interface ShardMapItem {
   version: number;

@@ -1,5 +1,6 @@
-// `feedctl reshard`: grows a region's tables online (--to N), finishes (--finish) or rolls back
-// (--rollback) a growth, and shows where it stands (status). The moving is in reshard.ts; this
+// `feedctl reshard`: grows a region's tables online (--to N) or moves logical shards between its
+// tables (--move A-B --table N), finishes (--finish) or rolls back (--rollback) either, and shows
+// where it stands (status). The moving is in reshard.ts; this
 // file reads the command line and says what happened in one line when it cannot go on.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -10,18 +11,21 @@ import { resetShardMap } from '../store/shard-map.js';
 import { ROOT } from './lambda.js';
 import { alive } from './multi-region.js';
 import type { FeedctlIo } from './feedctl.js';
-import { finish, reshard, ReshardError, rollback, status, type ReshardIo, type ReshardTarget } from './reshard.js';
+import { finish, move, reshard, ReshardError, rollback, status, type ReshardIo, type ReshardTarget } from './reshard.js';
 
-export const RESHARD_USAGE = `usage: npm run feedctl -- reshard --to N | --finish | --rollback | status [--aws] [--region R] [--data-dir DIR]
+export const RESHARD_USAGE = `usage: npm run feedctl -- reshard --to N | --move A-B --table N | --finish | --rollback | status [--aws] [--region R] [--data-dir DIR]
   --to N        grow to N tables per entity (a power of two larger than today's), moving logical
                 shards online; run it again to resume a stopped reshard
+  --move A-B --table N
+                move logical shards A to B (all on one table today) to table N, one of today's
+                tables in their table set (rebalancing a hot table); run it again to resume
   --finish      delete the moved rows from their old tables (after this, no rollback)
   --rollback    move every moved logical shard back to its old table (before --finish)
   status        the shard map and the reshard's progress
   --aws         the deployed tables (default credential chain; the deployment must declare the
                 new tables: FEED_SHARD_TABLES), not the local stack`;
 
-type Values = { to?: string; finish?: boolean; rollback?: boolean; aws?: boolean; region?: string; 'data-dir'?: string; help?: boolean };
+type Values = { to?: string; move?: string; table?: string; finish?: boolean; rollback?: boolean; aws?: boolean; region?: string; 'data-dir'?: string; help?: boolean };
 
 /** The local stack's DynamoDB endpoint: DYNAMODB_ENDPOINT, else its stack.json. */
 function localEndpoint(dataDir: string, env: Record<string, string | undefined>): string {
@@ -51,7 +55,7 @@ export async function reshardMain(argv: string[], io: FeedctlIo, signal?: AbortS
   try {
     ({ values, positionals } = parseArgs({
       args: argv,
-      options: { to: { type: 'string' }, finish: { type: 'boolean' }, rollback: { type: 'boolean' }, aws: { type: 'boolean' }, region: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { to: { type: 'string' }, move: { type: 'string' }, table: { type: 'string' }, finish: { type: 'boolean' }, rollback: { type: 'boolean' }, aws: { type: 'boolean' }, region: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
       allowPositionals: true,
       strict: true,
     }));
@@ -64,9 +68,9 @@ export async function reshardMain(argv: string[], io: FeedctlIo, signal?: AbortS
     RESHARD_USAGE.split('\n').forEach((l) => io.stdout(l));
     return 0;
   }
-  const actions = [values.to !== undefined, values.finish === true, values.rollback === true, positionals[0] === 'status'].filter(Boolean).length;
-  if (actions !== 1 || positionals.length > (positionals[0] === 'status' ? 1 : 0)) {
-    io.stderr('feedctl reshard: give exactly one of --to N, --finish, --rollback, status');
+  const actions = [values.to !== undefined, values.move !== undefined, values.finish === true, values.rollback === true, positionals[0] === 'status'].filter(Boolean).length;
+  if (actions !== 1 || positionals.length > (positionals[0] === 'status' ? 1 : 0) || (values.move !== undefined) !== (values.table !== undefined)) {
+    io.stderr('feedctl reshard: give exactly one of --to N, --move A-B --table N, --finish, --rollback, status');
     RESHARD_USAGE.split('\n').forEach((l) => io.stderr(l));
     return 2;
   }
@@ -111,6 +115,15 @@ export async function reshardMain(argv: string[], io: FeedctlIo, signal?: AbortS
     if (values.rollback) {
       const { state } = await rollback(target, out);
       io.stdout(`rolled back to ${state.from} tables`);
+      return 0;
+    }
+    if (values.move !== undefined) {
+      const range = /^(\d+)(?:-(\d+))?$/.exec(values.move);
+      if (!range) throw new ReshardError(`--move takes logical shards A-B or A (got ${values.move}); nothing changed`);
+      const [from, to] = [Number(range[1]), Number(range[2] ?? range[1])];
+      const { state } = await move(from, to, Number(values.table), target, out);
+      const pause = state.pausesMs.at(-1) ?? 0;
+      io.stdout(`moved: logical ${from}-${to} to table ${values.table}; ${state.rowsCopied} rows copied; write pause ${pause} ms; next: --finish (or --rollback)`);
       return 0;
     }
     const to = Number(values.to);

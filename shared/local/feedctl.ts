@@ -46,7 +46,7 @@ commands
       the local stack's queues, streams, workflow runs, DynamoDB writes and cache hit rates
   region list | down <name> | up <name>
       the multi-region local stack (npm start -- --regions …): a region outage and its return
-  reshard --to N | --finish | --rollback | status
+  reshard --to N | --move A-B --table N | --finish | --rollback | status
       grow the tables online (moving logical shards), finish or roll back, show progress
   analytics <query> [--since T] [--until T] [--format table|json|csv] [--zone Z]
       cross-shard queries over the analytics export (analytics --help lists them)

@@ -21,7 +21,8 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { controlTableName, tableName, TABLES, type Entity } from '../declarations/tables.js';
-import { assign, growthMoves, inRanges, lookupOf, rangesOfTable, reshardTargetProblem, type ShardMap, type ShardMove, type ShardRange } from '../domain/shard-map.js';
+import { assign, growthMoves, inRanges, lookupOf, moveTargetProblem, rangesOfTable, reshardTargetProblem, type ShardMap, type ShardMove, type ShardRange } from '../domain/shard-map.js';
+import { tableSetOfTable } from '../domain/analytics-events.js';
 import { LOGICAL_SHARDS } from '../domain/regions.js';
 import { config } from '../edge/config.js';
 import { FAST_REFRESH_MS, readShardMap, setLogicalOfTable, slowRefreshMs, writeShardMap } from '../store/shard-map.js';
@@ -53,8 +54,13 @@ const ENTITIES = Object.keys(TABLES) as Entity[];
 export class ReshardError extends Error {}
 
 export interface ReshardState {
-  /** What this reshard does: grow to `to` tables (from `from`), or roll that back. */
-  action: 'grow' | 'rollback';
+  /** What this reshard does: grow to `to` tables (from `from`), move logical shards between
+   *  today's tables (`move`: rebalancing a hot table), or roll either back. */
+  action: 'grow' | 'move' | 'rollback';
+  /** The map's ranges before it began: what a rollback returns to and --finish cleans. */
+  base?: ShardRange[];
+  /** A move's logical shards and target table. */
+  move?: { from: number; to: number; table: number };
   from: number;
   to: number;
   phase: 'moving' | 'moved' | 'finished' | 'rolled-back';
@@ -625,6 +631,19 @@ async function liftFreeze(map: ShardMap): Promise<ShardMap> {
   return next;
 }
 
+/** Moves `groups`, marks the map done (not moving) and the state moved; throws when logical
+ *  shards were left behind on a verification mismatch (the state stays moving: run it again). */
+async function moveAndSettle(clients: Clients, target: ReshardTarget, groups: MoveGroup[], state: ReshardState, io: ReshardIo): Promise<ShardMap> {
+  await moveGroups(clients, target, groups, state, io);
+  let map = await readShardMap();
+  map = { ...map, version: map.version + 1, moving: false };
+  await writeShardMap(map, map.version - 1);
+  state.phase = state.mismatches.length > 0 ? 'moving' : 'moved';
+  await saveState(clients.doc, state);
+  if (state.mismatches.length > 0) throw new ReshardError(`${state.mismatches.length} logical shards were not moved (their rows differ); run again to retry them`);
+  return map;
+}
+
 /** Grows the tables to `to` (or resumes that growth). */
 export async function reshard(to: number, target: ReshardTarget, io: ReshardIo): Promise<ReshardReport> {
   return withClients(target, async (clients) => {
@@ -640,21 +659,54 @@ export async function reshard(to: number, target: ReshardTarget, io: ReshardIo):
     const from = resuming ? previous.from : map.tables;
     const state: ReshardState = resuming
       ? { ...previous, mismatches: [] }
-      : { action: 'grow', from, to, phase: 'moving', done: [], mismatches: [], pausesMs: [], rowsCopied: 0, startedAt: new Date().toISOString() };
+      : { action: 'grow', from, to, phase: 'moving', done: [], mismatches: [], pausesMs: [], rowsCopied: 0, startedAt: new Date().toISOString(), base: map.ranges };
     return locked(clients, state, previous, async () => {
       map = await liftFreeze(map);
       if (target.createTables) await ensureTables(clients.dynamo, to);
       const plan = growthMoves({ ...map, tables: from, ranges: resuming ? planBase(from) : map.ranges }, to);
       map = await announce(map, to, io);
       io.progress(`reshard ${from} → ${to} tables: ${plan.length} logical shards to move in ${groupMoves(plan).length} cut-overs${state.done.length ? `, ${state.done.length} done` : ''}`);
-      await moveGroups(clients, target, groupMoves(plan), state, io);
-      map = await readShardMap();
-      map = { ...map, version: map.version + 1, moving: false };
-      await writeShardMap(map, map.version - 1);
-      state.phase = state.mismatches.length > 0 ? 'moving' : 'moved';
-      await saveState(clients.doc, state);
-      if (state.mismatches.length > 0) throw new ReshardError(`${state.mismatches.length} logical shards were not moved (their rows differ); run again to retry them`);
-      return { state, map };
+      return { state, map: await moveAndSettle(clients, target, groupMoves(plan), state, io) };
+    });
+  });
+}
+
+/** The ranges a reshard started from (a state saved before they were kept: the contiguous layout
+ *  of `from` tables, where every growth starts). */
+const baseOf = (state: ReshardState): ShardRange[] => state.base ?? planBase(state.from);
+
+/** Tables holding rows of logical shards that have moved off them since `base`. */
+function tablesMovedFrom(base: ShardRange[], map: ShardMap): number[] {
+  const now = lookupOf(map);
+  const tables = new Set<number>();
+  for (const r of base) for (let l = r.from; l <= r.to; l++) if (now[l] !== r.table) tables.add(r.table);
+  return [...tables].sort((a, b) => a - b);
+}
+
+/** Moves logical shards `from`..`to` to existing table `table` (or resumes that move): the same
+ *  follow, copy, verify and cut-over as a growth, for one source table. */
+export async function move(from: number, to: number, table: number, target: ReshardTarget, io: ReshardIo): Promise<ReshardReport> {
+  return withClients(target, async (clients) => {
+    const previous = await readState(clients.doc);
+    let map = await readShardMap();
+    const same = previous?.action === 'move' && previous.move?.from === from && previous.move.to === to && previous.move.table === table;
+    const resuming = previous?.phase === 'moving' && same;
+    if (previous?.phase === 'moving' && !resuming) throw new ReshardError(`a ${previous.action} (${previous.action === 'move' ? `logical ${previous.move?.from}-${previous.move?.to} to table ${previous.move?.table}` : `to ${previous.to} tables`}) is in progress: run it again to resume, or roll it back with --rollback`);
+    if (previous?.phase === 'moved') throw new ReshardError(`the last ${previous.action} is moved but not finished: run --finish (or --rollback) first`);
+    const shards = config().FEED_SHARDS;
+    const base = resuming ? baseOf(previous) : map.ranges;
+    const problem = moveTargetProblem({ ...map, ranges: base }, from, to, table, (t) => tableSetOfTable(t, shards).name);
+    if (problem) throw new ReshardError(`${problem}; nothing changed`);
+    const source = lookupOf({ ...map, ranges: base })[from]!;
+    const state: ReshardState = resuming
+      ? { ...previous, mismatches: [] }
+      : { action: 'move', from: map.tables, to: map.tables, phase: 'moving', done: [], mismatches: [], pausesMs: [], rowsCopied: 0, startedAt: new Date().toISOString(), base, move: { from, to, table } };
+    return locked(clients, state, previous, async () => {
+      map = await liftFreeze(map);
+      map = await announce(map, map.tables, io);
+      const logicals = Array.from({ length: to - from + 1 }, (_, i) => from + i);
+      io.progress(`move logical ${from}-${to} from table ${source} to table ${table}: 1 cut-over`);
+      return { state, map: await moveAndSettle(clients, target, [{ source, dest: table, logicals }], state, io) };
     });
   });
 }
@@ -678,7 +730,7 @@ export async function rollback(target: ReshardTarget, io: ReshardIo): Promise<Re
       let map = await liftFreeze(await readShardMap());
       const now = lookupOf(map);
       const back: ShardMove[] = [];
-      for (const r of planBase(state.from)) for (let l = r.from; l <= r.to; l++) if (now[l] !== r.table) back.push({ logical: l, source: now[l]!, target: r.table });
+      for (const r of baseOf(state)) for (let l = r.from; l <= r.to; l++) if (now[l] !== r.table) back.push({ logical: l, source: now[l]!, target: r.table });
       map = await announce(map, map.tables, io);
       io.progress(`rollback to ${state.from} tables: ${back.length} logical shards to move back in ${groupMoves(back).length} cut-overs`);
       await moveGroups(clients, target, groupMoves(back), state, io);
@@ -705,7 +757,7 @@ export async function finish(target: ReshardTarget, io: ReshardIo): Promise<Resh
     return locked(clients, state, previous, async () => {
       const map = await readShardMap();
       let deleted = 0;
-      for (let t = 0; t < state.from; t++) {
+      for (const t of tablesMovedFrom(baseOf(state), map)) {
         deleted += await deleteMovedRows(clients, map, t);
         io.progress(`table ${t}: moved rows deleted (${deleted} so far)`);
       }

@@ -7,6 +7,8 @@ import type { Stack } from '../../shared/local/stack.js';
 import { stackClient, until, type StackUser } from '../support/own-stack.js';
 import { feedctlReshard, missingWrites, reshardLoad } from '../support/reshard-load.js';
 import { GENEROUS_RATE_LIMITS } from '../support/rate-limits.js';
+import { logicalShardOf } from '../../shared/domain/ids.js';
+import { tableSetOfTable } from '../../shared/domain/analytics-events.js';
 import { inTurnWithHeavyFiles } from '../support/heavy-turn.js';
 
 const PREFIX = `reshard${process.pid}-`;
@@ -137,5 +139,48 @@ describe('feedctl reshard', () => {
     expect(await everyFeed()).toEqual(feedsBefore);
     expect((await feedctl(['--rollback'])).err).toMatch(/finished: its old rows are gone/);
     await everyWriteReadsBack([...seeded, ...load.posts, { author: a, postId: after.body.postId }], load.follows);
+    seeded.push(...load.posts, { author: a, postId: after.body.postId });
+  }, 300_000);
+
+  it('moves a user’s logical shards to another of today’s tables under load, refuses bad moves, and rolls the move back', async () => {
+    // After 16 → 32 table t holds the lower half of its old 256 logical shards, t + 16 the upper.
+    const logical = logicalShardOf(users[0]!.userId);
+    const from = logical - (logical % 64);
+    const table = Math.floor(logical / 256) + (logical % 256 < 128 ? 0 : 16);
+    const set = (t: number) => tableSetOfTable(t, 16).name;
+    const tables = Array.from({ length: 32 }, (_, t) => t);
+    const target = tables.find((t) => t !== table && set(t) === set(table))!;
+    const elsewhere = tables.find((t) => set(t) !== set(table));
+    const refused: [string[], RegExp][] = [
+      [['--move', `${from}-${from + 200}`, '--table', String(target)], /on more than one table/],
+      [['--move', `${from}-${from + 63}`, '--table', '99'], /--table must be one of today's tables, 0-31/],
+      [['--move', 'x', '--table', String(target)], /--move takes logical shards/],
+      [['--move', `${from}-${from + 63}`, '--table', String(table)], /already on table/],
+      ...(elsewhere === undefined ? [] : [[['--move', `${from}-${from + 63}`, '--table', String(elsewhere)], /never changes where rows may live/] as [string[], RegExp]]),
+    ];
+    for (const [args, message] of refused) {
+      const r = await feedctl(args);
+      expect(r.code, r.out + r.err).toBe(1);
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+      expect(r.err).toMatch(message);
+    }
+
+    let running = true;
+    const load = reshardLoad(client, users, () => running);
+    const moved = await feedctl(['--move', `${from}-${from + 63}`, '--table', String(target)]);
+    running = false;
+    await load.done;
+    expect(moved.code, moved.out + moved.err).toBe(0);
+    // The user's own rows (profile, posts, edges) were among those copied.
+    expect(moved.out).toMatch(new RegExp(`moved: logical ${from}-${from + 63} to table ${target}; [1-9]\\d* rows copied`));
+    expect((await feedctl(['status'])).out).toMatch(/\(move\) 32 → 32 tables: moved/);
+    expect(load.failures).toEqual([]);
+    await stack.settle(20_000);
+    await everyWriteReadsBack([...seeded, ...load.posts], load.follows);
+
+    const back = await feedctl(['--rollback']);
+    expect(back.code, back.out + back.err).toBe(0);
+    expect((await feedctl(['status'])).out).toMatch(/32 tables per entity[\s\S]*rolled-back/);
+    await everyWriteReadsBack([...seeded, ...load.posts], load.follows);
   }, 300_000);
 });

@@ -9,7 +9,7 @@ import { resetConfig } from '../../shared/edge/config.js';
 import { logicalShardOf, mintId } from '../../shared/domain/ids.js';
 import { LOGICAL_SHARDS } from '../../shared/domain/regions.js';
 import { TABLE_SETS } from '../../shared/domain/residency.js';
-import { decodeShardMap, encodeShardMap, growthMoves, initialShardMap, lookupOf, reshardTargetProblem, shardMapProblem, assign } from '../../shared/domain/shard-map.js';
+import { decodeShardMap, encodeShardMap, growthMoves, initialShardMap, lookupOf, moveTargetProblem, reshardTargetProblem, shardMapProblem, assign } from '../../shared/domain/shard-map.js';
 import { tableName, TABLES } from '../../shared/declarations/tables.js';
 import { keys, logicalShardOfRow, partitions } from '../../shared/store/keys.js';
 import { resetShardMap, setLogicalOfTable, writeShardMapCopy } from '../../shared/store/shard-map.js';
@@ -25,6 +25,21 @@ afterEach(() => {
 });
 
 describe('the shard map', () => {
+  it('moves logical shards only from one table to another of today’s tables in their table set', () => {
+    const map = initialShardMap(32);
+    // Tables 0-1 hold logical 0-255; say they are one set and table 2 another.
+    const setOf = (t: number) => (t < 2 ? 'a' : 'b');
+    expect(moveTargetProblem(map, 64, 127, 1, setOf)).toBeUndefined();
+    expect(moveTargetProblem(map, 64, 64, 1, setOf)).toBeUndefined();
+    expect(moveTargetProblem(map, 100, 200, 1, setOf)).toMatch(/more than one table \(0 and 1\)/);
+    expect(moveTargetProblem(map, 64, 127, 0, setOf)).toMatch(/already on table 0/);
+    expect(moveTargetProblem(map, 64, 127, 2, setOf)).toMatch(/table set b.*in a: a move never changes where rows may live/);
+    expect(moveTargetProblem(map, 64, 127, 32, setOf)).toMatch(/--table must be one of today's tables, 0-31/);
+    expect(moveTargetProblem(map, 64, 127, Number.NaN, setOf)).toMatch(/--table/);
+    expect(moveTargetProblem(map, 127, 64, 1, setOf)).toMatch(/A-B with 0 <= A <= B < 4096/);
+    expect(moveTargetProblem(map, 0, 4096, 1, setOf)).toMatch(/A-B/);
+  });
+
   it('starts as the contiguous layout of FEED_SHARDS tables', () => {
     const map = initialShardMap(32);
     expect(map.ranges[1]).toEqual({ from: 128, to: 255, table: 1 });
