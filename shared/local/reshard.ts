@@ -6,14 +6,14 @@
 //      catch-up already wrote or deleted that key (its image is newer than the scan's);
 //   3. verified: per logical shard, item counts and a content hash of source and target agree
 //      (a key that differs is re-read after the catch-up; one that still differs stops that
-//      logical shard's move, named);
+//      logical shard's move, named), and dark reads of sampled partitions and their indexes
+//      answer alike from both tables (dark-reads.ts);
 //   4. cut over: the shard map freezes those logical shards (writes wait, shard-routing.ts), the
 //      freeze is given FAST_REFRESH_MS to reach every process, the catch-up reads each stream
 //      through, the map flips them to the target and unfreezes; the pause is measured.
 // Source rows stay until `reshard --finish` deletes them, so `--rollback` can move everything
 // back the same way. State lives in the control table: a stopped or crashed reshard resumes from
 // the last cut-over table.
-import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
@@ -29,6 +29,8 @@ import { FAST_REFRESH_MS, readShardMap, setLogicalOfTable, slowRefreshMs, writeS
 import { logicalShardOfRow } from '../store/keys.js';
 import { MOVE_ATTR, moveMark } from '../store/moved-rows.js';
 import { ensureTables } from './create-tables.js';
+import { itemHash, keyOf, keyOfRowKey, rowKey } from './row-identity.js';
+import { darkReads, sampleRowKeys, type Follower } from './dark-reads.js';
 import { StreamPoller } from './streams.js';
 
 /** A reshard whose heartbeat is older than this has stopped: another may resume it. */
@@ -144,29 +146,6 @@ async function lock(doc: DynamoDBDocumentClient, state: ReshardState, previous: 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The rows' identity within a table: partition and sort key values. */
-function rowKey(entity: Entity, item: Record<string, unknown>): string {
-  const def = TABLES[entity];
-  return def.sortKey ? `${String(item[def.partitionKey.name])}\u0000${String(item[def.sortKey.name])}` : String(item[def.partitionKey.name]);
-}
-function keyOf(entity: Entity, item: Record<string, unknown>): Record<string, unknown> {
-  const def = TABLES[entity];
-  return { [def.partitionKey.name]: item[def.partitionKey.name], ...(def.sortKey && { [def.sortKey.name]: item[def.sortKey.name] }) };
-}
-
-/** A content hash independent of attribute order (sets sorted). */
-function stable(v: unknown): string {
-  if (v instanceof Set) return `set(${[...v].map(stable).sort().join(',')})`;
-  if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
-  if (v instanceof Uint8Array) return `bin(${Buffer.from(v).toString('base64')})`;
-  if (v && typeof v === 'object') return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${stable((v as Record<string, unknown>)[k])}`).join(',')}}`;
-  return JSON.stringify(v);
-}
-/** The row's content, without the mark the mover leaves on what it writes. */
-const itemHash = (item: Record<string, unknown>) => {
-  const { [MOVE_ATTR]: _mark, ...row } = item;
-  return createHash('sha1').update(stable(row)).digest('hex').slice(0, 16);
-};
 /** The row as the mover writes it: marked, so stream consumers know it for a copy (moved-rows.ts). */
 const marked = (item: Record<string, unknown>) => ({ ...item, [MOVE_ATTR]: moveMark() });
 
@@ -259,10 +238,11 @@ async function scanMoving(doc: DynamoDBDocumentClient, entity: Entity, table: st
 }
 
 /** Follows the source tables' streams, applying every change of a moving row to the target. */
-class CatchUp {
-  /** Keys (entity:row) the catch-up wrote or deleted: the copy must not overwrite them with its
-   *  older image. */
-  readonly touched = new Set<string>();
+class CatchUp implements Follower {
+  /** Keys (entity:row) the catch-up wrote or deleted, with the count of changes at the last: the
+   *  copy must not overwrite them with its older image, and dark reads skip what changed. */
+  readonly touched = new Map<string, number>();
+  seq = 0;
   readonly locks = new KeyLocks();
   applied = 0;
   private readonly pollers: StreamPoller[] = [];
@@ -310,7 +290,7 @@ class CatchUp {
       if (logical === undefined || !this.moving.has(logical)) continue;
       const k = `${entity}:${rowKey(entity, keys)}`;
       await this.locks.with([k], async () => {
-        this.touched.add(k);
+        this.touched.set(k, ++this.seq);
         if (r.eventName === 'REMOVE') {
           await this.clients.doc.send(new DeleteCommand({ TableName: target, Key: keys }));
         } else {
@@ -320,6 +300,10 @@ class CatchUp {
       });
       this.applied++;
     }
+  }
+
+  lastChange(key: string): number | undefined {
+    return this.touched.get(key);
   }
 
   private held: Promise<void> = Promise.resolve();
@@ -418,10 +402,14 @@ async function copyAndVerify(clients: Clients, group: MoveGroup, catchUp: CatchU
     }
   }
   if (bad.size > 0) await settle(clients, group, catchUp, bad);
-  io.progress(`table ${group.source} → ${group.dest}: verified in ${secs(Date.now() - t1)}`);
+  const agreeing = new Set(group.logicals.filter((l) => !bad.has(l)));
+  const samples = new Map(ENTITIES.map((entity) => [entity, sampleRowKeys([...agreeing].flatMap((l) => [...(sources.get(entity)!.get(l)?.rows.keys() ?? [])]))]));
+  const dark = await darkReads(clients.doc, { source: group.source, dest: group.dest, sourceLogical, destLogical, moving: agreeing, samples, follower: catchUp, pace });
+  for (const [logical, lines] of dark.differ) bad.set(logical, [...(bad.get(logical) ?? []), ...lines]);
+  io.progress(`table ${group.source} → ${group.dest}: verified in ${secs(Date.now() - t1)} (${dark.reads} dark reads, ${dark.differ.size === 0 ? 'all agree' : `${[...dark.differ.values()].flat().length} differ`})`);
   for (const [logical, keys] of bad) {
     state.mismatches.push({ logical, keys: keys.slice(0, 10) });
-    io.progress(`table ${group.source} → ${group.dest}: logical shard ${logical} NOT moved: ${keys.length} keys differ (${keys.slice(0, 3).join(', ').replace(/\u0000/g, '/')}${keys.length > 3 ? ', …' : ''})`);
+    io.progress(`table ${group.source} → ${group.dest}: logical shard ${logical} NOT moved: ${keys.length} differences (${keys.slice(0, 3).join(', ').replace(/\u0000/g, '/')}${keys.length > 3 ? ', …' : ''})`);
   }
   return group.logicals.filter((l) => !bad.has(l));
 }
@@ -454,9 +442,7 @@ async function settle(clients: Clients, group: MoveGroup, catchUp: CatchUp, bad:
       const left: string[] = [];
       for (const k of keys) {
         const [entityName, rest] = [k.slice(0, k.indexOf(':')), k.slice(k.indexOf(':') + 1)] as [Entity, string];
-        const def = TABLES[entityName];
-        const [pk, sk] = rest.split('\u0000');
-        const key = { [def.partitionKey.name]: pk, ...(def.sortKey && { [def.sortKey.name]: sk }) };
+        const key = keyOfRowKey(entityName, rest);
         const [a, b] = await Promise.all(
           [group.source, group.dest].map(async (t) => (await clients.doc.send(new GetCommand({ TableName: tableName(entityName, t), Key: key, ConsistentRead: true }))).Item),
         );
@@ -798,7 +784,7 @@ export async function status(target: ReshardTarget): Promise<string[]> {
       `reshard (${state.action}) ${state.from} → ${state.to} tables: ${state.phase}${state.phase === 'moving' ? (running ? `, running (${state.owner})` : ', stopped: run it again to resume') : ''}; started ${state.startedAt}`,
       `  cut-overs done: ${state.done.length}; rows copied ${state.rowsCopied}; pause p50 ${pauses[Math.floor(pauses.length / 2)] ?? 0} ms, max ${pauses.at(-1) ?? 0} ms`,
     );
-    for (const m of state.mismatches) lines.push(`  logical shard ${m.logical} not moved: keys differ (${m.keys.slice(0, 3).join(', ').replace(/\u0000/g, '/')})`);
+    for (const m of state.mismatches) lines.push(`  logical shard ${m.logical} not moved: rows or reads differ (${m.keys.slice(0, 3).join(', ').replace(/\u0000/g, '/')})`);
     if (state.phase === 'moved') lines.push('  next: --finish deletes the moved rows from the old tables (no rollback after that), or --rollback');
     return lines;
   });

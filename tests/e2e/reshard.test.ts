@@ -117,6 +117,9 @@ describe('feedctl reshard', () => {
     expect(resumed.out).toMatch(/moved: 32 tables/);
     // The resumed run skipped the tables already cut over.
     expect(resumed.out).toMatch(/\d+ done/);
+    // Each cut-over's dark reads (partitions and indexes read from both tables) agreed.
+    expect(resumed.out).toMatch(/verified in [\d.]+ s \([1-9]\d* dark reads, all agree\)/);
+    expect(resumed.out).not.toMatch(/dark reads, \d+ differ/);
     expect(load.failures).toEqual([]);
     expect(load.posts.length).toBeGreaterThan(0);
     await stack.settle(20_000);
