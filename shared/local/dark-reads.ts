@@ -53,12 +53,17 @@ export interface DarkReadResult {
 }
 
 interface Read {
+  entity: Entity;
+  /** The sampled row's logical shard: the one whose move a difference stops. */
+  logical: number;
   label: string;
   index?: string;
   keyName: string;
   value: unknown;
   /** Global indexes have no consistent reads. */
   consistent: boolean;
+  /** What differed the last time it was read. */
+  differs?: string;
 }
 
 interface Answer {
@@ -83,64 +88,90 @@ export function sampleRowKeys(keys: readonly string[], n = DARK_READ_ROWS): stri
   return Array.from({ length: n }, (_, i) => all[Math.floor((i * all.length) / n)]!);
 }
 
+/** Reads in flight at once on each side. */
+const DARK_READ_PARALLEL = 8;
+
 export async function darkReads(doc: DynamoDBDocumentClient, plan: DarkReadPlan): Promise<DarkReadResult> {
-  const result: DarkReadResult = { reads: 0, differ: new Map() };
-  const note = (logical: number, line: string) => result.differ.set(logical, [...(result.differ.get(logical) ?? []), line]);
-  for (const [entity, keys] of plan.samples) {
-    const def = TABLES[entity];
-    for (const k of keys) {
+  const reads = await readsOf(doc, plan);
+  const result: DarkReadResult = { reads: reads.length, differ: new Map() };
+  // Each round reads every read still undecided from the source, has the catch-up read through
+  // once, and reads them from the target: one read-through per round, however many reads.
+  let pending = reads;
+  for (let round = 0; round < DARK_READ_ROUNDS && pending.length > 0; round++) {
+    if (round > 0) await sleep(RETRY_BASE_MS * 2 ** (round - 1));
+    const seq = plan.follower.seq;
+    const side = (table: number, tableLogical: number) => inPool(pending, async (r) => {
       await plan.pace?.();
-      const row = (await doc.send(new GetCommand({ TableName: tableName(entity, plan.source), Key: keyOfRowKey(entity, k), ConsistentRead: true }))).Item;
-      if (!row) continue; // deleted since it was scanned
-      const pk = row[def.partitionKey.name];
-      const logical = logicalShardOfRow(entity, String(pk), plan.sourceLogical);
-      if (logical === undefined || !plan.moving.has(logical)) continue;
-      const reads: Read[] = [
-        { label: `${def.baseName} ${def.partitionKey.name}=${String(pk)}`, keyName: def.partitionKey.name, value: pk, consistent: true },
-        ...def.localIndexes.map((i) => ({ label: `${def.baseName}.${i.name} ${i.partitionKey.name}=${String(pk)}`, index: i.name, keyName: i.partitionKey.name, value: pk, consistent: true })),
-        ...def.globalIndexes
-          .filter((i) => row[i.partitionKey.name] !== undefined) // a sparse index holds no entry for this row
-          .map((i) => ({ label: `${def.baseName}.${i.name} ${i.partitionKey.name}=${String(row[i.partitionKey.name])}`, index: i.name, keyName: i.partitionKey.name, value: row[i.partitionKey.name], consistent: false })),
-      ];
-      for (const read of reads) {
-        result.reads++;
-        const line = await compare(doc, plan, entity, read);
-        if (line) note(logical, `dark read ${read.label}: ${line}`);
-      }
-    }
+      return query(doc, tableName(r.entity, table), r, tableLogical, plan.moving);
+    });
+    const a = await side(plan.source, plan.sourceLogical);
+    // The target is compared once it holds everything the source answered from.
+    await plan.follower.readThrough(Date.now(), READ_THROUGH_MAX_MS);
+    const b = await side(plan.dest, plan.destLogical);
+    pending = pending.filter((r, i) => (r.differs = difference(r.entity, a[i]!, b[i]!, plan.follower, seq)) !== undefined);
   }
+  for (const r of pending) result.differ.set(r.logical, [...(result.differ.get(r.logical) ?? []), `dark read ${r.label}: ${r.differs}`]);
   return result;
 }
 
-/** Reads `read` from both tables until they agree; returns what differs after the last try. */
-async function compare(doc: DynamoDBDocumentClient, plan: DarkReadPlan, entity: Entity, read: Read): Promise<string | undefined> {
-  let last = '';
-  for (let round = 0; round < DARK_READ_ROUNDS; round++) {
-    if (round > 0) await sleep(RETRY_BASE_MS * 2 ** (round - 1));
+/** The reads around each sampled row that still exists: its partition, and each index by the
+ *  row's key in it. */
+async function readsOf(doc: DynamoDBDocumentClient, plan: DarkReadPlan): Promise<Read[]> {
+  const sampled = [...plan.samples].flatMap(([entity, keys]) => keys.map((k) => ({ entity, k })));
+  const rows = await inPool(sampled, async ({ entity, k }) => {
     await plan.pace?.();
-    const seq = plan.follower.seq;
-    const a = await query(doc, tableName(entity, plan.source), entity, read, plan.sourceLogical, plan.moving);
-    if (typeof a === 'string') return `source: ${a}`;
-    // The target is compared once it holds everything the source answered from.
-    await plan.follower.readThrough(Date.now(), READ_THROUGH_MAX_MS);
-    const b = await query(doc, tableName(entity, plan.dest), entity, read, plan.destLogical, plan.moving);
-    if (typeof b === 'string') return `target: ${b}`;
-    // Rows changed since the source was read may differ by right: the catch-up applied them.
-    const settled = (rows: Answer['rows']) => rows.filter((r) => (plan.follower.lastChange(`${entity}:${r.key}`) ?? 0) <= seq);
-    let [x, y] = [settled(a.rows), settled(b.rows)];
-    // A full page on either side: rows written meanwhile may have pushed others past its end.
-    if (a.more || b.more) [x, y] = [x.slice(0, Math.min(x.length, y.length)), y.slice(0, Math.min(x.length, y.length))];
-    const at = x.findIndex((r, i) => y[i]?.key !== r.key || y[i]?.hash !== r.hash);
-    if (x.length === y.length && at === -1) return undefined;
-    const first = at === -1 ? y[x.length]! : x[at]!;
-    last = `source ${x.length} rows, target ${y.length}; first difference at ${first.key.replace(/\u0000/g, '/')}`;
-  }
-  return last;
+    return (await doc.send(new GetCommand({ TableName: tableName(entity, plan.source), Key: keyOfRowKey(entity, k), ConsistentRead: true }))).Item;
+  });
+  return sampled.flatMap(({ entity }, i) => {
+    const row = rows[i];
+    if (!row) return []; // deleted since it was scanned
+    const def = TABLES[entity];
+    const pk = row[def.partitionKey.name];
+    const logical = logicalShardOfRow(entity, String(pk), plan.sourceLogical);
+    if (logical === undefined || !plan.moving.has(logical)) return [];
+    const read = (label: string, keyName: string, value: unknown, consistent: boolean, index?: string): Read => ({ entity, logical, label, keyName, value, consistent, ...(index && { index }) });
+    return [
+      read(`${def.baseName} ${def.partitionKey.name}=${String(pk)}`, def.partitionKey.name, pk, true),
+      ...def.localIndexes.map((i) => read(`${def.baseName}.${i.name} ${i.partitionKey.name}=${String(pk)}`, i.partitionKey.name, pk, true, i.name)),
+      ...def.globalIndexes
+        .filter((i) => row[i.partitionKey.name] !== undefined) // a sparse index holds no entry for this row
+        .map((i) => read(`${def.baseName}.${i.name} ${i.partitionKey.name}=${String(row[i.partitionKey.name])}`, i.partitionKey.name, row[i.partitionKey.name], false, i.name)),
+    ];
+  });
+}
+
+/** What differs between the two answers, or undefined when they agree. */
+function difference(entity: Entity, a: Answer | string, b: Answer | string, follower: Follower, seq: number): string | undefined {
+  if (typeof a === 'string') return `source: ${a}`;
+  if (typeof b === 'string') return `target: ${b}`;
+  // Rows changed since the source was read may differ by right: the catch-up applied them.
+  const settled = (rows: Answer['rows']) => rows.filter((r) => (follower.lastChange(`${entity}:${r.key}`) ?? 0) <= seq);
+  let [x, y] = [settled(a.rows), settled(b.rows)];
+  // A full page on either side: rows written meanwhile may have pushed others past its end.
+  if (a.more || b.more) [x, y] = [x.slice(0, Math.min(x.length, y.length)), y.slice(0, Math.min(x.length, y.length))];
+  const at = x.findIndex((r, i) => y[i]?.key !== r.key || y[i]?.hash !== r.hash);
+  if (x.length === y.length && at === -1) return undefined;
+  const first = at === -1 ? y[x.length]! : x[at]!;
+  return `source ${x.length} rows, target ${y.length}; first difference at ${first.key.replace(/\u0000/g, '/')}`;
+}
+
+/** `fn` over `items`, DARK_READ_PARALLEL at a time; the answers in the items' order. */
+async function inPool<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(DARK_READ_PARALLEL, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  }));
+  return out;
 }
 
 /** One page of `read` from `table`, newest first, keeping the moving logical shards' rows; a
  *  string says why the table refused it. */
-async function query(doc: DynamoDBDocumentClient, table: string, entity: Entity, read: Read, tableLogical: number, moving: ReadonlySet<number>): Promise<Answer | string> {
+async function query(doc: DynamoDBDocumentClient, table: string, read: Read, tableLogical: number, moving: ReadonlySet<number>): Promise<Answer | string> {
+  const { entity } = read;
   const pkName = TABLES[entity].partitionKey.name;
   try {
     const out = await doc.send(
