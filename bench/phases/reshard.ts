@@ -1,7 +1,7 @@
 // The resharding section: a stack of its own (32 tables per entity, rows seeded in bulk), a
 // steady workload of posts, follows and feed reads through the HTTP API, and `feedctl reshard
 // --to 64` run as its own process meanwhile, then `--finish`. Measured: requests that failed,
-// acknowledged writes that do not read back, the write pause per cut-over (p99, from feedctl)
+// acknowledged writes that do not read back, the write pause per cut-over (p50, p99, from feedctl)
 // and as clients saw it (write latency p99 before and during), and time per million rows moved.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -46,9 +46,12 @@ export interface ReshardResult {
   missing: number;
   missingSamples: string[];
   cutOvers: number;
-  /** Freeze written → flip written per cut-over, from feedctl's progress lines. */
+  /** The freeze's moment → flip written per cut-over, from feedctl's progress lines. */
+  pauseP50Ms: number;
   pauseP99Ms: number;
   pauseMaxMs: number;
+  /** Where the longest pause went (`held 50, drain 533, flip 103`). */
+  pauseMaxParts: string;
   /** Acknowledged writes' latency as the clients saw it. */
   writeP99BeforeMs: number;
   writeP99DuringMs: number;
@@ -74,7 +77,8 @@ async function seedFeeds(authors: StackUser[], n: number): Promise<void> {
   for (let i = 0; i < entries.length; i += 2_500) await putEntries(entries.slice(i, i + 2_500));
 }
 
-const pausesOf = (out: string) => [...out.matchAll(/pause (\d+) ms/g)].map((m) => Number(m[1]));
+/** Each cut-over's pause and its parts, from feedctl's progress lines. */
+const pausesOf = (out: string) => [...out.matchAll(/pause (\d+) ms(?:: ([^;)]*))?/g)].map((m) => ({ ms: Number(m[1]), parts: m[2] ?? '' }));
 
 export async function reshardSection(ctx: BenchContext): Promise<void> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'feedscale-bench-reshard-'));
@@ -106,7 +110,8 @@ export async function reshardSection(ctx: BenchContext): Promise<void> {
     const fin = run.code === 0 ? await feedctlReshard(['--finish'], env) : undefined;
     await stack.settle(30_000);
     const missing = await missingWrites(client, users[0]!, load.posts, load.follows);
-    const pauses = pausesOf(run.out).sort((a, b) => a - b);
+    const cutOvers = pausesOf(run.out).sort((a, b) => a.ms - b.ms);
+    const pauses = cutOvers.map((c) => c.ms);
     const rowsCopied = Number(/(\d+) rows copied/.exec(run.out)?.[1] ?? 0);
     const result: ReshardResult = {
       from: FROM,
@@ -120,8 +125,10 @@ export async function reshardSection(ctx: BenchContext): Promise<void> {
       missing: missing.length,
       missingSamples: missing.slice(0, 5),
       cutOvers: pauses.length,
+      pauseP50Ms: percentile(pauses, 0.5),
       pauseP99Ms: percentile(pauses, 0.99),
       pauseMaxMs: pauses.at(-1) ?? 0,
+      pauseMaxParts: cutOvers.at(-1)?.parts ?? '',
       writeP99BeforeMs: percentile(load.writeMs.slice(0, before), 0.99),
       writeP99DuringMs: percentile(during, 0.99),
       writeMaxDuringMs: Math.max(0, ...during),
@@ -136,7 +143,7 @@ export async function reshardSection(ctx: BenchContext): Promise<void> {
     ctx.log(
       `reshard: ${FROM} → ${TO} in ${fmt(run.ms / 1000, 1)} s (exit ${run.code}), ${rowsCopied} rows copied (${fmt(result.msPerMillionRows / 60_000, 1)} min per million); ` +
         `${result.requests} requests, ${result.failures} failed (${result.retried503} 503s retried); ${result.acknowledged.posts + result.acknowledged.follows} writes acknowledged, ${result.missing} missing; ` +
-        `pause p99 ${result.pauseP99Ms} ms (max ${result.pauseMaxMs}); client write p99 ${result.writeP99BeforeMs} → ${result.writeP99DuringMs} ms (max ${result.writeMaxDuringMs}); finish ${fmt(result.finishMs / 1000, 1)} s`,
+        `pause p50 ${result.pauseP50Ms} · p99 ${result.pauseP99Ms} ms (max ${result.pauseMaxMs}: ${result.pauseMaxParts}); client write p99 ${result.writeP99BeforeMs} → ${result.writeP99DuringMs} ms (max ${result.writeMaxDuringMs}); finish ${fmt(result.finishMs / 1000, 1)} s`,
     );
   } finally {
     await stack?.stop();

@@ -22,6 +22,10 @@ export interface ShardMap {
   ranges: ShardRange[];
   /** Logical shards whose writes wait: a move is cutting them over. */
   frozen: ShardRange[];
+  /** Epoch ms from which `frozen` holds (absent: at once). A cut-over schedules its freeze this
+   *  far ahead that every process has read it by then, so the wait for the map to be seen is
+   *  spent before the pause, not in it (shared/local/reshard.ts). */
+  frozenFrom?: number;
   /** A move is under way: processes refresh their copy often (FAST_REFRESH_MS) rather than
    *  rarely, so a freeze reaches every writer in well under a second. */
   moving: boolean;
@@ -145,6 +149,7 @@ export interface ShardMapItem {
   tables: number;
   ranges: string[];
   frozen: string[];
+  frozenFrom?: number;
   moving: boolean;
 }
 
@@ -154,6 +159,7 @@ export function encodeShardMap(map: ShardMap): ShardMapItem {
     tables: map.tables,
     ranges: map.ranges.map((r) => `${r.from}-${r.to}:${r.table}`),
     frozen: map.frozen.map((r) => `${r.from}-${r.to}:${r.table}`),
+    ...(map.frozen.length > 0 && map.frozenFrom !== undefined && { frozenFrom: map.frozenFrom }),
     moving: map.moving,
   };
 }
@@ -170,6 +176,7 @@ export function decodeShardMap(item: ShardMapItem): ShardMap {
     tables: item.tables,
     ranges: item.ranges.map(parseRange),
     frozen: (item.frozen ?? []).map(parseRange),
+    ...(typeof item.frozenFrom === 'number' && (item.frozen ?? []).length > 0 && { frozenFrom: item.frozenFrom }),
     moving: Boolean(item.moving),
   };
   const problem = shardMapProblem(map);

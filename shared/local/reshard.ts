@@ -8,9 +8,9 @@
 //      (a key that differs is re-read after the catch-up; one that still differs stops that
 //      logical shard's move, named), and dark reads of sampled partitions and their indexes
 //      answer alike from both tables (dark-reads.ts);
-//   4. cut over: the shard map freezes those logical shards (writes wait, shard-routing.ts), the
-//      freeze is given FAST_REFRESH_MS to reach every process, the catch-up reads each stream
-//      through, the map flips them to the target and unfreezes; the pause is measured.
+//   4. cut over: the shard map freezes those logical shards (writes wait, shard-routing.ts) from a
+//      moment written far enough ahead to reach every process first; the catch-up reads each
+//      stream through, the map flips them to the target and unfreezes; the pause is measured.
 // Source rows stay until `reshard --finish` deletes them, so `--rollback` can move everything
 // back the same way. State lives in the control table: a stopped or crashed reshard resumes from
 // the last cut-over table.
@@ -465,43 +465,55 @@ async function settle(clients: Clients, group: MoveGroup, catchUp: CatchUp, bad:
   }
 }
 
-/** A cut-over's pause (freeze written → flip written) and where it went. */
+/** A cut-over's pause (the scheduled freeze begins → flip written) and where it went. */
 interface Pause {
   ms: number;
-  /** Writing the freeze, waiting for every process to see it, reading the streams through,
-   *  writing the flip. */
-  parts: { freeze: number; seen: number; drain: number; flip: number };
+  /** Holding for writes sent just before the freeze (and for a late freeze write), reading the
+   *  streams through, writing the flip. */
+  parts: { held: number; drain: number; flip: number };
 }
+
+/** How far ahead a cut-over schedules its freeze: every process re-reads the map within
+ *  FAST_REFRESH_MS of the freeze being written (plus SEEN_MARGIN_MS for that read), and the write
+ *  itself takes up to ~150 ms on a loaded DynamoDB Local (~10 ms in AWS). */
+const FREEZE_AHEAD_MS = FAST_REFRESH_MS + SEEN_MARGIN_MS + 150;
+/** From the freeze on, how long a write sent just before it may still be on its way to the source
+ *  (a put on a loaded DynamoDB Local takes up to ~40 ms; in AWS ~10 ms), and the hosts' clocks
+ *  apart (Amazon Time Sync keeps them within about a millisecond). */
+const IN_FLIGHT_MS = 50;
 
 /** Freezes the group's logical shards, reads the catch-up through, flips them to the target,
  *  unfreezes. Returns the pause, or undefined if the catch-up could not read through in time
- *  (unfrozen, nothing flipped: the group is tried again). */
+ *  (unfrozen, nothing flipped: the group is tried again). The freeze is written ahead of the
+ *  moment it begins (`frozenFrom`), so every process holds its writes from that moment on: the
+ *  pause is the in-flight margin, the read-through and the flip. */
 async function cutOver(group: MoveGroup, logicals: number[], catchUp: CatchUp): Promise<Pause | undefined> {
   const frozen: ShardRange[] = logicals.map((l) => ({ from: l, to: l, table: group.source }));
   // Caught up first, so the freeze only waits for what arrives in its own few hundred ms.
   await catchUp.readThrough(Date.now(), DRAIN_MAX_MS);
   const before = await readShardMap();
-  const freezeAt = Date.now();
-  await writeShardMap({ ...before, version: before.version + 1, frozen }, before.version);
-  const frozenAt = Date.now();
-  // Every process re-reads the map within FAST_REFRESH_MS; a write that read it before the freeze
-  // is on its way to the source table and reaches the stream before the catch-up reads through.
-  // The catch-up stops starting reads a little before, so each stream is read once from then.
-  const seenAt = frozenAt + FAST_REFRESH_MS + SEEN_MARGIN_MS;
+  const frozenFrom = Date.now() + FREEZE_AHEAD_MS;
+  const frozenMap: ShardMap = { ...before, version: before.version + 1, frozen, frozenFrom };
+  await writeShardMap(frozenMap, before.version);
+  // A process that read the map just before the write sees it FAST_REFRESH_MS later: if the write
+  // itself ran late, writes may reach the source until then. Every write that left before the
+  // freeze held is on its way to the source and reaches the stream before the catch-up reads
+  // through; the catch-up stops starting reads a little before, so each stream is read once.
+  const seenAt = Math.max(frozenFrom, Date.now() + FAST_REFRESH_MS + SEEN_MARGIN_MS) + IN_FLIGHT_MS;
   await sleep(seenAt - FRESH_READ_HOLD_MS - Date.now());
   await catchUp.freshReadsAt(seenAt);
   const through = await catchUp.readThrough(seenAt, DRAIN_MAX_MS);
   const drainedAt = Date.now();
-  const frozenMap = { ...before, version: before.version + 1, frozen };
+  const { frozenFrom: _scheduled, ...unscheduled } = frozenMap;
   if (!through) {
-    await writeShardMap({ ...frozenMap, version: frozenMap.version + 1, frozen: [] }, frozenMap.version);
+    await writeShardMap({ ...unscheduled, version: frozenMap.version + 1, frozen: [] }, frozenMap.version);
     return undefined;
   }
   let ranges = frozenMap.ranges;
   for (const l of logicals) ranges = assign({ ...frozenMap, ranges }, l, l, group.dest);
-  await writeShardMap({ ...frozenMap, version: frozenMap.version + 1, ranges, frozen: [] }, frozenMap.version);
+  await writeShardMap({ ...unscheduled, version: frozenMap.version + 1, ranges, frozen: [] }, frozenMap.version);
   const end = Date.now();
-  return { ms: end - freezeAt, parts: { freeze: frozenAt - freezeAt, seen: seenAt - frozenAt, drain: drainedAt - seenAt, flip: end - drainedAt } };
+  return { ms: end - frozenFrom, parts: { held: seenAt - frozenFrom, drain: drainedAt - seenAt, flip: end - drainedAt } };
 }
 
 /** Announces a move (processes refresh their map often) and waits until every one does. */
@@ -567,7 +579,7 @@ async function moveGroup(clients: Clients, target: ReshardTarget, group: MoveGro
       for (let attempt = 0; attempt < 3 && pause === undefined && verified.length > 0; attempt++) pause = await inTurn(catchUp, () => cutOver(group, verified, catchUp));
       if (verified.length > 0 && pause === undefined) throw new ReshardError(`table ${group.source}: the catch-up could not read its streams through during the freeze; run again to retry`);
       if (pause !== undefined) state.pausesMs.push(pause.ms);
-      const parts = pause ? `: freeze ${pause.parts.freeze}, seen ${pause.parts.seen}, drain ${pause.parts.drain}, flip ${pause.parts.flip}` : '';
+      const parts = pause ? `: held ${pause.parts.held}, drain ${pause.parts.drain}, flip ${pause.parts.flip}` : '';
       io.progress(`table ${group.source} → ${group.dest}: logical ${rangeText(verified.length ? verified : group.logicals)} cut over (pause ${pause?.ms ?? 0} ms${parts}; ${catchUp.applied} changes caught up) [${state.done.length + 1}/${total}]`);
       // A write that read the map before the freeze and was still on its way when the catch-up
       // read through lands in the source after the flip: the catch-up keeps following the source

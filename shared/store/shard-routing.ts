@@ -105,7 +105,9 @@ function touches(name: string, input: Input): Touch[] {
   return [{ table: input.TableName, key: input.Key ?? input.Item }];
 }
 
-const frozenIn = (map: ShardMap, logicals: (number | undefined)[]) => logicals.some((l) => l !== undefined && inRanges(map.frozen, l));
+/** Whether any of `logicals` is frozen now (a scheduled freeze holds from its `frozenFrom`). */
+const frozenIn = (map: ShardMap, logicals: (number | undefined)[]) =>
+  map.frozen.length > 0 && Date.now() >= (map.frozenFrom ?? 0) && logicals.some((l) => l !== undefined && inRanges(map.frozen, l));
 
 /** Waits while any of `logicals` is frozen (writes), or re-reads the map once (reads). */
 async function passFreeze(map: ShardMap, logicals: (number | undefined)[], write: boolean): Promise<void> {

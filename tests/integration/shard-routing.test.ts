@@ -74,4 +74,34 @@ describe('a cut-over seen through the control table', () => {
 
     await writeShardMap({ ...initialShardMap(16), version: frozen.version + 2 }, frozen.version + 1);
   }, 60_000);
+
+  it('lets writes through until a scheduled freeze begins, and holds them from then on', async () => {
+    const logical = 300; // table 1 of 16 holds 256-511
+    const user = mintId(logical);
+    const { table, key } = keys.profile(user);
+    const v0 = await readShardMap();
+    const frozenFrom = Date.now() + 3_000; // room for the first write on a loaded machine
+    const scheduled: ShardMap = { ...v0, version: v0.version + 1, moving: true, frozen: [{ from: logical, to: logical, table: 1 }], frozenFrom };
+    await writeShardMap(scheduled, v0.version);
+
+    const waitsBefore = routingStats.frozenWrites;
+    await db().send(new PutCommand({ TableName: table, Item: { ...key, v: 'ahead' } }));
+    // Sent before the freeze began: it was not held.
+    expect(Date.now()).toBeLessThan(frozenFrom);
+    expect(routingStats.frozenWrites).toBe(waitsBefore);
+    expect((await stored(table, key))?.v).toBe('ahead');
+
+    await until(async () => Date.now() >= frozenFrom, 10_000, 'the scheduled freeze to begin');
+    let landed = false;
+    const write = db()
+      .send(new PutCommand({ TableName: table, Item: { ...key, v: 'held' } }))
+      .then(() => (landed = true));
+    await until(async () => routingStats.frozenWrites > waitsBefore, 10_000, 'the write to wait on the freeze');
+    expect(landed).toBe(false);
+    expect((await stored(table, key))?.v).toBe('ahead');
+
+    await writeShardMap({ ...v0, version: scheduled.version + 1, moving: false }, scheduled.version);
+    await write;
+    expect((await stored(table, key))?.v).toBe('held');
+  }, 60_000);
 });

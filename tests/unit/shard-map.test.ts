@@ -90,6 +90,10 @@ describe('the shard map', () => {
     expect(decodeShardMap(encodeShardMap(map))).toEqual(map);
     const item = encodeShardMap(map);
     expect(() => decodeShardMap({ ...item, ranges: item.ranges.slice(1) })).toThrow(/logical shard 0 is not mapped/);
+    // A scheduled freeze keeps its moment; without frozen shards none is stored.
+    const scheduled = { ...map, frozenFrom: 1_800_000_000_000 };
+    expect(decodeShardMap(encodeShardMap(scheduled))).toEqual(scheduled);
+    expect(encodeShardMap({ ...scheduled, frozen: [] })).not.toHaveProperty('frozenFrom');
   });
 });
 
