@@ -200,7 +200,10 @@ export interface Results {
    *  (bench/phases/reshard.ts). */
   reshard?: ReshardResult;
   /** DynamoDB requests of a cold first page, per reader, by whether their feed holds a page. */
-  coldPage?: Record<'holdsPage' | 'short', { readers: number; mean: number; p50: number; max: number }>;
+  coldPage?: Record<'holdsPage' | 'short', { readers: number; mean: number; p50: number; max: number }> & {
+    /** The requests, in order, of each read over the target when the feed held a page. */
+    over?: string[];
+  };
   rss: { peak: number; maxRss: number; peakByPhase: Record<string, number>; engines: Record<string, number> };
   errors: { phase: string; message: string }[];
 }

@@ -10,7 +10,7 @@ export type Work = 'read' | 'warm' | 'other';
 
 const READ_OPS = new Set(['GetCommand', 'GetItemCommand', 'QueryCommand', 'BatchGetCommand', 'BatchGetItemCommand', 'ScanCommand']);
 const counts: Record<Work, number> = { read: 0, warm: 0, other: 0 };
-const own = new AsyncLocalStorage<{ requests: number }>();
+const own = new AsyncLocalStorage<{ requests: number; commands: string[] }>();
 let installed = false;
 
 /** Installs the middleware once on the process's DynamoDB client. */
@@ -22,7 +22,10 @@ export function countWork(): void {
       if (READ_OPS.has(String(context.commandName))) {
         counts[feedWork.getStore() ?? 'other']++;
         const mine = own.getStore();
-        if (mine) mine.requests++;
+        if (mine) {
+          mine.requests++;
+          mine.commands.push(String(context.commandName).replace(/Command$/, ''));
+        }
       }
       return next(args);
     },
@@ -35,9 +38,10 @@ export function workCounts(): Record<Work, number> {
   return { ...counts };
 }
 
-/** `work`, with the read requests it sent (and only it: concurrent work is not counted). */
-export async function requestsOf<T>(work: () => Promise<T>): Promise<{ result: T; requests: number }> {
-  const store = { requests: 0 };
+/** `work`, with the read requests it sent, and their commands in order (and only its own:
+ *  concurrent work is not counted). */
+export async function requestsOf<T>(work: () => Promise<T>): Promise<{ result: T; requests: number; commands: string[] }> {
+  const store = { requests: 0, commands: [] as string[] };
   const result = await own.run(store, work);
-  return { result, requests: store.requests };
+  return { result, requests: store.requests, commands: store.commands };
 }

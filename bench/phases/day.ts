@@ -18,6 +18,7 @@ import { DAY_SECONDS, PAGE_DWELL_SECONDS, planDay, type DayPlan, type Session } 
 import { fmt, live, type BenchContext } from '../context.js';
 import { httpJson } from '../http.js';
 import type { CacheMemory, DayResult } from '../results.js';
+import { TARGETS } from '../report.js';
 import { pool } from '../seed.js';
 import { quiesce, settle } from '../settle.js';
 import { median, percentile, sleep } from '../stats.js';
@@ -355,17 +356,21 @@ export async function coldPage(ctx: BenchContext): Promise<void> {
   const readers = [...new Set(plan.sessions.map((s) => s.user))].slice(0, o.coldPageReaders);
   const holds: number[] = [];
   const short: number[] = [];
+  /** The requests of reads over the target, in order: what the extra one was. */
+  const over: string[] = [];
   for (const u of readers) {
     const id = userIds[u]!;
     const { entries } = await queryEntries(id, PAGE + 1, Math.floor(Date.now() / 1000));
     await feedCache().invalidate(id);
-    const { requests } = await inInvocation(() => requestsOf(() => homeFeed(id, PAGE)));
+    const { requests, commands } = await inInvocation(() => requestsOf(() => homeFeed(id, PAGE)));
     (entries.length > PAGE ? holds : short).push(requests);
+    if (entries.length > PAGE && requests > TARGETS.coldPageRequests) over.push(commands.join(' → '));
   }
   const stats = (xs: number[]) => ({ readers: xs.length, mean: xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length), p50: median(xs), max: xs.length ? Math.max(...xs) : NaN });
-  ctx.results.coldPage = { holdsPage: stats(holds), short: stats(short) };
+  ctx.results.coldPage = { holdsPage: stats(holds), short: stats(short), ...(over.length > 0 && { over }) };
   const r = ctx.results.coldPage;
   ctx.log(`cold page: feed holds a page ${r.holdsPage.readers} readers, mean ${fmt(r.holdsPage.mean, 2)} max ${r.holdsPage.max} DynamoDB requests; shorter feeds (history) ${r.short.readers} readers, mean ${fmt(r.short.mean, 2)} max ${r.short.max}`);
+  for (const line of over.slice(0, 5)) ctx.log(`cold page over ${TARGETS.coldPageRequests} requests: ${line}`);
 }
 
 /** The day phases run when a day is configured. */
