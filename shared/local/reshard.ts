@@ -68,7 +68,8 @@ export interface ReshardState {
   phase: 'moving' | 'moved' | 'finished' | 'rolled-back';
   /** Source tables whose logical shards were cut over. */
   done: number[];
-  /** Logical shards whose move stopped on a verification mismatch, with the keys that differ. */
+  /** Logical shards whose move stopped on a verification mismatch, with the keys (or the dark
+   *  reads, `dark read …`) that differ. */
   mismatches: { logical: number; keys: string[] }[];
   pausesMs: number[];
   rowsCopied: number;
