@@ -17,8 +17,9 @@ export function delivered(s: Stack): number {
 }
 
 /** Waits until the stream is delivered up to `minDelivered`, every queue but `ignore` is empty
- *  (delayed messages included) and no workflow runs, for QUIET_MS in a row. → whether it did. */
-export async function settle(s: Stack, opts: { minDelivered?: number; timeoutMs: number; ignore?: string[]; onTick?: () => void }): Promise<boolean> {
+ *  (delayed messages included) and no workflow runs, for `quietMs` (QUIET_MS) in a row. →
+ *  whether it did. */
+export async function settle(s: Stack, opts: { minDelivered?: number; timeoutMs: number; ignore?: string[]; quietMs?: number; onTick?: () => void }): Promise<boolean> {
   const deadline = Date.now() + opts.timeoutMs;
   let quietSince = 0;
   while (Date.now() < deadline) {
@@ -28,7 +29,7 @@ export async function settle(s: Stack, opts: { minDelivered?: number; timeoutMs:
     const busy = queued > 0 || !s.pollers.every((p) => p.caughtUp) || !s.stepFunctions.idle() || delivered(s) < (opts.minDelivered ?? 0);
     if (busy) quietSince = 0;
     else if (!quietSince) quietSince = Date.now();
-    else if (Date.now() - quietSince >= QUIET_MS) return true;
+    else if (Date.now() - quietSince >= (opts.quietMs ?? QUIET_MS)) return true;
     opts.onTick?.();
     await sleep(25);
   }

@@ -110,7 +110,7 @@ async function inParallel<T>(items: T[], fn: (item: T) => Promise<unknown>): Pro
 export async function edges(ctx: BenchContext): Promise<void> {
   const { stack, userIds } = live(ctx);
   const threshold = ctx.o.quick ? 100 : 400;
-  const total = Math.min(userIds.length, ctx.o.quick ? 900 : 3_000);
+  const total = Math.min(userIds.length, ctx.o.quick ? 600 : 3_000);
   const followers = await profileRows(userIds.slice(0, total));
   try {
     const off = await burst(ctx, followers, threshold, 'off', threshold);
