@@ -266,6 +266,15 @@ describe('in-process registry', () => {
   });
 });
 
+describe('the environment', () => {
+  it('is a plain object once the handlers load: reads are property loads, not getenv calls, and every variable is kept', () => {
+    // Powertools reads process.env on every access to its invocation-scoped stores.
+    expect(Object.getPrototypeOf(process.env)).toBe(Object.prototype);
+    expect(process.env.AWS_LAMBDA_MAX_CONCURRENCY).toBe('1000');
+    expect(process.env.PATH).toBeTruthy();
+  });
+});
+
 describe('workflow correlation id', () => {
   it('is read from the top of the input, or from the execution input a ContinueAsNew task wraps', () => {
     expect(correlationOf({ correlationId: 'req-1', post: {} })).toBe('req-1');
