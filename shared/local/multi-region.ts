@@ -7,7 +7,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from
 import { writeFileAtomically } from './journal.js';
 import path from 'node:path';
 import { REGIONS, type RegionName } from '../domain/regions.js';
-import { ROOT } from './lambda.js';
+import { LOCAL_NODE_FLAGS, ROOT } from './lambda.js';
 
 export interface RegionEntry {
   name: RegionName;
@@ -59,7 +59,7 @@ export async function startRegion(dataDir: string, name: RegionName, network: re
   const log = openSync(path.join(dir, 'stack.log'), 'a');
   // Each region starts its own engines: endpoints given to the parent are not the region's.
   const { REDIS_URL: _redis, DYNAMODB_ENDPOINT: _dynamo, FEED_SFN_ENDPOINT: _sfn, ...inherited } = env;
-  const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), ['shared/local/start.ts', '--data-dir', dir], {
+  const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), [...LOCAL_NODE_FLAGS, 'shared/local/start.ts', '--data-dir', dir], {
     cwd: ROOT,
     // PORT=0: each region's API on a free port; the region's data is always kept, so an outage
     // (SIGKILL of the group) and `region up` keep what it had written.

@@ -30,3 +30,12 @@ describe('splitTarget', () => {
     },
   );
 });
+
+describe('the processes that run the handlers locally', () => {
+  it('start with the local Node flags: npm start, npm run bench (each region process is spawned with them)', async () => {
+    const { LOCAL_NODE_FLAGS, ROOT } = await import('../../shared/local/lambda.js');
+    const { readFileSync } = await import('node:fs');
+    const scripts = (JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')) as { scripts: Record<string, string> }).scripts;
+    for (const name of ['start', 'bench']) expect(scripts[name]!.split(' ').slice(1, 1 + LOCAL_NODE_FLAGS.length), name).toEqual(LOCAL_NODE_FLAGS);
+  });
+});
