@@ -1,0 +1,38 @@
+// The cached window's serialization (shared/services/home-feed.ts): each serialization is stamped
+// at its head, and a window parsed once is found again by that stamp, however its string came
+// back (an L2 hit is a new string each time), while a changed window is parsed afresh.
+import { describe, expect, it } from 'vitest';
+import { decode, encodeWindow } from '../../shared/services/home-feed.js';
+
+const post = (n: number) => ({ postId: `p${n}`, authorId: 'a', content: `post ${n}`, createdAt: '2026-12-01T00:00:00.000Z' });
+const window = (n: number) => ({ page: { items: [post(n)], nextCursor: null }, pulled: [], at: 1 });
+
+describe('cached windows', () => {
+  it('are stamped at their head, a different stamp on every serialization, and stay plain JSON', () => {
+    const a = encodeWindow(window(1));
+    const b = encodeWindow(window(1));
+    expect(a).toMatch(/^\{"s":"[A-Za-z0-9_-]{16}",/);
+    expect(a.slice(0, 23)).not.toBe(b.slice(0, 23));
+    expect(JSON.parse(a)).toMatchObject(window(1));
+  });
+
+  it('are parsed once: the same serialization as another string is the parse already made', () => {
+    const value = encodeWindow(window(2));
+    const again = (' ' + value).slice(1); // the same characters in another string, as Redis returns them
+    expect(decode(again)).toBe(decode(value));
+  });
+
+  it('are parsed afresh when changed: a window re-serialized after a merge is its new content', () => {
+    const first = decode(encodeWindow(window(3))).cached;
+    const merged = { ...first, page: { items: [post(4), post(3)], nextCursor: null } };
+    const decoded = decode(encodeWindow(merged)).cached;
+    expect(decoded.page.items.map((p) => p.postId)).toEqual(['p4', 'p3']);
+    expect(decoded.s).not.toBe(first.s);
+  });
+
+  it('written before the stamp existed are still read, by their whole string', () => {
+    const legacy = JSON.stringify(window(5));
+    expect(decode(legacy).cached.page.items[0]!.postId).toBe('p5');
+    expect(decode((' ' + legacy).slice(1))).toBe(decode(legacy));
+  });
+});
