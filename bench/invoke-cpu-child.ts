@@ -3,7 +3,7 @@
 // from process.cpuUsage around each call, against the stack's DynamoDB Local and Redis.
 // Run by bench/invoke-cpu.ts in a process of its own, so the stack's work is not counted.
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import type { Context } from 'aws-lambda';
 import { handler } from '../functions/get-feed.js';
@@ -96,6 +96,7 @@ async function profiled<T>(dir: string | undefined, tier: CpuTier, work: () => P
     return await work();
   } finally {
     const { profile } = await session.post('Profiler.stop');
+    mkdirSync(dir, { recursive: true });
     writeFileSync(`${dir}/${tier}.cpuprofile`, JSON.stringify(profile));
     session.disconnect();
   }

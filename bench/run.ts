@@ -52,6 +52,8 @@ export interface BenchOptions {
   /** Run the resharding section (32 → 64 tables under load on a stack of its own; not in --quick). */
   reshard: boolean;
   outDir: string;
+  /** Write V8 CPU profiles of the per-invocation probe's L1 and L2 reads here (--profile). */
+  profileDir?: string;
 }
 
 const HELP = `usage: npm run bench [-- options]
@@ -77,7 +79,9 @@ const HELP = `usage: npm run bench [-- options]
   --reshard 0|1           the resharding section: feedctl reshard --to 64 on a stack of its own
                           under a steady workload (failed requests, lost writes, write pause,
                           time per million rows; ~5 min) (default 1; quick 0)
-  --out DIR               results directory (default bench/results)`;
+  --out DIR               results directory (default bench/results)
+  --profile DIR           also write V8 CPU profiles of the handler's L1-hit and L2-hit reads
+                          (invoked directly, as Lambda runs it) to DIR/l1.cpuprofile, l2.cpuprofile`;
 
 /** The flags and their kinds; every other flag is an error naming it. */
 const FLAGS = {
@@ -98,6 +102,7 @@ const FLAGS = {
   regions: { type: 'string' },
   reshard: { type: 'string' },
   out: { type: 'string' },
+  profile: { type: 'string' },
   help: { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -154,6 +159,7 @@ function parse(argv: string[]): BenchOptions {
     regions: num('regions', quick ? 0 : 1, (n) => n === 0 || n === 1) === 1,
     reshard: num('reshard', quick ? 0 : 1, (n) => n === 0 || n === 1) === 1,
     outDir: path.resolve(flags.out ?? path.join(root, 'bench', 'results')),
+    ...(flags.profile !== undefined && { profileDir: path.resolve(flags.profile) }),
   };
 }
 

@@ -80,6 +80,7 @@ async function cpuPerInvocation(ctx: BenchContext): Promise<void> {
       coldSubs: cold.map((i) => tokenSubject(tokens[i]!)),
       coldUserIds: cold.map((i) => userIds[i]!),
       invocations: CPU_INVOCATIONS,
+      ...(ctx.o.profileDir !== undefined && { profileDir: ctx.o.profileDir }),
     },
     { ...ctx.stackEnv, FEED_RATE_LIMITS: 'on', FEED_RATE_READ_PER_MINUTE: '1000000000', FEED_RATE_READ_BURST: '1000000000' },
   );

@@ -1,0 +1,120 @@
+// `npx tsx bench/profile-read.ts [--out DIR]`: where a feed read spends its CPU. Boots a fresh
+// local stack, makes a reader with a page in the cache, and writes V8 CPU profiles:
+//   handler-l1.cpuprofile, handler-l2.cpuprofile — the handler invoked directly, one invocation at
+//     a time, as Lambda runs it (bench/invoke-cpu-child.ts);
+//   gateway-l1.cpuprofile — the stack's process while autocannon (its own process) reads L1 hits
+//     through the local gateway at 32 connections.
+// and prints each profile's heaviest functions by self time. A profiling aid, not a benchmark.
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { httpJson } from './http.js';
+import { invocationCpu, tokenSubject } from './invoke-cpu.js';
+import { LoadGenerator } from './load.js';
+
+process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
+const { values } = parseArgs({ options: { out: { type: 'string' }, readers: { type: 'string' } } });
+const outDir = path.resolve(values.out ?? '.local/profiles');
+const READERS = Number(values.readers ?? 50);
+mkdirSync(outDir, { recursive: true });
+
+const { startStack } = await import('../shared/local/stack.js');
+const stack = await startStack({ fresh: true, port: 0, env: { FEED_TABLE_PREFIX: 'prof-', FEED_RATE_READ_PER_MINUTE: '100000000', FEED_RATE_READ_BURST: '100000000', FEED_RATE_POST_PER_MINUTE: '100000000', FEED_RATE_POST_BURST: '100000000' } });
+try {
+  const tokens: string[] = [];
+  const userIds: string[] = [];
+  for (let i = 0; i < READERS + 1; i++) {
+    const { json } = await httpJson(stack.url, 'POST', '/v1/dev/token', undefined, { sub: `prof-${i}` });
+    const token = (json as { token: string }).token;
+    await httpJson(stack.url, 'POST', '/v1/users', token, { handle: `prof_${i}`, displayName: `Reader ${i}`, country: 'US' });
+    const me = await httpJson(stack.url, 'GET', '/v1/me', token);
+    tokens.push(token);
+    userIds.push((me.json as { userId: string }).userId);
+  }
+  const author = READERS;
+  for (let i = 0; i < READERS; i++) await httpJson(stack.url, 'PUT', `/v1/users/${userIds[author]}/follow`, tokens[i]);
+  // As the bench's seeded posts: a window of four pages, 60–140 characters each.
+  for (let p = 0; p < 100; p++) await httpJson(stack.url, 'POST', '/v1/posts', tokens[author], { content: `post ${p}: ${'lorem ipsum dolor sit amet '.repeat(1 + (p % 4))}`.trim() });
+  await stack.settle(60_000);
+  for (let i = 0; i < READERS; i++) await httpJson(stack.url, 'GET', '/v1/feed', tokens[i]);
+
+  const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
+  const report = await invocationCpu(
+    { hotSubs: tokens.slice(0, READERS).map(tokenSubject), coldSubs: [], coldUserIds: [], invocations: 4000, profileDir: outDir },
+    env,
+  );
+  for (const t of ['l1', 'l2'] as const) renameSync(path.join(outDir, `${t}.cpuprofile`), path.join(outDir, `handler-${t}.cpuprofile`));
+  console.log(report.tiers.filter((t) => t.tier !== 'cold').map((t) => `${t.tier}: ${t.cpuMicros.toFixed(1)} µs/invocation (${t.failed} failed)`).join(' · '));
+
+  const gen = await LoadGenerator.start();
+  await gen.setUsers(tokens, userIds);
+  const indices = Array.from({ length: READERS }, (_, i) => i);
+  const spec = { url: stack.url, path: '/v1/feed', auth: true, pick: { kind: 'weighted' as const, indices, weights: indices.map(() => 1) }, connections: 32, durationMs: 3000, seed: 1 };
+  const { L1Cache } = await import('../shared/cache/l1.js');
+  const originalGet = L1Cache.prototype.get;
+  for (const tier of ['l1', 'l2'] as const) {
+    if (tier === 'l2') L1Cache.prototype.get = () => undefined;
+    await gen.run(spec);
+    const session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+    const cpu0 = process.cpuUsage();
+    const redis0 = engineCpuMs();
+    const run = await gen.run(spec);
+    const cpu = process.cpuUsage(cpu0);
+    const redisUs = ((engineCpuMs() - redis0) * 1000) / run.ok;
+    const { profile } = await session.post('Profiler.stop');
+    session.disconnect();
+    writeFileSync(path.join(outDir, `gateway-${tier}.cpuprofile`), JSON.stringify(profile));
+    console.log(`gateway ${tier}: ${run.rps.toFixed(0)} req/s, ${((cpu.user + cpu.system) / run.ok).toFixed(1)} µs CPU per request (profiled); redis-server ${redisUs.toFixed(1)} µs per request`);
+  }
+  L1Cache.prototype.get = originalGet;
+  await gen.stop();
+
+  for (const name of ['handler-l1', 'handler-l2', 'gateway-l1', 'gateway-l2']) {
+    console.log(`\n${name}: heaviest functions by self time`);
+    for (const line of heaviest(path.join(outDir, `${name}.cpuprofile`), 25)) console.log(line);
+  }
+} finally {
+  await stack.stop();
+}
+process.exit(0);
+
+/** CPU time (ms) of every redis-server process so far, from /proc (Linux). */
+function engineCpuMs(): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (!stat.includes('(redis-server)')) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+}
+function heaviest(file: string, n: number): string[] {
+  const p = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[] };
+  const total = p.nodes.reduce((s, x) => s + (x.hitCount ?? 0), 0);
+  const by = new Map<string, number>();
+  for (const node of p.nodes) {
+    const f = node.callFrame;
+    const where = f.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/main\//, '');
+    const key = `${f.functionName || '(anonymous)'} ${where}:${f.lineNumber + 1}`;
+    by.set(key, (by.get(key) ?? 0) + (node.hitCount ?? 0));
+  }
+  return [...by.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([k, v]) => `${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);
+}
