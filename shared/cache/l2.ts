@@ -107,14 +107,20 @@ export class CircuitBreaker {
 // Lua scripts: each touches keys of one user only (one hash tag), so they also run on a cluster.
 
 /** KEYS pages, epoch, lock; ARGV field, lock token ('' = do not lock), lock ttl ms, reader ttl ms
- *  ('' = keep). A hit extends the pages' TTL to the reader TTL (FEED_L2_ACTIVE_TTL_SECONDS): a
- *  user who reads keeps their pages, kept current in place, until their next session.
+ *  ('' = keep), head cut ('' = whole value), head close. A hit extends the pages' TTL to the
+ *  reader TTL (FEED_L2_ACTIVE_TTL_SECONDS): a user who reads keeps their pages, kept current in
+ *  place, until their next session. With a cut, a value that holds it is sent only up to it,
+ *  closed with `head close` (a first page's read takes a window's head: see WINDOW_HEAD).
  *  → {value|nil, epoch, 1 if the lock was taken}. */
 const READ_FEED = `
 local v = redis.call('HGET', KEYS[1], ARGV[1])
 local e = redis.call('GET', KEYS[2]) or '0'
 if v then
   if ARGV[4] ~= '' and redis.call('PTTL', KEYS[1]) < tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+  if ARGV[5] ~= '' then
+    local i = string.find(v, ARGV[5], 1, true)
+    if i then v = string.sub(v, 1, i - 1) .. ARGV[6] end
+  end
   return {v, e, 0}
 end
 if ARGV[2] ~= '' and redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3], 'NX') then return {false, e, 1} end
@@ -168,7 +174,7 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0`;
 
 interface ScriptedRedis extends Redis {
-  feedRead(pages: string, epoch: string, lock: string, field: string, token: string, ttlMs: number, readerTtlMs: number | ''): Promise<[string | null, string, number]>;
+  feedRead(pages: string, epoch: string, lock: string, field: string, token: string, ttlMs: number, readerTtlMs: number | '', cut: string, close: string): Promise<[string | null, string, number]>;
   feedWrite(pages: string, epoch: string, lock: string, field: string, value: string, ttl: number, expected: string, token: string): Promise<number>;
   feedInvalidate(pages: string, epoch: string, newEpoch: string, ttl: number): Promise<number>;
   feedReplace(pages: string, epoch: string, newEpoch: string, ttl: number, ...triples: string[]): Promise<number>;
@@ -180,6 +186,12 @@ export type LockAttempt = { status: 'acquired'; token: string } | { status: 'hel
 
 /** The outcome of reading a cached feed page (and, on a miss, trying to take its lock). `epoch`
  *  is the user's invalidation epoch at the time: pass it back to writeFeed. */
+/** A value's head: the value up to the first `cut`, closed with `close`. */
+export interface ValueHead {
+  cut: string;
+  close: string;
+}
+
 export type FeedRead =
   | { status: 'hit'; value: string }
   | { status: 'locked'; epoch: string; token: string }
@@ -413,10 +425,20 @@ export class L2Cache {
    * all in one round trip. `counted: false` keeps a waiter's polls out of the hit/miss counts. A
    * reader's hit (`extend`, by default when counted) keeps the user's pages FEED_L2_ACTIVE_TTL_SECONDS.
    */
-  async readFeed(userId: string, variant: string, opts: { lockTtlMs?: number; counted?: boolean; extend?: boolean } = {}): Promise<FeedRead> {
+  async readFeed(userId: string, variant: string, opts: { lockTtlMs?: number; counted?: boolean; extend?: boolean; head?: ValueHead } = {}): Promise<FeedRead> {
     const token = opts.lockTtlMs ? randomUUID() : '';
     const out = await this.run((r) =>
-      r.feedRead(cacheKeys.feedPages(userId), cacheKeys.feedEpoch(userId), cacheKeys.feedLock(userId, variant), variant, token, opts.lockTtlMs ?? 0, (opts.extend ?? opts.counted !== false) ? activeTtlMs() : ''),
+      r.feedRead(
+        cacheKeys.feedPages(userId),
+        cacheKeys.feedEpoch(userId),
+        cacheKeys.feedLock(userId, variant),
+        variant,
+        token,
+        opts.lockTtlMs ?? 0,
+        (opts.extend ?? opts.counted !== false) ? activeTtlMs() : '',
+        opts.head?.cut ?? '',
+        opts.head?.close ?? '',
+      ),
     );
     const read: FeedRead = !out.ok
       ? { status: 'unavailable' }

@@ -9,7 +9,7 @@
 // and regenerate them at once for users active in the last hour.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
-import { feedCache, type CacheTier } from '../cache/feed-cache.js';
+import { feedCache, isWindowHead, type CacheTier } from '../cache/feed-cache.js';
 import { feedVariant, limitOfVariant } from '../cache/cache-keys.js';
 import { activeAmong, checkCachedPage, isDeleted, newPostsOf, type CachedPage } from '../cache/pull-cache.js';
 import { decodeFeedCursor, mergeFeedPage, type FeedPosition } from '../domain/feed-merge.js';
@@ -43,6 +43,9 @@ interface CachedWindow extends CachedPage<PostPage> {
   pulledOnly?: string[];
   /** The serialization's stamp (see encodeWindow). */
   s?: string;
+  /** Set on a window's head, as a first page's L2 read gives it (WINDOW_HEAD): `rest`, and
+   *  any field serialized after it, are missing. */
+  head?: 1;
 }
 
 /** Every serialized window begins `{"s":"<stamp>"`, a stamp no other serialization has (this
@@ -54,9 +57,12 @@ const STAMP_LENGTH = 16;
 const processStamp = randomBytes(6).toString('base64url');
 let stamps = 0;
 
+/** The window as cached: stamped first, `rest` last (a first page's L2 read stops there; see
+ *  WINDOW_HEAD). */
 export function encodeWindow(window: CachedWindow): string {
-  const { s: _previous, ...rest } = window;
-  return JSON.stringify({ s: processStamp + (stamps++).toString(36).padStart(STAMP_LENGTH - processStamp.length, '0'), ...rest });
+  const { s: _previous, head: _head, rest, ...fields } = window;
+  const s = processStamp + (stamps++).toString(36).padStart(STAMP_LENGTH - processStamp.length, '0');
+  return JSON.stringify({ s, ...fields, ...(rest !== undefined && { rest }) });
 }
 
 /** Which use case a DynamoDB request served, for request accounting: a feed read (a reader is
@@ -99,7 +105,9 @@ const decodedPages = new Map<string, { cached: CachedWindow; json?: string }>();
 const DECODED_PAGES_MAX = 2000;
 
 export function decode(value: string): { cached: CachedWindow; json?: string } {
-  const key = value.startsWith(STAMP_HEAD) && value.charCodeAt(STAMP_HEAD.length + STAMP_LENGTH) === 34 ? value.slice(STAMP_HEAD.length, STAMP_HEAD.length + STAMP_LENGTH) : value;
+  const stamped = value.startsWith(STAMP_HEAD) && value.charCodeAt(STAMP_HEAD.length + STAMP_LENGTH) === 34;
+  // A window's head and the whole window share a stamp, not a parse.
+  const key = stamped ? value.slice(STAMP_HEAD.length, STAMP_HEAD.length + STAMP_LENGTH) + (isWindowHead(value) ? 'h' : '') : value;
   let decoded = decodedPages.get(key);
   if (!decoded) {
     if (decodedPages.size >= DECODED_PAGES_MAX) decodedPages.delete(decodedPages.keys().next().value!);
@@ -130,10 +138,13 @@ async function firstPage(userId: string, limit: number): Promise<{ page: PostPag
     // `at` is taken before the lists are read, so a post recorded after it is merged next time.
     const at = Date.now() - 1;
     const newer = await newPostsOf(checked.stale);
-    if (newer) {
-      const fresh: CachedWindow = { ...(mergeIntoWindow(userId, cached, limit, newer, true) ?? cached), at };
+    // The merge keeps the window's size, so it needs the whole window, not a head.
+    const whole = newer && (cached.head ? await feedCache().peek(userId, variant) : { value });
+    if (newer && whole) {
+      const full = decode(whole.value).cached;
+      const fresh: CachedWindow = { ...(mergeIntoWindow(userId, full, limit, newer, true) ?? full), at };
       const next = encodeWindow(fresh);
-      await feedCache().replace(userId, variant, value, next);
+      await feedCache().replace(userId, variant, whole.value, next);
       const served = await checkCachedPage(fresh);
       if ('page' in served) return { page: served.page, source: tier };
     }

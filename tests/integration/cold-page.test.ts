@@ -5,6 +5,7 @@
 // from the recent-posts cache).
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { feedVariant } from '../../shared/cache/cache-keys.js';
 import { feedCache } from '../../shared/cache/feed-cache.js';
 import { closeL2 } from '../../shared/cache/l2.js';
 import { fillRecentPosts } from '../../shared/cache/pull-cache.js';
@@ -98,6 +99,25 @@ describe('the pages after a cached first page', () => {
     expect(second.result.page.items.map((p) => p.postId)).toEqual(fromDynamo2.items.map((p) => p.postId));
     expect(third.result.page.items.map((p) => p.postId)).toEqual((await readFeed(userId, PAGE, second.result.page.nextCursor!)).items.map((p) => p.postId));
     expect(third.requests).toBe(0);
+  });
+
+  it('are served from the cached window after a first page that came from L2 (which sends only the window’s head)', async () => {
+    const { userId } = await reader(3 * PAGE + 10, 2);
+    const first = await homeFeed(userId, PAGE);
+    feedCache().dropL1(); // another container: L2 holds the window, this L1 nothing
+    const again = await homeFeed(userId, PAGE);
+    const { value } = (await feedCache().peek(userId, feedVariant(PAGE)))!;
+    feedCache().dropL1();
+    const head = await feedCache().getOrGenerate(userId, feedVariant(PAGE), () => Promise.reject(new Error('not generated')));
+
+    expect(again.source).toBe('l2');
+    expect(again.page).toEqual(first.page);
+    expect(head.tier).toBe('l2');
+    expect(head.value.length).toBeLessThan(value.length / 2); // a page of four, without the rest
+    const second = await requestsOf(() => homeFeed(userId, PAGE, first.page.nextCursor!));
+    expect(second.requests).toBe(0);
+    expect(second.result.source).not.toBe('dynamodb');
+    expect(second.result.page.items.map((p) => p.postId)).toEqual((await readFeed(userId, PAGE, first.page.nextCursor!)).items.map((p) => p.postId));
   });
 
   it('come from DynamoDB once the window is used up', async () => {

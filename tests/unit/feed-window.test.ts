@@ -2,6 +2,7 @@
 // at its head, and a window parsed once is found again by that stamp, however its string came
 // back (an L2 hit is a new string each time), while a changed window is parsed afresh.
 import { describe, expect, it } from 'vitest';
+import { WINDOW_HEAD } from '../../shared/cache/feed-cache.js';
 import { decode, encodeWindow } from '../../shared/services/home-feed.js';
 
 const post = (n: number) => ({ postId: `p${n}`, authorId: 'a', content: `post ${n}`, createdAt: '2026-12-01T00:00:00.000Z' });
@@ -14,6 +15,16 @@ describe('cached windows', () => {
     expect(a).toMatch(/^\{"s":"[A-Za-z0-9_-]{16}",/);
     expect(a.slice(0, 23)).not.toBe(b.slice(0, 23));
     expect(JSON.parse(a)).toMatchObject(window(1));
+    const withRest = encodeWindow({ ...window(1), rest: '[]', beyond: true, pulledOnly: [] });
+    expect(Object.keys(JSON.parse(withRest) as object).at(-1)).toBe('rest'); // a first page's L2 read stops there
+  });
+
+  it('have a head that is parsed apart from the whole window', () => {
+    const whole = encodeWindow({ ...window(6), rest: JSON.stringify([post(5)]), beyond: true });
+    const head = `${whole.slice(0, whole.indexOf(WINDOW_HEAD.cut))}${WINDOW_HEAD.close}`;
+    expect(decode(head).cached).toMatchObject({ head: 1, page: window(6).page });
+    expect(decode(head).cached.rest).toBeUndefined();
+    expect(decode(whole).cached.rest).toBe(JSON.stringify([post(5)]));
   });
 
   it('are parsed once: the same serialization as another string is the parse already made', () => {
