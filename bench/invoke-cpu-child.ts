@@ -3,13 +3,12 @@
 // from process.cpuUsage around each call, against the stack's DynamoDB Local and Redis.
 // Run by bench/invoke-cpu.ts in a process of its own, so the stack's work is not counted.
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
 import type { Context } from 'aws-lambda';
 import { handler } from '../functions/get-feed.js';
 import { feedCache } from '../shared/cache/feed-cache.js';
 import { L1Cache } from '../shared/cache/l1.js';
 import { emitMetricsTo } from '../shared/edge/observability.js';
+import { cpuProfiled } from './cpu-profile.js';
 import type { CpuJob, CpuReport, CpuTier } from './invoke-cpu.js';
 
 /** The deployed function's memory (shared/declarations/functions.ts) and a timeout no read nears. */
@@ -85,22 +84,8 @@ async function measure(tier: CpuTier, subs: string[], invocations: number, prepa
   return { tier, invocations: ok, failed: invocations - ok, cpuMicros: ok > 0 ? total / ok : NaN };
 }
 
-/** Runs `work` under the V8 CPU profiler when the job asks for profiles (saved as <dir>/<tier>.cpuprofile). */
-async function profiled<T>(dir: string | undefined, tier: CpuTier, work: () => Promise<T>): Promise<T> {
-  if (!dir) return work();
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.start');
-  try {
-    return await work();
-  } finally {
-    const { profile } = await session.post('Profiler.stop');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(`${dir}/${tier}.cpuprofile`, JSON.stringify(profile));
-    session.disconnect();
-  }
-}
+/** Runs `work` under the CPU profiler when the job asks for profiles (saved as <dir>/<tier>.cpuprofile). */
+const profiled = <T>(dir: string | undefined, tier: CpuTier, work: () => Promise<T>): Promise<T> => (dir ? cpuProfiled(`${dir}/${tier}.cpuprofile`, work) : work());
 
 async function run(job: CpuJob): Promise<CpuReport> {
   // As deployed: EMF to stdout (which the parent discards), the cost a Lambda pays to ship it.

@@ -5,10 +5,10 @@
 //   gateway-l1.cpuprofile — the stack's process while autocannon (its own process) reads L1 hits
 //     through the local gateway at 32 connections.
 // and prints each profile's heaviest functions by self time. A profiling aid, not a benchmark.
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
+import { mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { cpuProfiled, heaviest } from './cpu-profile.js';
 import { httpJson } from './http.js';
 import { invocationCpu, tokenSubject } from './invoke-cpu.js';
 import { LoadGenerator } from './load.js';
@@ -56,18 +56,11 @@ try {
   for (const tier of ['l1', 'l2'] as const) {
     if (tier === 'l2') L1Cache.prototype.get = () => undefined;
     await gen.run(spec);
-    const session = new Session();
-    session.connect();
-    await session.post('Profiler.enable');
-    await session.post('Profiler.start');
     const cpu0 = process.cpuUsage();
     const redis0 = engineCpuMs();
-    const run = await gen.run(spec);
+    const run = await cpuProfiled(path.join(outDir, `gateway-${tier}.cpuprofile`), () => gen.run(spec));
     const cpu = process.cpuUsage(cpu0);
     const redisUs = ((engineCpuMs() - redis0) * 1000) / run.ok;
-    const { profile } = await session.post('Profiler.stop');
-    session.disconnect();
-    writeFileSync(path.join(outDir, `gateway-${tier}.cpuprofile`), JSON.stringify(profile));
     console.log(`gateway ${tier}: ${run.rps.toFixed(0)} req/s, ${((cpu.user + cpu.system) / run.ok).toFixed(1)} µs CPU per request (profiled); redis-server ${redisUs.toFixed(1)} µs per request`);
   }
   L1Cache.prototype.get = originalGet;
@@ -96,25 +89,4 @@ function engineCpuMs(): number {
     }
   }
   return total;
-}
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  hitCount?: number;
-}
-function heaviest(file: string, n: number): string[] {
-  const p = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[] };
-  const total = p.nodes.reduce((s, x) => s + (x.hitCount ?? 0), 0);
-  const by = new Map<string, number>();
-  for (const node of p.nodes) {
-    const f = node.callFrame;
-    const where = f.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/main\//, '');
-    const key = `${f.functionName || '(anonymous)'} ${where}:${f.lineNumber + 1}`;
-    by.set(key, (by.get(key) ?? 0) + (node.hitCount ?? 0));
-  }
-  return [...by.entries()]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, n)
-    .map(([k, v]) => `${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);
 }

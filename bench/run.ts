@@ -81,7 +81,9 @@ const HELP = `usage: npm run bench [-- options]
                           time per million rows; ~5 min) (default 1; quick 0)
   --out DIR               results directory (default bench/results)
   --profile DIR           also write V8 CPU profiles of the handler's L1-hit and L2-hit reads
-                          (invoked directly, as Lambda runs it) to DIR/l1.cpuprofile, l2.cpuprofile`;
+                          (invoked directly, as Lambda runs it) to DIR/l1.cpuprofile, l2.cpuprofile, and
+                          of the stack through the first L1 and L2 runs at 32 connections
+                          (DIR/gateway-l1.cpuprofile, gateway-l2.cpuprofile)`;
 
 /** The flags and their kinds; every other flag is an error naming it. */
 const FLAGS = {

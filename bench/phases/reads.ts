@@ -7,6 +7,7 @@ import { feedVariant } from '../../shared/cache/cache-keys.js';
 import { L1Cache } from '../../shared/cache/l1.js';
 import { l2 } from '../../shared/cache/l2.js';
 import { bareServer, type Server } from '../baselines.js';
+import { cpuProfiled } from '../cpu-profile.js';
 import { invocationCpu, tokenSubject } from '../invoke-cpu.js';
 import { fmt, live, type BenchContext, type Live } from '../context.js';
 import { httpRaw } from '../http.js';
@@ -141,13 +142,17 @@ async function fillHotPages(lv: Live): Promise<void> {
 }
 
 /** One repetition at concurrency `c`: L1, bare, L2 and cold, in that order. */
-async function sweepRep(ctx: BenchContext, lv: Live, bare: Server, c: number, state: { coldRun: number; roundRobin: number[]; cpu: Record<'l1' | 'l2' | 'bare', number> }): Promise<Record<ReadPath, RunMeasure>> {
+async function sweepRep(ctx: BenchContext, lv: Live, bare: Server, c: number, state: { coldRun: number; roundRobin: number[]; cpu: Record<'l1' | 'l2' | 'bare', number>; profiled?: boolean }): Promise<Record<ReadPath, RunMeasure>> {
   const { spec, measure, zipfHot, coldPool, minOk, userIds } = lv;
-  const l1 = await withCpu(state.cpu, 'l1', () => measure(spec({ pick: zipfHot, connections: c })));
+  // --profile: the stack's process profiled through the first repetition's L1 and L2 runs at 32.
+  const profile = ctx.o.profileDir !== undefined && c === 32 && !state.profiled;
+  if (profile) state.profiled = true;
+  const profiled = (name: string, run: () => Promise<RunMeasure>) => (profile ? cpuProfiled(`${ctx.o.profileDir}/gateway-${name}.cpuprofile`, run) : run());
+  const l1 = await withCpu(state.cpu, 'l1', () => profiled('l1', () => measure(spec({ pick: zipfHot, connections: c }))));
   const b = await withCpu(state.cpu, 'bare', () => measure({ ...spec({ pick: { kind: 'fixed', index: 0 }, connections: c }), url: bare.url, auth: false }));
   // L2: the hot set round-robin, so concurrent reads are of different users (two reads of one
   // user at once would share one L2 read: coalesced, not an L2 hit).
-  const l2r = await withCpu(state.cpu, 'l2', () => withL1Missing(() => measure(spec({ pick: { kind: 'sequence', indices: state.roundRobin }, connections: c }))));
+  const l2r = await withCpu(state.cpu, 'l2', () => profiled('l2', () => withL1Missing(() => measure(spec({ pick: { kind: 'sequence', indices: state.roundRobin }, connections: c })))));
   // Cold: drawn by read weight without replacement, so none is read twice in the run.
   const order = weightedOrder(coldPool, ctx.graph, ctx.o.seed + 7919 * ++state.coldRun);
   // A fixed number of requests, all answered: slow cold reads left in flight at the end of a
