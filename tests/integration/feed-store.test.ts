@@ -105,9 +105,10 @@ describe('expiry', () => {
     expect(page.nextCursor).toBeNull();
     expect((await readFeed(reader, 20)).items.map((p) => p.postId)).toEqual([live!.postId]);
 
-    const swept = await sweepExpired(dynamo());
+    // A stack of another test file may sweep the same tables at the same moment (its sweeper
+    // runs on a timer), so what this sweep counts is not asserted: the expired row is gone.
+    await sweepExpired(dynamo());
 
-    expect(swept).toBeGreaterThanOrEqual(1);
     expect(await feedRow(reader, expired!.postId)).toBeUndefined();
     expect(await feedRow(reader, live!.postId)).toBeDefined();
   });
