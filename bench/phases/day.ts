@@ -127,7 +127,7 @@ async function prologue(ctx: BenchContext, plan: DayPlan, scale: number, redis: 
 }
 
 /** What the cached pages hold in Redis: users with a page, their pages' bytes (MEMORY USAGE of
- *  each user's hash), and the whole server's used_memory (the TTL's cost, in bytes). */
+ *  each user's hash and its heads), and the whole server's used_memory (the TTL's cost, in bytes). */
 async function cacheMemory(redis: Redis): Promise<CacheMemory> {
   let cursor = '0';
   let users = 0;
@@ -137,11 +137,15 @@ async function cacheMemory(redis: Redis): Promise<CacheMemory> {
     cursor = next;
     if (keys.length === 0) continue;
     const p = redis.pipeline();
-    for (const k of keys) p.call('MEMORY', 'USAGE', k);
-    for (const [err, n] of (await p.exec()) ?? []) {
+    // Each user's pages hash and the heads cut from it (absent for most: a head lives an hour).
+    for (const k of keys) p.call('MEMORY', 'USAGE', k).call('MEMORY', 'USAGE', `${k}:heads`);
+    const usage = (await p.exec()) ?? [];
+    for (let i = 0; i + 1 < usage.length; i += 2) {
+      const [err, n] = usage[i]!;
       if (err || typeof n !== 'number') continue;
+      const heads = usage[i + 1]![1];
       users++;
-      bytes += n;
+      bytes += n + (typeof heads === 'number' ? heads : 0);
     }
   } while (cursor !== '0');
   const used = /used_memory:(\d+)/.exec(await redis.info('memory'));

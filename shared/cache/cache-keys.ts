@@ -2,8 +2,11 @@
 // the reason for it. Per-user keys put the user id in braces, a Redis Cluster hash tag, so all of
 // one user's feed keys live in one slot and the multi-key Lua scripts of l2.ts run on a cluster.
 
-/** Bumped when the serialised page format changes: old entries are then never read, and age out. */
-export const FEED_CACHE_VERSION = 'v1';
+/** Bumped when the serialised page format or the keys' protocol changes: old entries are then never
+ *  read, and age out, and containers of the previous release (during a deploy) cannot edit pages
+ *  the new protocol reads. v2: window heads kept beside the pages (feedHeads), which every write
+ *  of a page must drop. */
+export const FEED_CACHE_VERSION = 'v2';
 
 /** L2 lifetime of a page written for nobody in particular (FeedCache.put; warmed pages are for
  *  users active in the last hour, readers, and live FEED_L2_ACTIVE_TTL_SECONDS): the design's 15 minutes. Invalidation
@@ -18,6 +21,11 @@ export const FEED_L2_TTL_SECONDS = 900;
  *  ~90%) — as production timeline caches keep every recently active user's timeline in memory.
  *  The cost is memory: ~10 KB per user who read in the last 7 days (the bench reports it). */
 export const FEED_L2_ACTIVE_TTL_SECONDS = 7 * 86_400;
+/** L2 lifetime of a window's head (feedHeads), at most: kept for the hour a reader is active, the
+ *  head saves Redis cutting it from the whole window again on each read (a first page read by a
+ *  container whose L1 does not hold it); after that it is cut again, once. Never longer than the
+ *  pages it was cut from. */
+export const FEED_L2_HEAD_TTL_SECONDS = 3600;
 /** Users whose activity (a read, a post) was recorded within this long are "active": warming
  *  and the regeneration after a write are for them. */
 export const ACTIVE_RETENTION_SECONDS = 3600;
@@ -61,6 +69,11 @@ export const limitOfVariant = (variant: string): number | undefined => {
 export const cacheKeys = {
   /** Hash of a user's cached first pages, one field per variant: invalidation is one DEL. */
   feedPages: (userId: string) => `feed:{${userId}}:${FEED_CACHE_VERSION}`,
+  /** Hash of the heads of a user's cached windows, one field per variant (feed-cache.ts,
+   *  WINDOW_HEAD): cut from the window by the first read that wants one and dropped by every
+   *  write of that window, so a head is always its window's. Lives FEED_L2_HEAD_TTL_SECONDS, at
+   *  most as long as the pages. */
+  feedHeads: (userId: string) => `feed:{${userId}}:${FEED_CACHE_VERSION}:heads`,
   /** Invalidation epoch of a user's feed, a fresh random value on each invalidation. A writer
    *  that read another epoch before generating lost a race with an invalidation and must not
    *  write its (stale) page. Lives FEED_L2_TTL_SECONDS, far longer than any generation. */

@@ -12,11 +12,12 @@ import { Redis } from 'ioredis';
 import { REDIS_COMMAND_TIMEOUT_MS } from '../domain/limits.js';
 import { config } from '../edge/config.js';
 import { logger } from '../edge/observability.js';
-import { cacheKeys, FEED_L2_ACTIVE_TTL_SECONDS, FEED_L2_TTL_SECONDS, scaledMs } from './cache-keys.js';
+import { cacheKeys, FEED_L2_ACTIVE_TTL_SECONDS, FEED_L2_HEAD_TTL_SECONDS, FEED_L2_TTL_SECONDS, scaledMs } from './cache-keys.js';
 
 /** Lifetimes as sent to Redis, in ms (compressed only by a benchmark's time scale). */
 const pageTtlMs = () => scaledMs(FEED_L2_TTL_SECONDS * 1000);
 const activeTtlMs = () => scaledMs(FEED_L2_ACTIVE_TTL_SECONDS * 1000);
+const headTtlMs = () => scaledMs(FEED_L2_HEAD_TTL_SECONDS * 1000);
 /** Epochs live as long as a page can, so a page never outlives the epoch that guards it. */
 const epochTtlMs = activeTtlMs;
 
@@ -106,53 +107,81 @@ export class CircuitBreaker {
 
 // Lua scripts: each touches keys of one user only (one hash tag), so they also run on a cluster.
 
-/** KEYS pages, epoch, lock; ARGV field, lock token ('' = do not lock), lock ttl ms, reader ttl ms
- *  ('' = keep), head cut ('' = whole value), head close. A hit extends the pages' TTL to the
- *  reader TTL (FEED_L2_ACTIVE_TTL_SECONDS): a user who reads keeps their pages, kept current in
- *  place, until their next session. With a cut, a value that holds it is sent only up to it,
- *  closed with `head close` (a first page's read takes a window's head: see WINDOW_HEAD).
- *  → {value|nil, epoch, 1 if the lock was taken}. */
+/** KEYS pages, epoch, lock, heads; ARGV field, lock token ('' = do not lock), lock ttl ms, reader
+ *  ttl ms ('' = keep), head cut ('' = whole value), head close, head ttl ms. A hit extends the
+ *  pages' TTL to the reader TTL (FEED_L2_ACTIVE_TTL_SECONDS): a user who reads keeps their pages,
+ *  kept current in place, until their next session. With a cut, a value that holds it is sent
+ *  only up to it, closed with `head close` (a first page's read takes a window's head: see
+ *  WINDOW_HEAD), and the head is kept in `heads` (at most head ttl, never past the pages), so the
+ *  next read sends it without taking the whole window into Lua again; every script that writes
+ *  a page drops its head. A head whose pages are gone (evicted) is not served.
+ *  → {value|nil, epoch ('' on a hit), 1 if the lock was taken}. */
 const READ_FEED = `
+local cut = ARGV[5] ~= ''
+if cut then
+  local h = redis.call('HGET', KEYS[4], ARGV[1])
+  if h then
+    local t = redis.call('PTTL', KEYS[1])
+    if t ~= -2 then
+      if ARGV[4] ~= '' and t < tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+      return {h, '', 0}
+    end
+    redis.call('DEL', KEYS[4])
+  end
+end
 local v = redis.call('HGET', KEYS[1], ARGV[1])
-local e = redis.call('GET', KEYS[2]) or '0'
 if v then
   if ARGV[4] ~= '' and redis.call('PTTL', KEYS[1]) < tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
-  if ARGV[5] ~= '' then
+  if cut then
     local i = string.find(v, ARGV[5], 1, true)
-    if i then v = string.sub(v, 1, i - 1) .. ARGV[6] end
+    if i then
+      v = string.sub(v, 1, i - 1) .. ARGV[6]
+      local fresh = redis.call('EXISTS', KEYS[4]) == 0
+      redis.call('HSET', KEYS[4], ARGV[1], v)
+      if fresh then
+        local t = redis.call('PTTL', KEYS[1])
+        local ttl = tonumber(ARGV[7])
+        if t > 0 and t < ttl then ttl = t end
+        redis.call('PEXPIRE', KEYS[4], ttl)
+      end
+    end
   end
-  return {v, e, 0}
+  return {v, '', 0}
 end
+local e = redis.call('GET', KEYS[2]) or '0'
 if ARGV[2] ~= '' and redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3], 'NX') then return {false, e, 1} end
 return {false, e, 0}`;
 
-/** KEYS pages, epoch, lock; ARGV field, value, ttl ms, expected epoch ('' = any), lock token ('' = none).
- *  Writes unless an invalidation changed the epoch meanwhile; the hash's TTL is set only by its
- *  first field (PEXPIRE NX), so no page outlives its TTL (FEED_L2_TTL_SECONDS, a reader's own
- *  generation FEED_L2_ACTIVE_TTL_SECONDS) unless read. Releases the lock if held. → 1 if written. */
+/** KEYS pages, epoch, lock, heads; ARGV field, value, ttl ms, expected epoch ('' = any), lock token
+ *  ('' = none). Writes unless an invalidation changed the epoch meanwhile; the hash's TTL is set
+ *  only by its first field (PEXPIRE NX), so no page outlives its TTL (FEED_L2_TTL_SECONDS, a
+ *  reader's own generation FEED_L2_ACTIVE_TTL_SECONDS) unless read. Drops the page's head.
+ *  Releases the lock if held. → 1 if written. */
 const WRITE_FEED = `
 local wrote = 0
 if ARGV[4] == '' or (redis.call('GET', KEYS[2]) or '0') == ARGV[4] then
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
   redis.call('PEXPIRE', KEYS[1], ARGV[3], 'NX')
+  redis.call('HDEL', KEYS[4], ARGV[1])
   wrote = 1
 end
 if ARGV[5] ~= '' and redis.call('GET', KEYS[3]) == ARGV[5] then redis.call('DEL', KEYS[3]) end
 return wrote`;
 
-/** KEYS pages, epoch; ARGV new epoch, epoch ttl ms. */
+/** KEYS pages, epoch, heads; ARGV new epoch, epoch ttl ms. */
 const INVALIDATE_FEED = `
-redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[3])
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
 return 1`;
 
-/** KEYS pages, epoch; ARGV new epoch, epoch ttl ms, then (field, expected value, new value) triples.
- *  Replaces each page that still holds its expected value, drops one that changed meanwhile, and
- *  starts a new epoch, so a generation that began before the change cannot write its older page
- *  over it. → number of pages replaced. */
+/** KEYS pages, epoch, heads; ARGV new epoch, epoch ttl ms, then (field, expected value, new value)
+ *  triples. Replaces each page that still holds its expected value, drops one that changed
+ *  meanwhile (either way its head goes), and starts a new epoch, so a generation that began
+ *  before the change cannot write its older page over it. → number of pages replaced. */
 const REPLACE_FEEDS = `
 local replaced = 0
 for i = 3, #ARGV, 3 do
+  redis.call('HDEL', KEYS[3], ARGV[i])
   if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then
     redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 2])
     replaced = replaced + 1
@@ -174,10 +203,10 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0`;
 
 interface ScriptedRedis extends Redis {
-  feedRead(pages: string, epoch: string, lock: string, field: string, token: string, ttlMs: number, readerTtlMs: number | '', cut: string, close: string): Promise<[string | null, string, number]>;
-  feedWrite(pages: string, epoch: string, lock: string, field: string, value: string, ttl: number, expected: string, token: string): Promise<number>;
-  feedInvalidate(pages: string, epoch: string, newEpoch: string, ttl: number): Promise<number>;
-  feedReplace(pages: string, epoch: string, newEpoch: string, ttl: number, ...triples: string[]): Promise<number>;
+  feedRead(pages: string, epoch: string, lock: string, heads: string, field: string, token: string, ttlMs: number, readerTtlMs: number | '', cut: string, close: string, headTtlMs: number): Promise<[string | null, string, number]>;
+  feedWrite(pages: string, epoch: string, lock: string, heads: string, field: string, value: string, ttl: number, expected: string, token: string): Promise<number>;
+  feedInvalidate(pages: string, epoch: string, heads: string, newEpoch: string, ttl: number): Promise<number>;
+  feedReplace(pages: string, epoch: string, heads: string, newEpoch: string, ttl: number, ...triples: string[]): Promise<number>;
   feedBeginUpdate(pages: string, epoch: string, newEpoch: string, ttl: number): Promise<string[]>;
   compareAndDelete(lock: string, token: string): Promise<number>;
 }
@@ -276,10 +305,10 @@ export class L2Cache {
         warn('Redis connection error', { redis: url, error: err.message });
       }
     });
-    client.defineCommand('feedRead', { numberOfKeys: 3, lua: READ_FEED });
-    client.defineCommand('feedWrite', { numberOfKeys: 3, lua: WRITE_FEED });
-    client.defineCommand('feedInvalidate', { numberOfKeys: 2, lua: INVALIDATE_FEED });
-    client.defineCommand('feedReplace', { numberOfKeys: 2, lua: REPLACE_FEEDS });
+    client.defineCommand('feedRead', { numberOfKeys: 4, lua: READ_FEED });
+    client.defineCommand('feedWrite', { numberOfKeys: 4, lua: WRITE_FEED });
+    client.defineCommand('feedInvalidate', { numberOfKeys: 3, lua: INVALIDATE_FEED });
+    client.defineCommand('feedReplace', { numberOfKeys: 3, lua: REPLACE_FEEDS });
     client.defineCommand('feedBeginUpdate', { numberOfKeys: 2, lua: BEGIN_UPDATE });
     client.defineCommand('compareAndDelete', { numberOfKeys: 1, lua: UNLOCK });
     this.firstConnect = new Promise<void>((resolve) => {
@@ -432,12 +461,14 @@ export class L2Cache {
         cacheKeys.feedPages(userId),
         cacheKeys.feedEpoch(userId),
         cacheKeys.feedLock(userId, variant),
+        cacheKeys.feedHeads(userId),
         variant,
         token,
         opts.lockTtlMs ?? 0,
         (opts.extend ?? opts.counted !== false) ? activeTtlMs() : '',
         opts.head?.cut ?? '',
         opts.head?.close ?? '',
+        headTtlMs(),
       ),
     );
     const read: FeedRead = !out.ok
@@ -462,6 +493,7 @@ export class L2Cache {
         cacheKeys.feedPages(userId),
         cacheKeys.feedEpoch(userId),
         cacheKeys.feedLock(userId, variant),
+        cacheKeys.feedHeads(userId),
         variant,
         value,
         opts.reader ? activeTtlMs() : pageTtlMs(),
@@ -488,17 +520,17 @@ export class L2Cache {
    *  Redis was unusable (nothing known changed). */
   async replaceFeeds(userId: string, pages: { variant: string; expected: string; value: string }[]): Promise<number | undefined> {
     const out = await this.run((r) =>
-      r.feedReplace(cacheKeys.feedPages(userId), cacheKeys.feedEpoch(userId), randomUUID(), epochTtlMs(), ...pages.flatMap((p) => [p.variant, p.expected, p.value])),
+      r.feedReplace(cacheKeys.feedPages(userId), cacheKeys.feedEpoch(userId), cacheKeys.feedHeads(userId), randomUUID(), epochTtlMs(), ...pages.flatMap((p) => [p.variant, p.expected, p.value])),
     );
     return out.ok ? out.value : undefined;
   }
 
-  /** Drops every cached page of a user (one DEL of the hash) and starts a new epoch. Sent even
+  /** Drops every cached page of a user (one DEL of the hash, with its heads) and starts a new epoch. Sent even
    *  while the breaker is open: the breaker guards reads' latency, and a slow Redis still runs a
    *  command whose reply came too late, while skipping this would leave pages that miss a write
    *  for FEED_L2_TTL_SECONDS. A disconnected client still fails at once (no offline queue). */
   async invalidateFeed(userId: string): Promise<boolean> {
-    const out = await this.run((r) => r.feedInvalidate(cacheKeys.feedPages(userId), cacheKeys.feedEpoch(userId), randomUUID(), epochTtlMs()), true);
+    const out = await this.run((r) => r.feedInvalidate(cacheKeys.feedPages(userId), cacheKeys.feedEpoch(userId), cacheKeys.feedHeads(userId), randomUUID(), epochTtlMs()), true);
     return out.ok;
   }
 

@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { createConnection } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cacheKeys, FEED_L2_TTL_SECONDS } from '../../shared/cache/cache-keys.js';
+import { cacheKeys, FEED_L2_HEAD_TTL_SECONDS, FEED_L2_TTL_SECONDS } from '../../shared/cache/cache-keys.js';
+import { WINDOW_HEAD } from '../../shared/cache/feed-cache.js';
 import { CircuitBreaker, createL2, type L2Cache } from '../../shared/cache/l2.js';
 import { freePort, which } from '../../shared/local/engines.js';
 import { until } from '../support/fixtures-wait.js';
@@ -171,6 +172,57 @@ describe('L2 feed pages', () => {
     if (mine.status !== 'locked') return;
     expect(await cache.writeFeed(user, 'first:20', 'page', { epoch: mine.epoch, lockToken: mine.token })).toBe(true);
     expect(await raw.exists(cacheKeys.feedLock(user, 'first:20'))).toBe(0);
+  });
+});
+
+describe('L2 window heads', () => {
+  const window = (n: string) => `{"s":"${n}","page":"p-${n}","rest":"later pages of ${n}"}`;
+  const head = (n: string) => `{"s":"${n}","page":"p-${n}","head":1}`;
+  const readHead = (user: string) => cache.readFeed(user, 'first:20', { head: WINDOW_HEAD });
+
+  it('cuts a head once, keeps it beside the pages (no longer than they live) and serves it from there', async () => {
+    const user = `u-${randomUUID()}`;
+    await cache.writeFeed(user, 'first:20', window('a'));
+    expect(await readHead(user)).toEqual({ status: 'hit', value: head('a') });
+    const heads = cacheKeys.feedHeads(user);
+    expect(await raw.hget(heads, 'first:20')).toBe(head('a'));
+    const ttl = await raw.pttl(heads);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(Math.min(FEED_L2_HEAD_TTL_SECONDS * 1000, await raw.pttl(cacheKeys.feedPages(user))));
+    // Served from the heads: a window changed behind the scripts' back is not cut again.
+    await raw.hset(cacheKeys.feedPages(user), 'first:20', window('x'));
+    expect(await readHead(user)).toEqual({ status: 'hit', value: head('a') });
+    // A read of the whole window (a later page) is the window's.
+    expect(await cache.readFeed(user, 'first:20')).toEqual({ status: 'hit', value: window('x') });
+  });
+
+  it('drops a head with every write of its window: a generation, an in-place edit, an invalidation', async () => {
+    const user = `u-${randomUUID()}`;
+    await cache.writeFeed(user, 'first:20', window('a'));
+    expect(await readHead(user)).toEqual({ status: 'hit', value: head('a') });
+    await cache.writeFeed(user, 'first:20', window('b'));
+    expect(await readHead(user)).toEqual({ status: 'hit', value: head('b') });
+
+    expect(await cache.replaceFeeds(user, [{ variant: 'first:20', expected: window('b'), value: window('c') }])).toBe(1);
+    expect(await readHead(user)).toEqual({ status: 'hit', value: head('c') });
+    // A replace that finds the window changed drops it, and its head with it.
+    expect(await cache.replaceFeeds(user, [{ variant: 'first:20', expected: window('b'), value: window('d') }])).toBe(0);
+    expect(await readHead(user)).toMatchObject({ status: 'miss' });
+
+    await cache.writeFeed(user, 'first:20', window('e'));
+    expect(await readHead(user)).toEqual({ status: 'hit', value: head('e') });
+    expect(await cache.invalidateFeed(user)).toBe(true);
+    expect(await raw.exists(cacheKeys.feedHeads(user))).toBe(0);
+    expect(await readHead(user)).toMatchObject({ status: 'miss' });
+  });
+
+  it('does not serve a head whose pages are gone (evicted or expired)', async () => {
+    const user = `u-${randomUUID()}`;
+    await cache.writeFeed(user, 'first:20', window('a'));
+    expect(await readHead(user)).toEqual({ status: 'hit', value: head('a') });
+    await raw.del(cacheKeys.feedPages(user));
+    expect(await readHead(user)).toMatchObject({ status: 'miss' });
+    expect(await raw.exists(cacheKeys.feedHeads(user))).toBe(0);
   });
 });
 
