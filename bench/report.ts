@@ -52,6 +52,9 @@ export const TARGETS = {
  *  target is read at the same load). */
 export const TARGET_CONCURRENCY = 32;
 
+
+/** `Query Feeds 1,204 · BatchGet Posts 980`: a day's read requests by command and table. */
+const commandList = (m: Record<string, number>) => Object.entries(m).map(([k, n]) => `${k} ${n.toLocaleString('en-US')}`).join(' · ') || 'none';
 const n0 = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : 'n/a');
 const f = (v: number, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
 const ms = (v: number) => (!Number.isFinite(v) ? 'n/a' : v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0));
@@ -239,6 +242,7 @@ function dayRows(r: Results): Row[] {
     ),
     row('where reads were served', `L1 ${n0(d.l1Hits)} · L2 ${n0(d.l2Hits)} · cached window ${n0(d.deeperHits)} · generated ${n0(d.generated)} · DynamoDB (past the window) ${n0(d.feedRequests - d.firstPages - d.deeperHits)}`, [d.non2xx ? `${n0(d.non2xx)} non-2xx` : '', d.l2Errors || d.l2ShortCircuited ? `Redis: ${n0(d.l2Errors ?? 0)} timeouts, ${n0(d.l2ShortCircuited ?? 0)} short-circuited` : ''].filter(Boolean).join(' · ')),
     row('DynamoDB read requests', `feed reads ${n0(d.dbRead)} · warming ${n0(d.dbWarm)}`, r.dayUncached ? `uncached ${f(r.dayUncached.dbPerRequest, 2)} per request` : ''),
+    ...(d.dbCommands ? [row('DynamoDB read requests by command and table', `feed reads: ${commandList(d.dbCommands.read)}`, `warming: ${commandList(d.dbCommands.warm)}`)] : []),
     row('warming', `${n0(d.warmingRuns)} CacheWarming runs: ${n0(d.warmed.scheduled)} pages generated, ${n0(d.warmed.skipped)} still cached · on fan-out ${n0(d.warmed.onFanOut)} pages`),
     ...(d.memory
       ? [row('Redis memory of cached pages, end of the day', `${n0(d.memory.users)} users · ${f(d.memory.bytesPerUser / 1024, 1)} KiB each · ${f(d.memory.pageBytes / 2 ** 20, 1)} MiB`, `Redis used_memory ${f(d.memory.usedBytes / 2 ** 20, 1)} MiB; at 1M users reading in the TTL: ${f((d.memory.bytesPerUser * 1e6) / 2 ** 30, 1)} GiB`)]

@@ -95,6 +95,9 @@ export interface DayResult {
   follows: number;
   /** Users whose last session before the day was within the reader TTL (the prologue). */
   priorReaders: number;
+  /** The day's DynamoDB read requests by command and table (`Query Feeds`), feed reads and
+   *  warming apart, largest first. */
+  dbCommands?: { read: Record<string, number>; warm: Record<string, number> };
   /** Feed requests served from a cache tier (first pages and pages of a cached window), over every
    *  feed request of the day, a user's first included. */
   hitRate: number;

@@ -23,7 +23,7 @@ import { pool } from '../seed.js';
 import { quiesce, settle } from '../settle.js';
 import { median, percentile, sleep } from '../stats.js';
 import { cacheDelta, cacheSnapshot } from '../summaries.js';
-import { countWork, requestsOf, workCounts } from '../work-counter.js';
+import { commandDelta, countWork, requestsOf, workCommands, workCounts } from '../work-counter.js';
 import { inInvocation } from './baselines.js';
 import { PAGE } from './constants.js';
 
@@ -66,6 +66,7 @@ export async function day(ctx: BenchContext): Promise<void> {
     await prologue(ctx, plan, scale, redis);
     const c0 = cacheSnapshot();
     const w0 = workCounts();
+    const cmd0 = workCommands();
     const warm0 = { ...warmCounts };
     firstTier.clear();
     const run = await playDay(ctx, plan, scale);
@@ -80,7 +81,11 @@ export async function day(ctx: BenchContext): Promise<void> {
       scheduled: warmCounts.scheduled - warm0.scheduled,
       skipped: warmCounts.skipped - warm0.skipped,
     }, deeper, firstTier.tiers(), memory);
+    const cmd = workCommands();
+    ctx.results.day.dbCommands = { read: commandDelta(cmd0.read, cmd.read), warm: commandDelta(cmd0.warm, cmd.warm) };
     const d = ctx.results.day;
+    const listed = (m: Record<string, number>) => Object.entries(m).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+    ctx.log(`day: DynamoDB read requests of feed reads: ${listed(d.dbCommands!.read)}; of warming: ${listed(d.dbCommands!.warm)}`);
     ctx.log(`day: hit rate ${fmt(100 * d.hitRate, 1)}% of ${d.feedRequests} feed requests (first pages ${fmt(100 * d.firstPageHitRate, 1)}%, deeper ${fmt(100 * d.deeperHitRate, 1)}%, a user's first read of the day ${fmt(100 * d.firstOfDayHitRate, 1)}%); ${fmt(d.dbPerRequest, 2)} DynamoDB requests per feed request (warming ${fmt(d.warmPerRequest, 2)}); cached pages of ${memory.users} users, ${fmt(memory.bytesPerUser / 1024, 1)} KiB each, Redis ${fmt(memory.usedBytes / 2 ** 20, 1)} MiB; Redis ${c.l2Errors} timeouts, ${c.l2ShortCircuited} short-circuited`);
   } finally {
     firstTier.restore();
