@@ -60,6 +60,9 @@ export const scaledMs = (ms: number): number => Math.max(1, Math.round(ms / time
  * place with its first page. Pages past the window are read from DynamoDB.
  */
 export const feedVariant = (limit: number): string => `first:${limit}`;
+/** The pages past a cached window, as the read that went past it kept them (variant of the same
+ *  hash, so every invalidation drops them with the window; shared/domain/feed-continuation.ts). */
+export const continuationVariant = (limit: number): string => `next:${limit}`;
 /** The page size of a feedVariant (undefined for anything else). */
 export const limitOfVariant = (variant: string): number | undefined => {
   const m = /^first:(\d+)$/.exec(variant);

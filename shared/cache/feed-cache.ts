@@ -136,13 +136,20 @@ export class FeedCache {
    * kept as long as a read page. → true if the page was stored.
    */
   async warm(userId: string, variant: string, generate: () => Promise<string>, opts: { reader?: boolean } = {}): Promise<boolean> {
-    const epoch = await this.l2.feedEpoch(userId);
     this.counts.warmed++;
-    const value = await generate();
-    const written = epoch !== undefined && (await this.l2.writeFeed(userId, variant, value, { epoch, reader: opts.reader }));
-    if (written) this.remember(cacheKeys.feedL1(userId, variant), userId, value);
+    return (await this.keep(userId, variant, async () => ({ value: await generate(), result: undefined }), opts)).stored;
+  }
+
+  /** Stores what `produce` reads from DynamoDB as the user's `variant` at both tiers, under
+   *  warm()'s guard (the epoch read first: a change to the user's pages meanwhile stops the
+   *  write); → produce's result, and whether the value was stored. */
+  async keep<R>(userId: string, variant: string, produce: () => Promise<{ value: string; result: R }>, opts: { reader?: boolean } = {}): Promise<{ result: R; stored: boolean }> {
+    const epoch = await this.l2.feedEpoch(userId);
+    const { value, result } = await produce();
+    const stored = epoch !== undefined && (await this.l2.writeFeed(userId, variant, value, { epoch, reader: opts.reader }));
+    if (stored) this.remember(cacheKeys.feedL1(userId, variant), userId, value);
     else this.counts.l2WritesSkipped++;
-    return written;
+    return { result, stored };
   }
 
   /** Write-through of a page known to be current (tools, tests): both tiers, unguarded. A page

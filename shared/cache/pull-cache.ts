@@ -222,6 +222,10 @@ async function sync(): Promise<void> {
   for (const id of [...((out[1]?.[1] as string[]) ?? []), ...((out[2]?.[1] as string[]) ?? [])]) mirror.deleted.add(id);
 }
 
+/** Brings the process's mirror of new and deleted posts up to date (at most every SYNC_EVERY_MS),
+ *  before isDeleted() is asked of a cached page that checkCachedPage does not check. */
+export const syncPostMirror = sync;
+
 /** Whether the post was deleted, as of the process's last mirror sync (checkCachedPage syncs). */
 export function isDeleted(postId: string): boolean {
   return mirror.deleted.has(postId);

@@ -2,6 +2,7 @@
 // at FEED_MAX_ENTRIES and expiring after FEED_ENTRY_TTL_SECONDS. Reads hydrate entries from the
 // posts tables, so a deleted post vanishes from every feed at once; its entry is removed lazily.
 import { config } from '../edge/config.js';
+import type { ContinuationRead, SourceRead } from '../domain/feed-continuation.js';
 import { decodeFeedCursor, mergeFeedPage } from '../domain/feed-merge.js';
 import { FEED_ENTRY_TTL_SECONDS, FEED_MAX_ENTRIES } from '../domain/limits.js';
 import type { Post, PostPage } from '../domain/post.js';
@@ -120,4 +121,22 @@ export async function readFeedPage(
     candidates.push(...pulled.flat());
   }
   return { page: mergeFeedPage(userId, candidates, limit, pos), pulled: pulledFrom, pushed: pushed.posts.map((p) => p.postId) };
+}
+
+/** The sources of the feed past `before` that a page of `limit` reads, `depth` items of each, in
+ *  the requests readFeedPage sends for that page (a source's request asks for more items, not
+ *  more requests), so what comes back also serves the next pages
+ *  (shared/domain/feed-continuation.ts). History is read only when this page needs it: read for
+ *  a later page's sake, it would cost a request per followed author that may never be repaid. */
+export async function readContinuation(userId: string, before: string, limit: number, depth: number, sources: PullSources): Promise<ContinuationRead> {
+  const pushed = await pushedPosts(userId, depth, before);
+  const highTier = await sources.highTier(userId);
+  const read = (authors: string[], high: boolean) =>
+    Promise.all(authors.map(async (a): Promise<SourceRead> => {
+      const posts = await sources.recentPosts(a, depth, before, high);
+      return { posts, cut: posts.length >= depth };
+    }));
+  const following = pushed.posts.length < limit + 1 ? (await sources.following(userId)).filter((a) => !highTier.includes(a)) : undefined;
+  const [pulled, history] = await Promise.all([read(highTier, true), following && read(following, false)]);
+  return { pushed: { posts: pushed.posts, cut: !pushed.exhausted }, pulled, ...(history && { history }) };
 }

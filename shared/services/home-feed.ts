@@ -10,10 +10,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import { feedCache, isWindowHead, type CacheTier } from '../cache/feed-cache.js';
-import { feedVariant, limitOfVariant } from '../cache/cache-keys.js';
-import { activeAmong, checkCachedPage, isDeleted, newPostsOf, type CachedPage } from '../cache/pull-cache.js';
+import { continuationVariant, feedVariant, limitOfVariant } from '../cache/cache-keys.js';
+import { activeAmong, checkCachedPage, isDeleted, newPostsOf, syncPostMirror, type CachedPage } from '../cache/pull-cache.js';
+import { continuationItems, keepContinuation, pageFromContinuation, type Continuation } from '../domain/feed-continuation.js';
 import { decodeFeedCursor, mergeFeedPage, type FeedPosition } from '../domain/feed-merge.js';
-import { mergeIntoFirstPage, readFeed, readFeedPage, type PullSources } from './feed-entries.js';
+import { mergeIntoFirstPage, readContinuation, readFeed, readFeedPage, type PullSources } from './feed-entries.js';
 import { PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX } from '../domain/limits.js';
 import type { Post, PostPage } from './posts.js';
 import { pullSources } from './pull.js';
@@ -154,14 +155,31 @@ async function firstPage(userId: string, limit: number): Promise<{ page: PostPag
   }
 }
 
-/** A page after `cursor`: from the cached window when it holds it, else from DynamoDB. */
+/** A page after `cursor`: from the cached window when it holds it, else from what the last read
+ *  past the window kept, else from DynamoDB (keeping what that read brings for the next pages). */
 async function deeperPage(userId: string, limit: number, cursor: string): Promise<{ page: PostPage; source: FeedSource }> {
   const position = decodeFeedCursor(userId, cursor);
   const cached = await feedCache().peek(userId, feedVariant(limit));
   const page = cached && (await pageFromWindow(userId, decode(cached.value).cached, limit, position));
-  feedCache().countDeeper(page !== undefined);
-  if (page) return { page, source: cached.tier };
-  return { page: await readFeed(userId, limit, cursor, pullSources), source: 'dynamodb' };
+  if (page) {
+    feedCache().countDeeper(true);
+    return { page, source: cached.tier };
+  }
+  const variant = continuationVariant(limit);
+  const kept = await feedCache().peek(userId, variant);
+  if (kept) await syncPostMirror();
+  const next = kept && pageFromContinuation(userId, JSON.parse(kept.value) as Continuation, limit, position, isDeleted);
+  feedCache().countDeeper(next !== undefined);
+  if (next) return { page: next, source: kept.tier };
+  const depth = continuationItems(limit);
+  if (depth <= limit + 1) return { page: await readFeed(userId, limit, cursor, pullSources), source: 'dynamodb' };
+  const { result } = await feedCache().keep(userId, variant, async () => {
+    const kept = keepContinuation(await readContinuation(userId, position.before, limit, depth, pullSources), limit);
+    return { value: JSON.stringify(kept), result: pageFromContinuation(userId, kept, limit, position, () => false) };
+  });
+  // The read's own page, unless the kept items cannot tell it (a page of 99 or more; near the
+  // precomputed feed's cap): then as readFeed gives it.
+  return { page: result ?? (await readFeed(userId, limit, cursor, pullSources)), source: 'dynamodb' };
 }
 
 /**

@@ -137,4 +137,27 @@ describe('the pages after a cached first page', () => {
     expect(fourth.source).toBe('dynamodb');
     expect(fourth.page.items).toHaveLength(10); // 70 pushed entries: 60 served from the window
   });
+
+  it('past the window come from one read per few pages: the read’s own page, then the next two without a request, as DynamoDB gives them', async () => {
+    const { userId } = await reader(8 * PAGE, 2);
+    let page = (await homeFeed(userId, PAGE)).page;
+    for (let i = 0; i < WINDOW_PAGES - 1; i++) page = (await homeFeed(userId, PAGE, page.nextCursor!)).page;
+    const reads: { source: string; requests: number }[] = [];
+    for (let i = 0; i < 4; i++) {
+      const expected = await readFeed(userId, PAGE, page.nextCursor!);
+      const got = await requestsOf(() => homeFeed(userId, PAGE, page.nextCursor!));
+      expect(got.result.page.items.map((p) => p.postId), `page ${WINDOW_PAGES + 1 + i}`).toEqual(expected.items.map((p) => p.postId));
+      reads.push({ source: got.result.source, requests: got.requests });
+      page = got.result.page;
+    }
+    // 160 pushed entries and 4 celebrity posts: pages 5-7 from one read of 61 per source (the
+    // celebrities from their lists), page 8 read afresh, where the precomputed feed ends and the
+    // following list is read too.
+    expect(reads).toEqual([
+      { source: 'dynamodb', requests: COLD_PAGE_REQUESTS },
+      { source: 'l1', requests: 0 },
+      { source: 'l1', requests: 0 },
+      { source: 'dynamodb', requests: COLD_PAGE_REQUESTS + 1 },
+    ]);
+  });
 });
