@@ -206,6 +206,9 @@ export interface Results {
   coldPage?: Record<'holdsPage' | 'short', { readers: number; mean: number; p50: number; max: number }> & {
     /** The requests, in order, of each read over the target when the feed held a page. */
     over?: string[];
+    /** Re-reads of the shard map that fell inside the measured reads (the process's periodic
+     *  GetItem of the control table, not the page's; not in the per-reader counts). */
+    mapReads?: number;
   };
   rss: { peak: number; maxRss: number; peakByPhase: Record<string, number>; engines: Record<string, number> };
   errors: { phase: string; message: string }[];

@@ -36,7 +36,7 @@ export function countWork(): void {
         const mine = own.getStore();
         if (mine) {
           mine.requests++;
-          mine.commands.push(String(context.commandName).replace(/Command$/, ''));
+          mine.commands.push(command);
         }
       }
       return next(args);
@@ -65,8 +65,8 @@ export function commandDelta(before: Record<string, number>, after: Record<strin
   );
 }
 
-/** `work`, with the read requests it sent, and their commands in order (and only its own:
- *  concurrent work is not counted). */
+/** `work`, with the read requests it sent, and their commands and tables in order (`Query
+ *  Feeds`; only its own: concurrent work is not counted). */
 export async function requestsOf<T>(work: () => Promise<T>): Promise<{ result: T; requests: number; commands: string[] }> {
   const store = { requests: 0, commands: [] as string[] };
   const result = await own.run(store, work);
