@@ -136,7 +136,8 @@ export async function readContinuation(userId: string, before: string, limit: nu
       const posts = await sources.recentPosts(a, depth, before, high);
       return { posts, cut: posts.length >= depth };
     }));
-  const following = pushed.posts.length < limit + 1 ? (await sources.following(userId)).filter((a) => !highTier.includes(a)) : undefined;
-  const [pulled, history] = await Promise.all([read(highTier, true), following && read(following, false)]);
-  return { pushed: { posts: pushed.posts, cut: !pushed.exhausted }, pulled, ...(history && { history }) };
+  const pulled = new Set(highTier);
+  const following = pushed.posts.length < limit + 1 ? (await sources.following(userId)).filter((a) => !pulled.has(a)) : undefined;
+  const [fromHighTier, history] = await Promise.all([read(highTier, true), following && read(following, false)]);
+  return { pushed: { posts: pushed.posts, cut: !pushed.exhausted }, pulled: fromHighTier, ...(history && { history }) };
 }
