@@ -375,8 +375,7 @@ async function copyAndVerify(clients: Clients, group: MoveGroup, catchUp: CatchU
     sources.set(
       entity,
       await scanMoving(clients.doc, entity, tableName(entity, group.source), sourceLogical, moving, async (items) => {
-        const chunks = Array.from({ length: Math.ceil(items.length / COPY_BATCH) }, (_, i) => items.slice(i * COPY_BATCH, (i + 1) * COPY_BATCH));
-        await inPool(chunks, COPY_PARALLEL, async (chunk) => {
+        await inPool(batchesOf(items), COPY_PARALLEL, async (chunk) => {
           await pace();
           const ks = chunk.map((item) => `${entity}:${rowKey(entity, item)}`);
           await catchUp.locks.with(ks, async () => {
@@ -415,6 +414,9 @@ async function copyAndVerify(clients: Clients, group: MoveGroup, catchUp: CatchU
   return group.logicals.filter((l) => !bad.has(l));
 }
 
+/** `items` in BatchWriteItem-sized slices. */
+const batchesOf = <T>(items: T[]): T[][] => Array.from({ length: Math.ceil(items.length / COPY_BATCH) }, (_, i) => items.slice(i * COPY_BATCH, (i + 1) * COPY_BATCH));
+
 /** Runs `fn` over `items`, `width` at a time. */
 async function inPool<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -423,9 +425,15 @@ async function inPool<T>(items: T[], width: number, fn: (item: T) => Promise<voi
   }));
 }
 
-/** BatchWriteItem of `items` into `table`, retrying what comes back unprocessed. */
-async function writeAll(doc: DynamoDBDocumentClient, table: string, items: Record<string, unknown>[]): Promise<void> {
-  let pending = items.map((item) => ({ PutRequest: { Item: marked(item) } }));
+type WriteRequest = { PutRequest: { Item: Record<string, unknown> } } | { DeleteRequest: { Key: Record<string, unknown> } };
+
+/** BatchWriteItem of `items` into `table` (each marked as the mover's), retrying what comes back
+ *  unprocessed. */
+const writeAll = (doc: DynamoDBDocumentClient, table: string, items: Record<string, unknown>[]) => batchAll(doc, table, items.map((item) => ({ PutRequest: { Item: marked(item) } })));
+
+/** BatchWriteItem of `requests` (at most 25) into `table`, retrying what comes back unprocessed. */
+async function batchAll(doc: DynamoDBDocumentClient, table: string, requests: WriteRequest[]): Promise<void> {
+  let pending = requests;
   for (let attempt = 0; pending.length > 0; attempt++) {
     if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
     const out = await doc.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
@@ -775,9 +783,7 @@ async function deleteMovedRows(clients: Clients, map: ShardMap, t: number): Prom
   for (const entity of ENTITIES) {
     const table = tableName(entity, t);
     await scanMoving(clients.doc, entity, table, setLogicalOfTable(t), { has: (logical: number) => !inRanges(held, logical) }, async (items) => {
-      await inPool(items, COPY_PARALLEL, async (item) => {
-        await clients.doc.send(new DeleteCommand({ TableName: table, Key: keyOf(entity, item) }));
-      });
+      await inPool(batchesOf(items), COPY_PARALLEL, (batch) => batchAll(clients.doc, table, batch.map((item) => ({ DeleteRequest: { Key: keyOf(entity, item) } }))));
       deleted += items.length;
     });
   }
