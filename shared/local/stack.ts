@@ -143,7 +143,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
 /** The handlers' environment, set before anything reads configuration. */
 function applyEnvironment({ opts }: StackContext): void {
-  Object.assign(process.env, { FEED_LOCAL: '1', ...opts.env });
+  applyLocalEnvironment(opts.env);
+}
+
+/** A local stack's environment (`env` over FEED_LOCAL and the local credentials and region), for
+ *  what runs in this process before the stack starts (a bench seeding its engine). */
+export function applyLocalEnvironment(env: Record<string, string> = {}): void {
+  Object.assign(process.env, { FEED_LOCAL: '1', ...env });
   process.env.AWS_ACCESS_KEY_ID ??= 'local';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
   process.env.AWS_REGION ??= 'us-east-1';
