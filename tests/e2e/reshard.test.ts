@@ -4,8 +4,7 @@
 // write reads back, and reads answer the same before, during and after.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../shared/local/stack.js';
-import { ownDynamo, stackClient, until, type StackUser } from '../support/own-stack.js';
-import type { Engine } from '../../shared/local/engines.js';
+import { stackClient, until, type StackUser } from '../support/own-stack.js';
 import { feedctlReshard, missingWrites, reshardLoad } from '../support/reshard-load.js';
 import { GENEROUS_RATE_LIMITS } from '../support/rate-limits.js';
 import { logicalShardOf } from '../../shared/domain/ids.js';
@@ -17,7 +16,6 @@ const PREFIX = `reshard${process.pid}-`;
  *  for this long. */
 const REFRESH_MS = '1000';
 let stack: Stack;
-let engine: Engine | undefined;
 let base = '';
 const client = stackClient(() => base, 'reshard');
 const http = client.http;
@@ -47,7 +45,6 @@ async function everyFeed(): Promise<string[][]> {
 
 beforeAll(async () => {
   const { startStack } = await import('../../shared/local/stack.js');
-  engine = await ownDynamo();
   // Rate limits out of the way: the workload posts as fast as it is answered.
   // No notification windows close during the file (the tests' 3 s windows would compose digests
   // from every table every 3 s beside the move: load this file does not measure).
@@ -71,7 +68,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
-  await engine?.stop();
 });
 
 describe('feedctl reshard', () => {

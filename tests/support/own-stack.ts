@@ -1,10 +1,6 @@
 // For test files that run a local stack of their own (their own thresholds, table prefix or
 // redis-server): a tiny HTTP client bound to that stack, users minted through it, and a bounded
 // poll.
-import { resetConfig } from '../../shared/edge/config.js';
-import { startDynamo, type Engine } from '../../shared/local/engines.js';
-import { resetDynamo } from '../../shared/store/client.js';
-
 export interface StackUser {
   token: string;
   userId: string;
@@ -48,17 +44,4 @@ export async function until<T>(probe: () => Promise<T | false | undefined>, ms: 
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
-}
-
-/** A DynamoDB Local of the file's own, made the one this process uses (DYNAMODB_ENDPOINT), for a
- *  file whose stack makes tables of its own under load. On the suite's shared engine those tables
- *  would come after every stream record the files before wrote, and DynamoDB Local finds a
- *  table's stream on every write by scanning its records from the oldest: a table made after
- *  50,000 records of others took 92 items/s, one made before them 2,400-6,500. Stop it after. */
-export async function ownDynamo(): Promise<Engine> {
-  const engine = await startDynamo({});
-  process.env.DYNAMODB_ENDPOINT = engine.endpoint;
-  resetConfig();
-  resetDynamo();
-  return engine;
 }
