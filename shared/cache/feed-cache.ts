@@ -7,22 +7,13 @@ import { config } from '../edge/config.js';
 import { cacheKeys, FEED_L1_TTL_MS, hashTagOf, LOCK_TTL_MS, scaledMs, setCacheTimeScale } from './cache-keys.js';
 import { L1Cache, type L1Options, type L1Stats } from './l1.js';
 import { l2, type FeedRead, type L2Cache, type L2Stats } from './l2.js';
+import { isWindowHead, WINDOW_HEAD } from './window.js';
 
 export type CacheTier = 'l1' | 'l2' | 'generated';
 export interface CachedFeed {
   value: string;
   tier: CacheTier;
 }
-
-/**
- * A first page's L2 read takes only the head of the cached window: its JSON up to the `rest`
- * field (the window's later pages, which shared/services/home-feed.ts serializes last), closed
- * with `"head":1`. That is a fifth to a quarter of the bytes (a page of a four-page window), and
- * what Redis sends, the container parses and its L1 keeps shrink with it. A later page's read
- * (peek) takes the whole window.
- */
-export const WINDOW_HEAD = { cut: ',"rest":"', close: ',"head":1}' } as const;
-export const isWindowHead = (value: string): boolean => value.endsWith(WINDOW_HEAD.close);
 
 /** Waiters poll L2 this often: a generation takes tens of ms, so a waiter sees the holder's page
  *  a few ms after it lands, at a cost of one small Lua call per poll. */

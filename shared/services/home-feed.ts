@@ -9,7 +9,8 @@
 // and regenerate them at once for users active in the last hour.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
-import { feedCache, isWindowHead, type CacheTier } from '../cache/feed-cache.js';
+import { feedCache, type CacheTier } from '../cache/feed-cache.js';
+import { isWindowHead, WINDOW_STAMP, windowStampOf } from '../cache/window.js';
 import { continuationVariant, feedVariant, limitOfVariant } from '../cache/cache-keys.js';
 import { activeAmong, checkCachedPage, isDeleted, newPostsOf, syncPostMirror, type CachedPage } from '../cache/pull-cache.js';
 import { continuationItems, keepContinuation, pageFromContinuation, type Continuation } from '../domain/feed-continuation.js';
@@ -49,12 +50,10 @@ interface CachedWindow extends CachedPage<PostPage> {
   head?: 1;
 }
 
-/** Every serialized window begins `{"s":"<stamp>"`, a stamp no other serialization has (this
- *  process's random prefix and a counter), so `decode` finds a window it parsed before by its
- *  16-character stamp. Keyed by the whole string, every L2 hit hashed its ~20 KB afresh (Redis
- *  hands out a new string each time): 13% of the read's CPU. */
-const STAMP_HEAD = '{"s":"';
-const STAMP_LENGTH = 16;
+/** Every serialized window begins with its stamp (WINDOW_STAMP), so `decode` finds a window it
+ *  parsed before by its stamp. Keyed by the whole string, every L2 hit hashed its ~20 KB afresh
+ *  (Redis hands out a new string each time): 13% of the read's CPU. L2 compares a window by its
+ *  stamp too, when a change replaces it in place. */
 const processStamp = randomBytes(6).toString('base64url');
 let stamps = 0;
 
@@ -62,7 +61,7 @@ let stamps = 0;
  *  WINDOW_HEAD). */
 export function encodeWindow(window: CachedWindow): string {
   const { s: _previous, head: _head, rest, ...fields } = window;
-  const s = processStamp + (stamps++).toString(36).padStart(STAMP_LENGTH - processStamp.length, '0');
+  const s = processStamp + (stamps++).toString(36).padStart(WINDOW_STAMP.length - processStamp.length, '0');
   return JSON.stringify({ s, ...fields, ...(rest !== undefined && { rest }) });
 }
 
@@ -106,9 +105,9 @@ const decodedPages = new Map<string, { cached: CachedWindow; json?: string }>();
 const DECODED_PAGES_MAX = 2000;
 
 export function decode(value: string): { cached: CachedWindow; json?: string } {
-  const stamped = value.startsWith(STAMP_HEAD) && value.charCodeAt(STAMP_HEAD.length + STAMP_LENGTH) === 34;
+  const stamp = windowStampOf(value);
   // A window's head and the whole window share a stamp, not a parse.
-  const key = stamped ? value.slice(STAMP_HEAD.length, STAMP_HEAD.length + STAMP_LENGTH) + (isWindowHead(value) ? 'h' : '') : value;
+  const key = stamp ? stamp + (isWindowHead(value) ? 'h' : '') : value;
   let decoded = decodedPages.get(key);
   if (!decoded) {
     if (decodedPages.size >= DECODED_PAGES_MAX) decodedPages.delete(decodedPages.keys().next().value!);

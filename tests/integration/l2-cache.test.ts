@@ -7,7 +7,7 @@ import { createConnection } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cacheKeys, FEED_L2_HEAD_TTL_SECONDS, FEED_L2_TTL_SECONDS } from '../../shared/cache/cache-keys.js';
-import { WINDOW_HEAD } from '../../shared/cache/feed-cache.js';
+import { WINDOW_HEAD } from '../../shared/cache/window.js';
 import { CircuitBreaker, createL2, type L2Cache } from '../../shared/cache/l2.js';
 import { freePort, which } from '../../shared/local/engines.js';
 import { until } from '../support/fixtures-wait.js';
@@ -194,6 +194,40 @@ describe('L2 window heads', () => {
     expect(await readHead(user)).toEqual({ status: 'hit', value: head('a') });
     // A read of the whole window (a later page) is the window's.
     expect(await cache.readFeed(user, 'first:20')).toEqual({ status: 'hit', value: window('x') });
+  });
+
+  it('compares a stamped window by its stamp and anything else by its whole value when replacing in place', async () => {
+    const user = `u-${randomUUID()}`;
+    const stamped = (stamp: string, body: string) => `{"s":"${stamp}","page":"${body}","rest":"later"}`;
+    const a = stamped('AAAAAAAAAAAAAAAA', 'one');
+    await cache.writeFeed(user, 'first:20', a);
+    await cache.writeFeed(user, 'first:10', 'plain');
+    // What is sent: a stamped window's stamp, not the window itself.
+    const sent: string[][] = [];
+    const monitor = await raw.duplicate().monitor();
+    monitor.on('monitor', (_t: string, args: string[]) => sent.push(args));
+    const replacing = (args: string[]) => /^eval(sha)?$/i.test(args[0] ?? '') && args.some((arg) => arg.includes('"page":"two"'));
+    try {
+      expect(await cache.replaceFeeds(user, [{ variant: 'first:20', expected: a, value: stamped('BBBBBBBBBBBBBBBB', 'two') }])).toBe(1);
+      const call = await until(() => sent.find(replacing), { what: 'the replace script in MONITOR' });
+      expect(call.join(' ')).toContain('AAAAAAAAAAAAAAAA');
+      expect(call.join(' ')).not.toContain('"page":"one"');
+    } finally {
+      monitor.disconnect();
+    }
+    // A window replaced since holds another stamp: dropped, though its body is the same.
+    await cache.writeFeed(user, 'first:20', stamped('CCCCCCCCCCCCCCCC', 'two'));
+    expect(await cache.replaceFeeds(user, [{ variant: 'first:20', expected: stamped('BBBBBBBBBBBBBBBB', 'two'), value: stamped('DDDDDDDDDDDDDDDD', 'three') }])).toBe(0);
+    expect(await raw.hexists(cacheKeys.feedPages(user), 'first:20')).toBe(0);
+    // A value without a stamp is compared whole: a value it only begins is not it.
+    expect(await cache.replaceFeeds(user, [{ variant: 'first:10', expected: 'pla', value: 'x' }])).toBe(0);
+    await cache.writeFeed(user, 'first:10', 'plain');
+    expect(await cache.replaceFeeds(user, [{ variant: 'first:10', expected: 'plain', value: 'y' }])).toBe(1);
+    expect(await raw.hget(cacheKeys.feedPages(user), 'first:10')).toBe('y');
+    // A head shares its window's stamp but is not the window: never a match for it.
+    const b = stamped('EEEEEEEEEEEEEEEE', 'four');
+    await cache.writeFeed(user, 'first:20', b);
+    expect(await cache.replaceFeeds(user, [{ variant: 'first:20', expected: `{"s":"EEEEEEEEEEEEEEEE","page":"four","head":1}`, value: stamped('FFFFFFFFFFFFFFFF', 'five') }])).toBe(0);
   });
 
   it('drops a head with every write of its window: a generation, an in-place edit, an invalidation', async () => {

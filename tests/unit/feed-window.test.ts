@@ -2,7 +2,7 @@
 // at its head, and a window parsed once is found again by that stamp, however its string came
 // back (an L2 hit is a new string each time), while a changed window is parsed afresh.
 import { describe, expect, it } from 'vitest';
-import { WINDOW_HEAD } from '../../shared/cache/feed-cache.js';
+import { WINDOW_HEAD } from '../../shared/cache/window.js';
 import { decode, encodeWindow } from '../../shared/services/home-feed.js';
 
 const post = (n: number) => ({ postId: `p${n}`, authorId: 'a', content: `post ${n}`, createdAt: '2026-12-01T00:00:00.000Z' });
