@@ -6,7 +6,7 @@
 // The live write path (POST → stream → post-router → queue → fan-out-worker) is measured by the
 // bench itself, on top of this graph.
 import { CreateTableCommand, UpdateTableCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { batchWrite, db, dynamo, type TableWrite } from '../shared/store/client.js';
+import { dynamo, type TableWrite } from '../shared/store/client.js';
 import { signDevToken } from '../shared/edge/auth.js';
 import { idAt, logicalShardOf } from '../shared/domain/ids.js';
 import { keys, subjectHash } from '../shared/store/keys.js';
@@ -18,6 +18,7 @@ import { createTableInput, STREAM_VIEW, TABLES } from '../shared/declarations/ta
 import { feedEntry } from '../shared/services/feed-entries.js';
 import type { Post } from '../shared/services/posts.js';
 import { tierFor, type ProfileRow } from '../shared/services/users.js';
+import { BULK_BATCH, bulkWriter, type BulkWriter } from './bulk-write.js';
 import { forkRng } from './rng.js';
 import type { Graph } from './workload.js';
 
@@ -42,7 +43,6 @@ const COUNTRIES: [string, number][] = [
 
 /** Batches in flight at once: DynamoDB Local on two cores gains little beyond 8. */
 const SEED_CONCURRENCY = 8;
-const BATCH = 25;
 
 export async function pool<T>(items: readonly T[], concurrency: number, work: (item: T, index: number) => Promise<unknown>): Promise<void> {
   let next = 0;
@@ -57,7 +57,7 @@ export async function pool<T>(items: readonly T[], concurrency: number, work: (i
 }
 
 /** Writes in batches of one table each, round-robin over the tables. */
-async function writeAll(writes: TableWrite[], onProgress: (done: number) => void): Promise<void> {
+async function writeAll(loader: BulkWriter, writes: TableWrite[], onProgress: (done: number) => void): Promise<void> {
   const byTable = new Map<string, TableWrite[]>();
   for (const w of writes) {
     let list = byTable.get(w.table);
@@ -67,7 +67,7 @@ async function writeAll(writes: TableWrite[], onProgress: (done: number) => void
   // Round-robin over the tables, so concurrent batches mostly touch different ones.
   const perTable = [...byTable.values()].map((list) => {
     const out: TableWrite[][] = [];
-    for (let i = 0; i < list.length; i += BATCH) out.push(list.slice(i, i + BATCH));
+    for (let i = 0; i < list.length; i += BULK_BATCH) out.push(list.slice(i, i + BULK_BATCH));
     return out;
   });
   const chunks: TableWrite[][] = [];
@@ -76,7 +76,7 @@ async function writeAll(writes: TableWrite[], onProgress: (done: number) => void
   }
   let done = 0;
   await pool(chunks, SEED_CONCURRENCY, async (chunk) => {
-    await batchWrite(chunk);
+    await loader.write(chunk);
     done += chunk.length;
     onProgress(done);
   });
@@ -145,6 +145,15 @@ export interface SeedProgress {
 }
 
 export async function seedGraph(g: Graph, seed: number, progress: SeedProgress): Promise<Seeded> {
+  const loader = bulkWriter();
+  try {
+    return await seedRows(loader, g, seed, progress);
+  } finally {
+    loader.close();
+  }
+}
+
+async function seedRows(loader: BulkWriter, g: Graph, seed: number, progress: SeedProgress): Promise<Seeded> {
   const { users, countries, createdMs } = await identities(g, seed);
   const since = new Date(Date.now() - 86_400_000).toISOString();
 
@@ -170,7 +179,7 @@ export async function seedGraph(g: Graph, seed: number, progress: SeedProgress):
     userWrites.push(put(keys.card(u.userId), { ...cardOf(row) }));
     if (followerCount > 0) userWrites.push(put(keys.followerCounter(u.userId, 0), { count: followerCount }));
   }
-  await writeAll(userWrites, (d) => progress('users', d, userWrites.length));
+  await writeAll(loader, userWrites, (d) => progress('users', d, userWrites.length));
 
   // Both edge rows per follow, plus the follower's high-tier list entry for celebrity and mega
   // followees (what follow() writes in its transaction when the followee is high-tier).
@@ -189,7 +198,7 @@ export async function seedGraph(g: Graph, seed: number, progress: SeedProgress):
       }
     }
   }
-  await writeAll(edgeWrites, (d) => progress('follows', d, edgeWrites.length));
+  await writeAll(loader, edgeWrites, (d) => progress('follows', d, edgeWrites.length));
 
   // Posts, and their fan-out as the hybrid does it at posting time: a regular author's post in
   // every follower's feed; a celebrity's only in recently active followers' (nobody is active
@@ -216,8 +225,8 @@ export async function seedGraph(g: Graph, seed: number, progress: SeedProgress):
       if (entry.expiresAt > nowSeconds) feedWrites.push(put(keys.feedEntry(entry.userId, entry.postId), { ...entry }));
     }
   });
-  await writeAll(postWrites, (d) => progress('posts', d, postWrites.length));
-  await writeAll(feedWrites, (d) => progress('feed entries', d, feedWrites.length));
+  await writeAll(loader, postWrites, (d) => progress('posts', d, postWrites.length));
+  await writeAll(loader, feedWrites, (d) => progress('feed entries', d, feedWrites.length));
 
   return {
     users,
