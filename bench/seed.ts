@@ -82,6 +82,16 @@ async function writeAll(loader: BulkWriter, writes: TableWrite[], onProgress: (d
   });
 }
 
+/** Writes rows in bulk (writeAll through a loader of its own). */
+export async function bulkLoad(writes: TableWrite[], onProgress: (done: number) => void = () => {}): Promise<void> {
+  const loader = bulkWriter();
+  try {
+    await writeAll(loader, writes, onProgress);
+  } finally {
+    loader.close();
+  }
+}
+
 const put = (target: { table: string; key: Record<string, unknown> }, attrs: Record<string, unknown> = {}): TableWrite => ({
   table: target.table,
   request: { PutRequest: { Item: { ...target.key, ...attrs } } },

@@ -12,13 +12,13 @@ import { LOGICAL_SHARDS } from '../../shared/domain/regions.js';
 import { startDynamo, type Engine } from '../../shared/local/engines.js';
 import { applyLocalEnvironment, startStack, type Stack } from '../../shared/local/stack.js';
 import { resetDynamo } from '../../shared/store/client.js';
-import { feedEntry, putEntries } from '../../shared/store/feeds.js';
+import { entryWrite, feedEntry } from '../../shared/store/feeds.js';
 import { resetShardMap } from '../../shared/store/shard-map.js';
 import { stackClient, type StackUser } from '../../tests/support/own-stack.js';
 import { GENEROUS_RATE_LIMITS } from '../../tests/support/rate-limits.js';
 import { feedctlReshard, missingWrites, reshardLoad } from '../../tests/support/reshard-load.js';
 import { fmt, type BenchContext } from '../context.js';
-import { createTablesForSeeding, enableStreams } from '../seed.js';
+import { bulkLoad, createTablesForSeeding, enableStreams } from '../seed.js';
 import { percentile } from '../stats.js';
 
 const PREFIX = 'benchreshard-';
@@ -81,7 +81,7 @@ async function seedFeeds(n: number): Promise<void> {
     const author = mintId((i * 7) % LOGICAL_SHARDS, now - 2000 - (i % AUTHORS));
     return feedEntry(reader, { postId: mintId(logicalShardOf(author), now - i), authorId: author, createdAt: new Date(now - i).toISOString() }, FEED_ENTRY_TTL_SECONDS);
   });
-  for (let i = 0; i < entries.length; i += 2_500) await putEntries(entries.slice(i, i + 2_500));
+  await bulkLoad(entries.map(entryWrite));
 }
 
 /** Each cut-over's pause and its parts, from feedctl's progress lines. */

@@ -25,7 +25,8 @@ export function feedEntry(userId: string, post: Pick<Post, 'postId' | 'authorId'
   };
 }
 
-const put = (e: FeedEntry): TableWrite => ({ table: keys.feedEntry(e.userId, e.postId).table, request: { PutRequest: { Item: e } } });
+/** The write that stores one entry (for batch writers). */
+export const entryWrite = (e: FeedEntry): TableWrite => ({ table: keys.feedEntry(e.userId, e.postId).table, request: { PutRequest: { Item: e } } });
 const remove = (userId: string, postId: string): TableWrite => {
   const { table, key } = keys.feedEntry(userId, postId);
   return { table, request: { DeleteRequest: { Key: key } } };
@@ -33,7 +34,7 @@ const remove = (userId: string, postId: string): TableWrite => {
 
 /** Writes entries (idempotent: the same entry rewritten is the same entry). */
 export async function putEntries(entries: FeedEntry[]): Promise<void> {
-  await batchWrite(entries.map(put));
+  await batchWrite(entries.map(entryWrite));
 }
 
 /** Deletes one post's entry from each of these feeds. */
