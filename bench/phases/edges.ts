@@ -15,6 +15,10 @@ import { waitFor } from '../stats.js';
 
 /** Follows in flight at once: enough to keep DynamoDB Local busy on this machine's 2 cores. */
 const BURST_CONCURRENCY = 32;
+/** Follows of each measured burst: 5–10 s of follows at the rates this machine reaches, so the
+ *  busiest second and the in-edge key's share are read over several seconds (2,600 took 15–20 s
+ *  for the same figures). */
+const BURST_FOLLOWS = { quick: 500, full: 1_400 };
 /** Move grace in the bench: the phase's own process is the only writer, so a short grace holds. */
 const BENCH_GRACE_SECONDS = '1';
 /** The move of the crossing account must be done within this (the fan-out worker runs it). */
@@ -110,7 +114,7 @@ async function inParallel<T>(items: T[], fn: (item: T) => Promise<unknown>): Pro
 export async function edges(ctx: BenchContext): Promise<void> {
   const { stack, userIds } = live(ctx);
   const threshold = ctx.o.quick ? 100 : 400;
-  const total = Math.min(userIds.length, ctx.o.quick ? 600 : 3_000);
+  const total = Math.min(userIds.length, threshold + (ctx.o.quick ? BURST_FOLLOWS.quick : BURST_FOLLOWS.full));
   const followers = await profileRows(userIds.slice(0, total));
   try {
     const off = await burst(ctx, followers, threshold, 'off', threshold);
