@@ -1,8 +1,9 @@
 // Loads a generated graph into DynamoDB Local before the rest of the stack runs. Profiles, edges,
 // counters, posts and feed entries are written with the product's key scheme (shared/store/keys.ts),
-// item shapes (ProfileRow, Post, feedEntry) and batch writer — item for item what createUser,
-// follow() and a push fan-out store — because 20,000 profile transactions, 100,000 follow
-// transactions and 10,000 posts through the stream would take DynamoDB Local most of an hour.
+// item shapes (ProfileRow, Post, feedEntry) — item for item what createUser, follow() and a push
+// fan-out store — in BatchWriteItems of 25 (bench/bulk-write.ts), because 20,000 profile
+// transactions, 100,000 follow transactions and 10,000 posts through the stream would take
+// DynamoDB Local most of an hour.
 // The live write path (POST → stream → post-router → queue → fan-out-worker) is measured by the
 // bench itself, on top of this graph.
 import { CreateTableCommand, UpdateTableCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
