@@ -22,7 +22,7 @@ export async function setup(project: TestProject): Promise<void> {
     fresh: true,
     port: 0,
     dataDir: mkdtempSync(path.join(tmpdir(), 'feedscale-test-')),
-    env: { FEED_FOLLOW_BACKFILL: '100', FEED_NOTIFICATION_WINDOW_SECONDS: '3', FEED_REDIS_TIMEOUT_MS: '1000', ...TEST_STACK_ENV },
+    env: { FEED_FOLLOW_BACKFILL: '100', FEED_REDIS_TIMEOUT_MS: '1000', ...TEST_STACK_ENV },
     queues: { visibilityTimeoutMs: 500 },
     sweepIntervalMs: 3_600_000,
   });

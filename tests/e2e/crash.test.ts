@@ -76,10 +76,11 @@ const CRASHED = /FEED_LOCAL_CRASH_AT: killed at (\S+)/;
 function startOnce(crashAt: string | undefined): Promise<'ready' | 'crashed while starting'> {
   // The fewest shards allowed: what is tested does not depend on their number, and half the tables
   // (and streams to poll) start faster and leave a loaded machine's DynamoDB Local more room.
-  // Digests on their deployed 30-minute window, not the suite's 3 s (tests/support/setup.ts): every
-  // start resumes the digest runs the kill interrupted and catches up the windows it missed, and on
-  // a loaded machine runs every 3 s outlast their window and pile up, starving DynamoDB Local until
-  // every fan-out batch times out (the failure CI showed: 40 jobs in flight, none done, for 4 min).
+  // Digests on their deployed 30-minute window (as the suite's, tests/support/stack-env.ts), never
+  // a short one: every start resumes the digest runs the kill interrupted and catches up the
+  // windows it missed, and on a loaded machine runs every 3 s outlast their window and pile up,
+  // starving DynamoDB Local until every fan-out batch times out (the failure CI showed with 3 s
+  // windows: 40 jobs in flight, none done, for 4 min).
   const env: NodeJS.ProcessEnv = { ...process.env, ...GENEROUS_RATE_LIMITS, PORT: '0', POWERTOOLS_LOG_LEVEL: 'ERROR', FEED_ANALYTICS_DIR: '', FEED_SHARDS: String(SHARDS), FEED_LOCAL_VISIBILITY_TIMEOUT_MS: String(VISIBILITY_MS), FEED_NOTIFICATION_WINDOW_SECONDS: '1800' };
   // Its own engines: not the shared test stack's.
   for (const name of ['DYNAMODB_ENDPOINT', 'REDIS_URL', 'FEED_SFN_ENDPOINT', 'FEED_LOCAL_CRASH_AT']) delete env[name];

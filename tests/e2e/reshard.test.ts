@@ -46,8 +46,8 @@ async function everyFeed(): Promise<string[][]> {
 beforeAll(async () => {
   const { startStack } = await import('../../shared/local/stack.js');
   // Rate limits out of the way: the workload posts as fast as it is answered.
-  // No notification windows close during the file (the tests' 3 s windows would compose digests
-  // from every table every 3 s beside the move: load this file does not measure).
+  // No notification window closes during the file (a digest run composes from every table beside
+  // the move: load this file does not measure).
   stack = await startStack({
     fresh: true,
     port: 0,

@@ -9,6 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { config } from '../../shared/edge/config.js';
 import { ROOT } from '../../shared/local/lambda.js';
 import {
   DescribeExecutionCommand,
@@ -63,8 +64,9 @@ describe('feedctl against the local stack', () => {
   let failed: DescribeExecutionCommandOutput;
 
   beforeAll(async () => {
-    // A window an hour back, aligned to the test stack's 3 s windows: nothing to compose there.
-    const windowStart = Math.floor(Date.now() / 3000) * 3 - 3600;
+    // A window two windows back, aligned to the test stack's windows: nothing to compose there.
+    const window = config().FEED_NOTIFICATION_WINDOW_SECONDS;
+    const windowStart = Math.floor(Date.now() / 1000 / window) * window - 2 * window;
     [succeeded, failed] = await Promise.all([
       runToEnd('batched-notification', { windowStart }),
       // Input that fails the first task's schema in several fields: a long error line to cut.

@@ -9,7 +9,6 @@ process.env.FEED_LOCAL = '1';
 process.env.DYNAMODB_ENDPOINT = inject('dynamoEndpoint');
 process.env.REDIS_URL = inject('redisUrl');
 process.env.FEED_SFN_ENDPOINT = inject('sfnEndpoint');
-process.env.FEED_NOTIFICATION_WINDOW_SECONDS = '3';
 // Redis replies slower than the 50 ms production timeout count as misses; on a loaded test machine
 // that would make what a test observes depend on the load.
 process.env.FEED_REDIS_TIMEOUT_MS = '1000';

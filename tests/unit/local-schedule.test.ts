@@ -8,6 +8,8 @@ const WINDOW_S = 2;
 const GRACE_MS = 1500;
 let sfn: LocalStepFunctions;
 let started: string[];
+/** The suite's window (tests/support/stack-env.ts), put back after each test. */
+const suiteWindow = process.env.FEED_NOTIFICATION_WINDOW_SECONDS;
 
 beforeEach(() => {
   process.env.FEED_NOTIFICATION_WINDOW_SECONDS = String(WINDOW_S);
@@ -27,7 +29,8 @@ afterEach(async () => {
   await sfn.stop();
   vi.useRealTimers();
   delete process.env.FEED_WARM_INTERVAL_SECONDS;
-  process.env.FEED_NOTIFICATION_WINDOW_SECONDS = '3';
+  if (suiteWindow === undefined) delete process.env.FEED_NOTIFICATION_WINDOW_SECONDS;
+  else process.env.FEED_NOTIFICATION_WINDOW_SECONDS = suiteWindow;
   resetConfig();
 });
 
