@@ -4,7 +4,11 @@
 //     a time, as Lambda runs it (bench/invoke-cpu-child.ts);
 //   gateway-l1.cpuprofile — the stack's process while autocannon (its own process) reads L1 hits
 //     through the local gateway at 32 connections.
-// and prints each profile's heaviest functions by self time. A profiling aid, not a benchmark.
+// and prints each profile's heaviest functions by self time. Before the profiles, without the
+// profiler, it sets an L1 hit beside what bounds it (--rounds runs each, alternated, c=32): the bare
+// server returning the same page, and GET /v1/health, an operation that does nothing through the
+// same gateway, middy and Powertools — what the API layer costs before the feed read adds its own.
+// A profiling aid, not a benchmark.
 import { mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -12,11 +16,15 @@ import { cpuProfiled, heaviest } from './cpu-profile.js';
 import { httpJson } from './http.js';
 import { invocationCpu, tokenSubject } from './invoke-cpu.js';
 import { LoadGenerator } from './load.js';
+import type { RunSpec } from './load-protocol.js';
+import { bareServer } from './baselines.js';
 
 process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
-const { values } = parseArgs({ options: { out: { type: 'string' }, readers: { type: 'string' } } });
+const { values } = parseArgs({ options: { out: { type: 'string' }, readers: { type: 'string' }, rounds: { type: 'string' } } });
 const outDir = path.resolve(values.out ?? '.local/profiles');
 const READERS = Number(values.readers ?? 50);
+/** Runs of each of bare, health and L1 hit, alternated. */
+const ROUNDS = Number(values.rounds ?? 3);
 mkdirSync(outDir, { recursive: true });
 
 const { startStack } = await import('../shared/local/stack.js');
@@ -51,6 +59,7 @@ try {
   await gen.setUsers(tokens, userIds);
   const indices = Array.from({ length: READERS }, (_, i) => i);
   const spec = { url: stack.url, path: '/v1/feed', auth: true, pick: { kind: 'weighted' as const, indices, weights: indices.map(() => 1) }, connections: 32, durationMs: 3000, seed: 1 };
+  await apiLayerCost(gen, spec, tokens[0]!);
   const { L1Cache } = await import('../shared/cache/l1.js');
   const originalGet = L1Cache.prototype.get;
   for (const tier of ['l1', 'l2'] as const) {
@@ -74,6 +83,39 @@ try {
   await stack.stop();
 }
 process.exit(0);
+
+/** Bare server, GET /v1/health and L1 hits at c=32, alternated ROUNDS times, unprofiled: req/s and
+ *  this process's CPU per request (the bare server runs in it too, as in the bench's sweep). */
+async function apiLayerCost(gen: LoadGenerator, l1: RunSpec, token: string): Promise<void> {
+  const page = await fetch(`${l1.url}${l1.path}`, { headers: { authorization: `Bearer ${token}` } });
+  const body = Buffer.from(await page.arrayBuffer());
+  const headers: Record<string, string> = {};
+  page.headers.forEach((v, k) => {
+    if (!['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'].includes(k)) headers[k] = v;
+  });
+  const bare = await bareServer(body, headers);
+  try {
+    const specs = { bare: { ...l1, url: bare.url }, health: { ...l1, path: '/v1/health', auth: false }, 'l1 hit': l1 };
+    const runs: Record<string, { rps: number; cpuUs: number }[]> = { bare: [], health: [], 'l1 hit': [] };
+    for (const s of Object.values(specs)) await gen.run(s);
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const [name, s] of Object.entries(specs)) {
+        const cpu0 = process.cpuUsage();
+        const run = await gen.run(s);
+        const cpu = process.cpuUsage(cpu0);
+        runs[name]!.push({ rps: run.rps, cpuUs: (cpu.user + cpu.system) / run.ok });
+      }
+    }
+    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const bareRps = med(runs.bare!.map((x) => x.rps));
+    for (const [name, xs] of Object.entries(runs)) {
+      const rps = med(xs.map((x) => x.rps));
+      console.log(`${name.padEnd(7)} ${rps.toFixed(0).padStart(6)} req/s (${((100 * rps) / bareRps).toFixed(1)}% of bare), ${med(xs.map((x) => x.cpuUs)).toFixed(0)} µs CPU per request; runs ${xs.map((x) => x.rps.toFixed(0)).join(', ')}`);
+    }
+  } finally {
+    await bare.close();
+  }
+}
 
 /** CPU time (ms) of every redis-server process so far, from /proc (Linux). */
 function engineCpuMs(): number {
