@@ -65,9 +65,9 @@ export interface Latencies {
 export interface RegionsResult {
   regions: string[];
   startMs: number;
-  /** Acknowledged POST in one region → GET /v1/posts/{id} answers 200 in another; samples per
-   *  pair of regions ("from→to"). */
-  replication: Latencies & { pairs: Record<string, number> };
+  /** Acknowledged POST in one region → GET /v1/posts/{id} answers 200 in another: how many
+   *  samples per pair of regions ("from→to"), and each pair's samples (ms), so a slow pair shows. */
+  replication: Latencies & { pairs: Record<string, number>; byPair?: Record<string, number[]> };
   /** POST sent by a us-east-1 author → the post in a follower's GET /v1/feed at their home:
    *  followers in us-east-1 (same) and in us-west-2 and eu-west-1 (cross). */
   visible: { posts: number; same: Latencies; cross: Latencies };
@@ -264,6 +264,7 @@ const postIn = async (net: Net, region: Region, postId: string) => (await httpJs
 async function replicationLag(ctx: BenchContext, net: Net, authors: Client[], acked: Acked[]): Promise<RegionsResult['replication']> {
   const samples: number[] = [];
   const pairs: Record<string, number> = {};
+  const byPair: Record<string, number[]> = {};
   for (let round = 0; round < REPLICATION_ROUNDS; round++) {
     for (const a of authors) {
       const { postId, ackedAt } = await postAt(api(net, a.home), a, `replicated? ${round}`);
@@ -271,15 +272,19 @@ async function replicationLag(ctx: BenchContext, net: Net, authors: Client[], ac
       await Promise.all(
         NETWORK.filter((r) => r !== a.home).map(async (r) => {
           const at = await firstSeen(() => postIn(net, r, postId));
-          samples.push(at === undefined ? Infinity : at - ackedAt);
-          pairs[`${a.home}→${r}`] = (pairs[`${a.home}→${r}`] ?? 0) + 1;
+          const lag = at === undefined ? Infinity : at - ackedAt;
+          const pair = `${a.home}→${r}`;
+          samples.push(lag);
+          pairs[pair] = (pairs[pair] ?? 0) + 1;
+          (byPair[pair] ??= []).push(Math.round(lag));
         }),
       );
     }
     ctx.tick(`regions: replication round ${round + 1}/${REPLICATION_ROUNDS}`);
   }
-  const result = { ...latencies(samples), pairs };
-  ctx.log(`regions: replication lag p50 ${fmt(result.p50, 0)} · p95 ${fmt(result.p95, 0)} ms (${result.samples} samples, ${result.timeouts} timeouts)`);
+  const result = { ...latencies(samples), pairs, byPair };
+  const slowest = Object.entries(byPair).map(([pair, xs]) => [pair, Math.max(...xs)] as const).sort((x, y) => y[1] - x[1])[0];
+  ctx.log(`regions: replication lag p50 ${fmt(result.p50, 0)} · p95 ${fmt(result.p95, 0)} ms (${result.samples} samples, ${result.timeouts} timeouts)${slowest ? `; slowest pair ${slowest[0]} (max ${fmt(slowest[1], 0)} ms)` : ''}`);
   return result;
 }
 
