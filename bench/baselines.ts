@@ -7,6 +7,7 @@
 //   Lambda adapter in front, so the three differ only in how the feed is assembled.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { httpRaw } from './http.js';
 import { readFeed } from '../shared/services/feed-entries.js';
 import { edgePage } from '../shared/services/follows.js';
 import { queryAuthorPosts, type Post } from '../shared/services/posts.js';
@@ -39,6 +40,18 @@ export function bareServer(body: Buffer, headers: Record<string, string>): Promi
     res.writeHead(200, headers);
     res.end(body);
   }));
+}
+
+/** Headers the bare server does not copy from the API's answer (its own server sets them). */
+const HOP_HEADERS = ['date', 'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'apigw-requestid'];
+
+/** A bare server answering every request with what the API answered to one GET of `pathname`
+ *  (its body and headers); also the body, for the caller's log. */
+export async function bareServerLike(base: string, pathname: string, token: string): Promise<Server & { bytes: number }> {
+  const first = await httpRaw(base, pathname, token);
+  const headers: Record<string, string> = {};
+  for (const [k, v] of first.headers) if (!HOP_HEADERS.includes(k)) headers[k] = v;
+  return { ...(await bareServer(first.body, headers)), bytes: first.body.length };
 }
 
 /** Followed authors read per page by plain pull (one Query each; the Follows page limit). */

@@ -17,7 +17,8 @@ import { httpJson } from './http.js';
 import { invocationCpu, tokenSubject } from './invoke-cpu.js';
 import { LoadGenerator } from './load.js';
 import type { RunSpec } from './load-protocol.js';
-import { bareServer } from './baselines.js';
+import { bareServerLike } from './baselines.js';
+import { median } from './stats.js';
 
 process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
 const { values } = parseArgs({ options: { out: { type: 'string' }, readers: { type: 'string' }, rounds: { type: 'string' } } });
@@ -87,13 +88,7 @@ process.exit(0);
 /** Bare server, GET /v1/health and L1 hits at c=32, alternated ROUNDS times, unprofiled: req/s and
  *  this process's CPU per request (the bare server runs in it too, as in the bench's sweep). */
 async function apiLayerCost(gen: LoadGenerator, l1: RunSpec, token: string): Promise<void> {
-  const page = await fetch(`${l1.url}${l1.path}`, { headers: { authorization: `Bearer ${token}` } });
-  const body = Buffer.from(await page.arrayBuffer());
-  const headers: Record<string, string> = {};
-  page.headers.forEach((v, k) => {
-    if (!['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'].includes(k)) headers[k] = v;
-  });
-  const bare = await bareServer(body, headers);
+  const bare = await bareServerLike(l1.url, l1.path, token);
   try {
     const specs = { bare: { ...l1, url: bare.url }, health: { ...l1, path: '/v1/health', auth: false }, 'l1 hit': l1 };
     const runs: Record<string, { rps: number; cpuUs: number }[]> = { bare: [], health: [], 'l1 hit': [] };
@@ -106,11 +101,10 @@ async function apiLayerCost(gen: LoadGenerator, l1: RunSpec, token: string): Pro
         runs[name]!.push({ rps: run.rps, cpuUs: (cpu.user + cpu.system) / run.ok });
       }
     }
-    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    const bareRps = med(runs.bare!.map((x) => x.rps));
+    const bareRps = median(runs.bare!.map((x) => x.rps));
     for (const [name, xs] of Object.entries(runs)) {
-      const rps = med(xs.map((x) => x.rps));
-      console.log(`${name.padEnd(7)} ${rps.toFixed(0).padStart(6)} req/s (${((100 * rps) / bareRps).toFixed(1)}% of bare), ${med(xs.map((x) => x.cpuUs)).toFixed(0)} µs CPU per request; runs ${xs.map((x) => x.rps.toFixed(0)).join(', ')}`);
+      const rps = median(xs.map((x) => x.rps));
+      console.log(`${name.padEnd(7)} ${rps.toFixed(0).padStart(6)} req/s (${((100 * rps) / bareRps).toFixed(1)}% of bare), ${median(xs.map((x) => x.cpuUs)).toFixed(0)} µs CPU per request; runs ${xs.map((x) => x.rps.toFixed(0)).join(', ')}`);
     }
   } finally {
     await bare.close();

@@ -6,11 +6,10 @@ import { feedCache } from '../../shared/cache/feed-cache.js';
 import { feedVariant } from '../../shared/cache/cache-keys.js';
 import { L1Cache } from '../../shared/cache/l1.js';
 import { l2 } from '../../shared/cache/l2.js';
-import { bareServer, type Server } from '../baselines.js';
+import { bareServerLike, type Server } from '../baselines.js';
 import { cpuProfiled } from '../cpu-profile.js';
 import { invocationCpu, tokenSubject } from '../invoke-cpu.js';
 import { fmt, live, type BenchContext, type Live } from '../context.js';
-import { httpRaw } from '../http.js';
 import { READ_PATHS, type ReadPath, type RunMeasure } from '../results.js';
 import { forkRng } from '../rng.js';
 import { pool } from '../seed.js';
@@ -29,8 +28,6 @@ const L2_PAGES = 200;
 const CPU_INVOCATIONS = 2_000;
 /** Cold reads for the CPU figure: the lightest readers of the cold pool, each read once. */
 const CPU_COLD_READS = 30;
-/** Headers the bare server does not copy from the API's answer (its own server sets them). */
-const HOP_HEADERS = ['date', 'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'apigw-requestid'];
 
 /** Feed reads of the Zipf mix until the caches are warm; whether reads go through the cache. */
 export async function warmUp(ctx: BenchContext): Promise<void> {
@@ -99,12 +96,9 @@ async function sweep(ctx: BenchContext): Promise<void> {
   // once per run. Start from a pool with nothing cached.
   await invalidate(coldPool.map((i) => userIds[i]!));
   lv.load.forget(coldPool);
-  const first = await httpRaw(lv.stack.url, '/v1/feed', tokens[hot[0]!]!);
-  const headers: Record<string, string> = {};
-  for (const [k, v] of first.headers) if (!HOP_HEADERS.includes(k)) headers[k] = v;
-  const bare = await bareServer(first.body, headers);
+  const bare = await bareServerLike(lv.stack.url, '/v1/feed', tokens[hot[0]!]!);
   ctx.closers.push(() => bare.close().catch(() => {}));
-  ctx.log(`read sweep: bare server returns the ${first.body.length}-byte page of the hottest reader; hot set ${hot.length} users, cold pool ${coldPool.length}`);
+  ctx.log(`read sweep: bare server returns the ${bare.bytes}-byte page of the hottest reader; hot set ${hot.length} users, cold pool ${coldPool.length}`);
   const raw: Record<ReadPath, Record<string, RunMeasure[]>> = { l1: {}, l2: {}, cold: {}, bare: {} };
   const shuffledHot = weightedOrder(hot, graph, o.seed + 1);
   const state = { coldRun: 0, roundRobin: Array.from({ length: Math.ceil(200_000 / hot.length) }, () => shuffledHot).flat(), cpu: { l1: NaN, l2: NaN, bare: NaN } };
