@@ -9,9 +9,10 @@ import { forgetEdgeLayouts, readEdgeLayout } from '../../shared/store/edge-layou
 import { reconcileEdgeLayout } from '../../shared/services/edge-moves.js';
 import { follow } from '../../shared/services/follows.js';
 import { createUser, followerCount, profileRows, type ProfileRow } from '../../shared/services/users.js';
+import { ServiceUnavailableError } from '../../shared/domain/errors.js';
 import { fmt, live, type BenchContext } from '../context.js';
 import { settle } from '../settle.js';
-import { waitFor } from '../stats.js';
+import { sleep, waitFor } from '../stats.js';
 
 /** Follows in flight at once: enough to keep DynamoDB Local busy on this machine's 2 cores. */
 const BURST_CONCURRENCY = 32;
@@ -23,6 +24,10 @@ const BURST_FOLLOWS = { quick: 500, full: 1_400 };
 const BENCH_GRACE_SECONDS = '1';
 /** The move of the crossing account must be done within this (the fan-out worker runs it). */
 const MOVE_TIMEOUT_MS = 20_000;
+/** Tries of a call answered 503 (DynamoDB Local timing out on a loaded machine), each after its
+ *  Retry-After, as a client does; follows are idempotent, so a retried one that had gone through
+ *  writes nothing twice. */
+const TRIES_503 = 4;
 
 export interface EdgeBurstRun {
   bucketing: 'on' | 'off';
@@ -36,6 +41,8 @@ export interface EdgeBurstRun {
   /** Share of the burst's follows that wrote the busiest in-edge key: the rate one key takes
    *  at any burst rate (×2 WCU each, transactional). */
   inEdgeShare: number;
+  /** Calls of the run answered 503 and tried again. */
+  retried503: number;
 }
 
 /** A fresh account followed by `pre` users (past the threshold when bucketing is on), then the
@@ -43,8 +50,9 @@ export interface EdgeBurstRun {
 async function burst(ctx: BenchContext, followers: ProfileRow[], pre: number, bucketing: 'on' | 'off', threshold: number): Promise<EdgeBurstRun> {
   setEnv({ FEED_EDGE_BUCKET_THRESHOLD: bucketing === 'on' ? String(threshold) : '1000000000000', FEED_EDGE_MOVE_GRACE_SECONDS: BENCH_GRACE_SECONDS });
   const label = `e${bucketing}${Date.now().toString(36)}`;
-  const author = await createUser(`bench-edges-${label}`, { handle: label.slice(0, 30), displayName: 'edges', country: 'US' });
-  await inParallel(followers.slice(0, pre), (f) => follow(f, author.userId));
+  const retries = { n: 0 };
+  const author = await retrying(retries, () => createUser(`bench-edges-${label}`, { handle: label.slice(0, 30), displayName: 'edges', country: 'US' }));
+  await inParallel(followers.slice(0, pre), (f) => retrying(retries, () => follow(f, author.userId)));
   await reconcileEdgeLayout(author.userId, await followerCount(author.userId));
   if (bucketing === 'on') {
     const moved = await waitFor(async () => {
@@ -57,7 +65,7 @@ async function burst(ctx: BenchContext, followers: ProfileRow[], pre: number, bu
   const rest = followers.slice(pre);
   trackPartitionWrites(true);
   const t0 = Date.now();
-  await inParallel(rest, (f) => follow(f, author.userId));
+  await inParallel(rest, (f) => retrying(retries, () => follow(f, author.userId)));
   const ms = Date.now() - t0;
   const rates = partitionWriteRates();
   trackPartitionWrites(false);
@@ -72,10 +80,11 @@ async function burst(ctx: BenchContext, followers: ProfileRow[], pre: number, bu
     busiestKey: redact(top, author.userId),
     busiestPerSecond: top.perSecond,
     inEdgeShare: Math.max(0, ...inEdges.map((r) => r.total)) / Math.max(1, rest.length),
+    retried503: retries.n,
   };
   ctx.log(
     `edges: bucketing ${bucketing} (${buckets} bucket${buckets > 1 ? 's' : ''}): ${rest.length} follows in ${fmt(ms / 1000, 1)} s (${fmt(run.followsPerSec, 0)}/s); ` +
-      `busiest key ${run.busiestKey} ${run.busiestPerSecond} writes in one second; busiest in-edge key took ${fmt(100 * run.inEdgeShare, 1)}% of the follows`,
+      `busiest key ${run.busiestKey} ${run.busiestPerSecond} writes in one second; busiest in-edge key took ${fmt(100 * run.inEdgeShare, 1)}% of the follows${run.retried503 ? `; ${run.retried503} calls answered 503 and retried` : ''}`,
   );
   return run;
 }
@@ -99,6 +108,18 @@ function restoreEnv(): void {
   saved.clear();
   resetConfig();
   forgetEdgeLayouts();
+}
+
+async function retrying<T>(retries: { n: number }, call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!(err instanceof ServiceUnavailableError) || attempt >= TRIES_503) throw err;
+      retries.n++;
+      await sleep(err.retryAfterSeconds * 1000);
+    }
+  }
 }
 
 async function inParallel<T>(items: T[], fn: (item: T) => Promise<unknown>): Promise<void> {

@@ -79,6 +79,11 @@ export const NOTIFY_BUCKETS = 16;
 /** Distinct events remembered per recipient and window (a string set, for exact de-duplication);
  *  past it the digest says "N+ others". 1,000 ids of ~20 bytes stay far below the 400 KB item limit. */
 export const NOTIFY_EVENTS_MAX = 1000;
+/** Accumulator updates of one notification event (up to FANOUT_JOB_FOLLOWERS recipients) in flight
+ *  at once. The SDK client has 50 sockets and its request timeout counts the wait for one, so 500
+ *  updates sent together time out queued whenever the table answers slowly, and the whole message
+ *  is redelivered; 25 at a time keep the client's queue empty and take ~20 round trips. */
+export const NOTIFY_ACCUMULATE_CONCURRENCY = 25;
 /** Digests are kept 90 days. */
 export const NOTIFICATION_TTL_SECONDS = 90 * 24 * 3600;
 /** Recipients composed per Compose step (one Lambda call), then the workflow loops. */

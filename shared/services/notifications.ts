@@ -3,6 +3,7 @@
 // counts twice — and when the window closes the BatchedNotification workflow composes one digest
 // per recipient ("alice and 12 others posted"). Windows are by arrival time: an event is counted
 // in the window that is open when it is stored, so a closed window never receives late events.
+import pLimit from 'p-limit';
 import * as z from 'zod';
 import { enqueue } from '../messaging/queue.js';
 import { config } from '../edge/config.js';
@@ -11,7 +12,7 @@ import { composeDigest, digestText, eventIdOf, namedActors, windowStartOf, type 
 import { BadRequestError } from '../domain/errors.js';
 import { isId } from '../domain/ids.js';
 import { countMetric, METRIC } from '../edge/observability.js';
-import { FANOUT_JOB_FOLLOWERS, NOTIFICATION_TTL_SECONDS, NOTIFY_BUCKETS, NOTIFY_COMPOSE_PAGE, NOTIFY_EVENTS_MAX } from '../domain/limits.js';
+import { FANOUT_JOB_FOLLOWERS, NOTIFICATION_TTL_SECONDS, NOTIFY_ACCUMULATE_CONCURRENCY, NOTIFY_BUCKETS, NOTIFY_COMPOSE_PAGE, NOTIFY_EVENTS_MAX } from '../domain/limits.js';
 import * as store from '../store/notifications.js';
 import { freshShardMap, tableIndexes } from '../store/shard-map.js';
 import { servingRegions, usersByIds } from './users.js';
@@ -42,8 +43,9 @@ export async function notify(type: NotificationEvent['type'], actorId: string, r
   await enqueue('notifications', events);
 }
 
-/** Adds one event message to each recipient's accumulator of the open window. Set additions are
- *  idempotent; a recipient already holding NOTIFY_EVENTS_MAX events only has its overflow counted. */
+/** Adds one event message to each recipient's accumulator of the open window,
+ *  NOTIFY_ACCUMULATE_CONCURRENCY updates at a time. Set additions are idempotent; a recipient
+ *  already holding NOTIFY_EVENTS_MAX events only has its overflow counted. */
 export async function accumulate(event: NotificationEvent, nowSeconds = Math.floor(Date.now() / 1000)): Promise<number> {
   const windowStart = windowOf(nowSeconds);
   const stored = { type: event.type, eventId: eventIdOf(event.type, event.actorId, event.postId), actorId: event.actorId };
@@ -53,7 +55,8 @@ export async function accumulate(event: NotificationEvent, nowSeconds = Math.flo
   // event stored in that region's tables: their notifications are their home data.
   const recipients = event.recipients.filter(isId);
   const regions = await servingRegions(recipients);
-  const results = await Promise.all(recipients.map((recipient) => store.addToAccumulator(windowStart, recipient, stored, { ...opts, region: regions.get(recipient) })));
+  const limit = pLimit(NOTIFY_ACCUMULATE_CONCURRENCY);
+  const results = await Promise.all(recipients.map((recipient) => limit(() => store.addToAccumulator(windowStart, recipient, stored, { ...opts, region: regions.get(recipient) }))));
   return results.filter(Boolean).length;
 }
 
