@@ -79,6 +79,10 @@ export const NOTIFY_BUCKETS = 16;
 /** Distinct events remembered per recipient and window (a string set, for exact de-duplication);
  *  past it the digest says "N+ others". 1,000 ids of ~20 bytes stay far below the 400 KB item limit. */
 export const NOTIFY_EVENTS_MAX = 1000;
+/** DynamoDB calls a process's client has in flight at once (and its sockets: the SDK's default
+ *  pool). Calls past it wait their turn before the SDK, so its timeouts time DynamoDB, not the
+ *  wait; the invocation's deadline still counts the wait. */
+export const DYNAMO_IN_FLIGHT = 50;
 /** Accumulator updates of one notification event (up to FANOUT_JOB_FOLLOWERS recipients) in flight
  *  at once. The SDK client has 50 sockets and its request timeout counts the wait for one, so 500
  *  updates sent together time out queued whenever the table answers slowly, and the whole message

@@ -4,7 +4,9 @@
 // Every call is bounded: per attempt by connection and request timeouts, and overall by the
 // deadline of the invocation it serves (shared/edge/deadline.ts); running out of either, or DynamoDB
 // throttling or failing, surfaces as ServiceUnavailableError (503 `unavailable`, Retry-After).
+// A client sends DYNAMO_IN_FLIGHT calls at once; the rest wait their turn before the SDK.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import pLimit, { type LimitFunction } from 'p-limit';
 import {
   BatchGetCommand,
   BatchWriteCommand,
@@ -14,7 +16,7 @@ import {
   type BatchWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { config } from '../edge/config.js';
-import { DYNAMO_BATCH_GET_MAX, DYNAMO_BATCH_RETRIES, DYNAMO_BATCH_WRITE_MAX } from '../domain/limits.js';
+import { DYNAMO_BATCH_GET_MAX, DYNAMO_BATCH_RETRIES, DYNAMO_BATCH_WRITE_MAX, DYNAMO_IN_FLIGHT } from '../domain/limits.js';
 import { ServiceUnavailableError } from '../domain/errors.js';
 import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '../domain/limits.js';
 import { currentDeadline } from '../edge/deadline.js';
@@ -25,23 +27,31 @@ import type { RegionName } from '../domain/regions.js';
 
 let doc: DynamoDBDocumentClient | undefined;
 let raw: DynamoDBClient | undefined;
+/** The turns of this region's client (db() and dynamo() share its sockets). */
+let turns: LimitFunction | undefined;
 
 /** TCP (and TLS) connection to the regional endpoint: milliseconds when healthy; a second means
  *  the endpoint is unreachable and the attempt is retried. */
 const DYNAMO_CONNECT_TIMEOUT_MS = 1_000;
+/** The SDK's request handler: both timeouts per attempt, and as many sockets as calls in flight. */
+const requestHandler = () => ({
+  connectionTimeout: DYNAMO_CONNECT_TIMEOUT_MS,
+  requestTimeout: config().FEED_DYNAMO_TIMEOUT_MS,
+  // Without it the SDK only logs a warning when requestTimeout passes.
+  throwOnRequestTimeout: true,
+  httpAgent: { maxSockets: DYNAMO_IN_FLIGHT },
+  httpsAgent: { maxSockets: DYNAMO_IN_FLIGHT },
+});
+
 export function dynamo(): DynamoDBClient {
   raw ??= bounded(
     new DynamoDBClient({
       region: config().AWS_REGION,
       ...(config().DYNAMODB_ENDPOINT && { endpoint: config().DYNAMODB_ENDPOINT }),
       maxAttempts: 5,
-      requestHandler: {
-        connectionTimeout: DYNAMO_CONNECT_TIMEOUT_MS,
-        requestTimeout: config().FEED_DYNAMO_TIMEOUT_MS,
-        // Without it the SDK only logs a warning when requestTimeout passes.
-        throwOnRequestTimeout: true,
-      },
+      requestHandler: requestHandler(),
     }),
+    (turns ??= pLimit(DYNAMO_IN_FLIGHT)),
   );
   return raw;
 }
@@ -51,6 +61,7 @@ export function db(): DynamoDBDocumentClient {
     DynamoDBDocumentClient.from(dynamo(), {
       marshallOptions: { removeUndefinedValues: true },
     }),
+    (turns ??= pLimit(DYNAMO_IN_FLIGHT)),
   );
   return doc;
 }
@@ -81,9 +92,14 @@ type Send = (command: unknown, options?: unknown, cb?: unknown) => Promise<unkno
 
 /** Bounds every send() of `client` by the current deadline: the request is aborted (no retry after
  *  the SDK sees the abort) and the caller is answered at the deadline even if the SDK is sleeping
- *  between retries. Errors that mean "unavailable" become ServiceUnavailableError. Routes each
- *  command by the shard map and hides a reshard's marks from what it answers. */
-function bounded<C extends { send: unknown }>(client: C): C {
+ *  between retries or the call is still waiting for its turn. Errors that mean "unavailable"
+ *  become ServiceUnavailableError. Routes each command by the shard map and hides a reshard's
+ *  marks from what it answers.
+ *  A call is handed to the SDK only in its turn (`turns`, DYNAMO_IN_FLIGHT at once, as many as the
+ *  SDK has sockets): the SDK starts its connection and request timeouts when a call is made, not
+ *  when it gets a socket, so calls queued past its sockets timed out on a table that was only slow
+ *  (a socket "not connected within 1 s"), and were retried, adding to the load. */
+function bounded<C extends { send: unknown }>(client: C, turns: LimitFunction): C {
   const target = client as unknown as { send: Send };
   const send = target.send.bind(target);
   target.send = async (original, options, cb) => {
@@ -99,14 +115,16 @@ function bounded<C extends { send: unknown }>(client: C): C {
         hideMoveMarks(restored);
         return restored;
       };
-      if (at === undefined) return restore(await send(command, options));
+      if (at === undefined) return restore(await turns(() => send(command, options)));
       const left = at - Date.now();
       if (left <= 0) throw new DeadlineExceededError();
       const abort = new AbortController();
       const timer = setTimeout(() => abort.abort(new DeadlineExceededError()), left);
       const expired = new Promise<never>((_, reject) => abort.signal.addEventListener('abort', () => reject(new DeadlineExceededError()), { once: true }));
+      // A call whose deadline passed while it waited gives its turn up unsent.
+      const inTurn = () => (abort.signal.aborted ? Promise.reject(new DeadlineExceededError()) : send(command, { ...(options as object), abortSignal: abort.signal }));
       try {
-        return restore(await Promise.race([send(command, { ...(options as object), abortSignal: abort.signal }), expired]));
+        return restore(await Promise.race([turns(inTurn), expired]));
       } finally {
         clearTimeout(timer);
       }
@@ -130,6 +148,7 @@ export function resetDynamo(): void {
   raw?.destroy();
   raw = undefined;
   doc = undefined;
+  turns = undefined;
 }
 
 type WriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
@@ -239,10 +258,10 @@ export function dbIn(region: RegionName): DynamoDBDocumentClient {
       region: endpoint ? config().AWS_REGION : region,
       ...(endpoint && { endpoint }),
       maxAttempts: 2,
-      requestHandler: { connectionTimeout: DYNAMO_CONNECT_TIMEOUT_MS, requestTimeout: config().FEED_DYNAMO_TIMEOUT_MS, throwOnRequestTimeout: true },
+      requestHandler: requestHandler(),
     });
     remoteClientHook?.(raw, region);
-    client = bounded(DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } }));
+    client = bounded(DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } }), pLimit(DYNAMO_IN_FLIGHT));
     remote.set(id, client);
   }
   return client;

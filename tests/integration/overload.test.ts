@@ -8,8 +8,10 @@ import { ServiceUnavailableError } from '../../shared/domain/errors.js';
 import { resetConfig } from '../../shared/edge/config.js';
 import type { HttpResult } from '../../shared/edge/http.js';
 import { freePort } from '../../shared/local/engines.js';
-import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '../../shared/domain/limits.js';
-import { DEADLINE_RESERVE_MS } from '../../shared/edge/deadline.js';
+import { DYNAMO_IN_FLIGHT, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../../shared/domain/limits.js';
+import { DEADLINE_RESERVE_MS, withDeadline } from '../../shared/edge/deadline.js';
+import { keys } from '../../shared/store/keys.js';
+import { randomUserId } from '../support/fixtures-feeds.js';
 import { db, resetDynamo } from '../../shared/store/client.js';
 import { httpEvent, invokeLambda, testContext } from '../support/fixtures-lambda.js';
 import { until } from '../support/fixtures-wait.js';
@@ -102,5 +104,60 @@ describe('a DynamoDB that refuses connections', () => {
     const res = (await invokeLambda(handler, httpEvent({ method: 'GET', path: '/v1/me', sub: 'refused-reader' }), contextEnding(5_000))) as HttpResult;
     expect(res.statusCode).toBe(503);
     expect(res.headers?.['retry-after']).toBe(String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+  });
+});
+
+describe('more calls at once than the client has sockets', () => {
+  const MIDDLEWARE = 'countInFlight';
+  afterEach(() => {
+    db().middlewareStack.remove(MIDDLEWARE);
+  });
+
+  /** Counts the calls inside the SDK (past their turn) from now on: the most at once. */
+  function countInFlight(): { max: number } {
+    const seen = { max: 0 };
+    let now = 0;
+    db().middlewareStack.add(
+      (next) => async (args) => {
+        seen.max = Math.max(seen.max, ++now);
+        try {
+          return await next(args);
+        } finally {
+          now--;
+        }
+      },
+      { step: 'initialize', name: MIDDLEWARE },
+    );
+    return seen;
+  }
+
+  it('hands the SDK DYNAMO_IN_FLIGHT at a time and answers every one', async () => {
+    const seen = countInFlight();
+    const calls = 6 * DYNAMO_IN_FLIGHT;
+    const out = await Promise.all(
+      Array.from({ length: calls }, () => {
+        const { table, key } = keys.profile(randomUserId());
+        return db().send(new GetCommand({ TableName: table, Key: key }));
+      }),
+    );
+    expect(out).toHaveLength(calls);
+    expect(seen.max).toBe(DYNAMO_IN_FLIGHT);
+  });
+
+  it('answers a call still waiting for its turn at its deadline, and never sends it', async () => {
+    pointDynamoAt(stalledUrl(), { FEED_DYNAMO_TIMEOUT_MS: '60000' });
+    const get = (pk: string) => db().send(new GetCommand({ TableName: 'anything', Key: { pk, sk: 'y' } }));
+    const within = (ms: number, pk: string) => withDeadline(contextEnding(DEADLINE_RESERVE_MS + ms), () => get(pk)).catch((e: unknown) => e);
+    // Every turn taken, for 1.5 s, by a call the stalled server never answers.
+    const holding = Array.from({ length: DYNAMO_IN_FLIGHT }, (_, i) => within(1_500, `held-${i}`));
+    await until(() => sockets.size === DYNAMO_IN_FLIGHT, { timeoutMs: 5_000, what: 'every turn to hold a connection' });
+    const seen = countInFlight();
+    const started = Date.now();
+    const err = await within(300, 'waiting');
+    expect(err).toBeInstanceOf(ServiceUnavailableError);
+    expect(Date.now() - started).toBeLessThan(1_200);
+    for (const held of await Promise.all(holding)) expect(held).toBeInstanceOf(ServiceUnavailableError);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(seen.max, 'the call that waited was never sent').toBe(0);
   });
 });
