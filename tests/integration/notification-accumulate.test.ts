@@ -1,8 +1,9 @@
 // The notification collector's accumulate (shared/services/notifications.ts) against DynamoDB Local:
 // one event of FANOUT_JOB_FOLLOWERS recipients reaches every recipient's accumulator, with at most
-// NOTIFY_ACCUMULATE_CONCURRENCY updates in flight. All 500 at once queued behind the SDK client's
-// 50 sockets, where its request timeout runs too: on a slow table they timed out and the whole
-// message was redelivered, again and again (the bench saw minutes of it).
+// NOTIFY_ACCUMULATE_CONCURRENCY updates in flight, so one message never takes every turn of the
+// process's client (the local stack runs many invocations in one process). Before either bound,
+// all 500 went at once and timed out queued behind the SDK's sockets, even on an idle DynamoDB
+// Local, and the whole message was redelivered.
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { db } from '../../shared/store/client.js';
@@ -10,39 +11,19 @@ import { keys, notifyBucket } from '../../shared/store/keys.js';
 import { accumulate, windowOf } from '../../shared/services/notifications.js';
 import { FANOUT_JOB_FOLLOWERS, NOTIFY_ACCUMULATE_CONCURRENCY } from '../../shared/domain/limits.js';
 import { randomUserId } from '../support/fixtures-feeds.js';
+import { countInFlight } from '../support/fixtures-in-flight.js';
 
-const MIDDLEWARE = 'countUpdatesInFlight';
-
+let counting: ReturnType<typeof countInFlight> | undefined;
 afterEach(() => {
-  db().middlewareStack.remove(MIDDLEWARE);
+  counting?.stop();
 });
-
-/** Counts the client's UpdateItem calls in flight from now on, and the most at once. */
-function countInFlight(): { max: number; calls: number } {
-  const seen = { max: 0, calls: 0 };
-  let now = 0;
-  db().middlewareStack.add(
-    (next, context) => async (args) => {
-      if (!/^Update(Item)?Command$/.test(String(context.commandName))) return next(args);
-      seen.calls++;
-      seen.max = Math.max(seen.max, ++now);
-      try {
-        return await next(args);
-      } finally {
-        now--;
-      }
-    },
-    { step: 'initialize', name: MIDDLEWARE },
-  );
-  return seen;
-}
 
 describe('accumulate', () => {
   it('stores a full message of recipients, a bounded number of updates at a time', async () => {
     const recipients = Array.from({ length: FANOUT_JOB_FOLLOWERS }, () => randomUserId());
     const actorId = randomUserId();
     const now = Math.floor(Date.now() / 1000);
-    const seen = countInFlight();
+    const seen = (counting = countInFlight((name) => /^Update(Item)?Command$/.test(name)));
     const stored = await accumulate({ type: 'follow', actorId, recipients }, now);
     expect(stored).toBe(recipients.length);
     expect(seen.calls).toBe(recipients.length);

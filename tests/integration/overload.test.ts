@@ -15,6 +15,7 @@ import { randomUserId } from '../support/fixtures-feeds.js';
 import { db, resetDynamo } from '../../shared/store/client.js';
 import { httpEvent, invokeLambda, testContext } from '../support/fixtures-lambda.js';
 import { until } from '../support/fixtures-wait.js';
+import { countInFlight } from '../support/fixtures-in-flight.js';
 
 let stalled: Server;
 const sockets = new Set<Socket>();
@@ -108,31 +109,13 @@ describe('a DynamoDB that refuses connections', () => {
 });
 
 describe('more calls at once than the client has sockets', () => {
-  const MIDDLEWARE = 'countInFlight';
+  let counting: ReturnType<typeof countInFlight> | undefined;
   afterEach(() => {
-    db().middlewareStack.remove(MIDDLEWARE);
+    counting?.stop();
   });
 
-  /** Counts the calls inside the SDK (past their turn) from now on: the most at once. */
-  function countInFlight(): { max: number } {
-    const seen = { max: 0 };
-    let now = 0;
-    db().middlewareStack.add(
-      (next) => async (args) => {
-        seen.max = Math.max(seen.max, ++now);
-        try {
-          return await next(args);
-        } finally {
-          now--;
-        }
-      },
-      { step: 'initialize', name: MIDDLEWARE },
-    );
-    return seen;
-  }
-
   it('hands the SDK DYNAMO_IN_FLIGHT at a time and answers every one', async () => {
-    const seen = countInFlight();
+    const seen = (counting = countInFlight());
     const calls = 6 * DYNAMO_IN_FLIGHT;
     const out = await Promise.all(
       Array.from({ length: calls }, () => {
@@ -151,7 +134,7 @@ describe('more calls at once than the client has sockets', () => {
     // Every turn taken, for 1.5 s, by a call the stalled server never answers.
     const holding = Array.from({ length: DYNAMO_IN_FLIGHT }, (_, i) => within(1_500, `held-${i}`));
     await until(() => sockets.size === DYNAMO_IN_FLIGHT, { timeoutMs: 5_000, what: 'every turn to hold a connection' });
-    const seen = countInFlight();
+    const seen = (counting = countInFlight());
     const started = Date.now();
     const err = await within(300, 'waiting');
     expect(err).toBeInstanceOf(ServiceUnavailableError);
