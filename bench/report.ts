@@ -47,6 +47,9 @@ export const TARGETS = {
   reshardFailedRequests: 0,
   reshardWritesLost: 0,
   reshardPauseP99Ms: 1000,
+  /** The bench's own wall time: a full run, and `--quick`. */
+  fullRunSeconds: 600,
+  quickRunSeconds: 120,
 } as const;
 /** The concurrency at which the latency targets are read (the issue names it for L2; the cold
  *  target is read at the same load). */
@@ -71,7 +74,7 @@ export function buildRows(r: Results): Row[] {
 }
 
 /** The report's sections, in the order the table prints them. */
-const SECTIONS: ((r: Results) => Row[])[] = [feedReadRows, readTargetRows, dayTargetRows, pipelineTargetRows, bundleTargetRows, regionTargetRows, reshardTargetRows, dayRows, strategyRows, tierRows, engineRows, workflowRows, rssRows, handlerRows, errorRows];
+const SECTIONS: ((r: Results) => Row[])[] = [feedReadRows, readTargetRows, dayTargetRows, pipelineTargetRows, bundleTargetRows, regionTargetRows, reshardTargetRows, runTimeRows, dayRows, strategyRows, tierRows, engineRows, workflowRows, rssRows, handlerRows, errorRows];
 
 /** Concurrencies of the read sweep, ascending. */
 function concurrencies(r: Results): number[] {
@@ -577,6 +580,26 @@ function median(values: number[]): number {
 }
 
 /** "PASS", "FAIL — <margin>" or "pending". */
+/** The run's wall time against the full run's 10 minutes or `--quick`'s 2, with the seed's share
+ *  (a run ends before its report is built: no row while it is still running). */
+function runTimeRows(r: Results): Row[] {
+  const ms = r.meta.durationMs;
+  if (ms === undefined) return [];
+  const quick = r.meta.options.quick === true;
+  const limit = quick ? TARGETS.quickRunSeconds : TARGETS.fullRunSeconds;
+  const seconds = ms / 1000;
+  return [
+    {
+      section: 'targets',
+      figure: `bench run time, ${quick ? '--quick' : 'full run'}`,
+      measured: `${n0(seconds)} s${r.seeding ? ` (seed ${n0(r.seeding.ms / 1000)} s)` : ''}`,
+      baseline: '',
+      target: `≤ ${limit} s`,
+      result: withMargin(seconds <= limit, `${n0(seconds - limit)} s over`),
+    },
+  ];
+}
+
 function withMargin(pass: boolean | undefined, margin: string): string {
   if (pass === undefined) return 'pending';
   return pass ? 'PASS' : `FAIL — ${margin}`;
