@@ -579,7 +579,6 @@ function median(values: number[]): number {
   return ok.length % 2 ? ok[m]! : (ok[m - 1]! + ok[m]!) / 2;
 }
 
-/** "PASS", "FAIL — <margin>" or "pending". */
 /** The run's wall time against the full run's 10 minutes or `--quick`'s 2, with the seed's share
  *  (a run ends before its report is built: no row while it is still running). */
 function runTimeRows(r: Results): Row[] {
@@ -600,6 +599,7 @@ function runTimeRows(r: Results): Row[] {
   ];
 }
 
+/** "PASS", "FAIL — <margin>" or "pending". */
 function withMargin(pass: boolean | undefined, margin: string): string {
   if (pass === undefined) return 'pending';
   return pass ? 'PASS' : `FAIL — ${margin}`;

@@ -84,9 +84,8 @@ export const NOTIFY_EVENTS_MAX = 1000;
  *  wait; the invocation's deadline still counts the wait. */
 export const DYNAMO_IN_FLIGHT = 50;
 /** Accumulator updates of one notification event (up to FANOUT_JOB_FOLLOWERS recipients) in flight
- *  at once. The SDK client has 50 sockets and its request timeout counts the wait for one, so 500
- *  updates sent together time out queued whenever the table answers slowly, and the whole message
- *  is redelivered; 25 at a time keep the client's queue empty and take ~20 round trips. */
+ *  at once: half of DYNAMO_IN_FLIGHT, so one message never takes every turn of a client that other
+ *  invocations share (the local stack runs them all in one process); ~20 round trips a message. */
 export const NOTIFY_ACCUMULATE_CONCURRENCY = 25;
 /** Digests are kept 90 days. */
 export const NOTIFICATION_TTL_SECONDS = 90 * 24 * 3600;
