@@ -6,6 +6,7 @@
 // DynamoDB Local most of an hour.
 // The live write path (POST → stream → post-router → queue → fan-out-worker) is measured by the
 // bench itself, on top of this graph.
+import pLimit from 'p-limit';
 import { CreateTableCommand, UpdateTableCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { dynamo, type TableWrite } from '../shared/store/client.js';
 import { signDevToken } from '../shared/edge/auth.js';
@@ -45,16 +46,10 @@ const COUNTRIES: [string, number][] = [
 /** Batches in flight at once: DynamoDB Local on two cores gains little beyond 8. */
 const SEED_CONCURRENCY = 8;
 
+/** Runs `work` on every item, `concurrency` at a time, in order. */
 export async function pool<T>(items: readonly T[], concurrency: number, work: (item: T, index: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await work(items[i]!, i);
-      }
-    }),
-  );
+  const limit = pLimit(concurrency);
+  await Promise.all(items.map((item, i) => limit(() => work(item, i))));
 }
 
 /** Writes in batches of one table each, round-robin over the tables. */

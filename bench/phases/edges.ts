@@ -13,6 +13,7 @@ import { ServiceUnavailableError } from '../../shared/domain/errors.js';
 import { fmt, live, type BenchContext } from '../context.js';
 import { settle } from '../settle.js';
 import { sleep, waitFor } from '../stats.js';
+import { pool } from '../seed.js';
 
 /** Follows in flight at once: enough to keep DynamoDB Local busy on this machine's 2 cores. */
 const BURST_CONCURRENCY = 32;
@@ -122,14 +123,7 @@ async function retrying<T>(retries: { n: number }, call: () => Promise<T>): Prom
   }
 }
 
-async function inParallel<T>(items: T[], fn: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: BURST_CONCURRENCY }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
+const inParallel = <T>(items: T[], fn: (item: T) => Promise<unknown>) => pool(items, BURST_CONCURRENCY, fn);
 
 /** The same burst on two fresh accounts: bucketing off, then on (moved past the threshold first). */
 export async function edges(ctx: BenchContext): Promise<void> {
