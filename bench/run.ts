@@ -59,13 +59,13 @@ export interface BenchOptions {
 const HELP = `usage: npm run bench [-- options]
   --quick                 a fast check (< 2 min): 1,500 users, 2 reps of shorter runs, no
                           CacheWarming/BatchedNotification runs
-  --users N               users in the synthetic graph (default 20000; quick 1500)
+  --users N               users in the synthetic graph (default 10000; quick 1500)
   --seed S                seed of the graph and request mix (default 42)
   --exponent E            power-law exponent of follower counts (default 2.276, Kwak et al. 2010)
   --zipf S                Zipf exponent of feed reads over users by activity (default 1)
   --posts-per-user P      posts per user per month: the seeded month of history, and a thirtieth
                           of it posted during the day (default 3)
-  --day-users N           users living the day of sessions, a uniform sample (default 5000;
+  --day-users N           users living the day of sessions, a uniform sample (default 3000;
                           quick 400; 0 = no day)
   --day-ms MS             wall time of the simulated day (default 75000; quick 20000)
   --reps R                repetitions per measurement, median reported (default 3; quick 2)
@@ -128,7 +128,7 @@ function parse(argv: string[]): BenchOptions {
   // add ~6 s for a peak that differs from 32's by the machine's noise.
   const concurrency = (flags.concurrency ?? (quick ? '1,8,32' : '1,8,32,128')).split(',').map(Number);
   if (concurrency.some((c) => !Number.isInteger(c) || c < 1 || c > 1024)) throw new UsageError('--concurrency takes integers 1..1024, comma-separated');
-  const users = num('users', quick ? 1500 : 20_000, (n) => Number.isInteger(n) && n >= 100 && n <= 1_000_000);
+  const users = num('users', quick ? 1500 : 10_000, (n) => Number.isInteger(n) && n >= 100 && n <= 1_000_000);
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
   return {
     quick,
@@ -149,7 +149,7 @@ function parse(argv: string[]): BenchOptions {
     tierAuthors: quick ? 1 : 3,
     workflows: !quick,
     coldInitReps: quick ? 1 : 3,
-    dayUsers: Math.min(users, num('day-users', quick ? 400 : 5000, (n) => Number.isInteger(n) && n >= 0)),
+    dayUsers: Math.min(users, num('day-users', quick ? 400 : 3000, (n) => Number.isInteger(n) && n >= 0)),
     dayMs: num('day-ms', quick ? 20_000 : 75_000, (n) => n >= 5_000 && n <= 600_000),
     // The uncached replay costs ~3–4 DynamoDB requests per read on an engine that answers ~1k/s:
     // a sample keeps it to seconds, and a per-request mean needs no more.

@@ -30,7 +30,7 @@ import { inInvocation } from './baselines.js';
 import { PAGE } from './constants.js';
 
 /** Operations sampled per kind: enough for a stable mean of units, few enough for a quick run. */
-const SAMPLES = { quick: 5, full: 24 };
+const SAMPLES = { quick: 5, full: 12 };
 /** The post-router reads followers this many at a time (the Follows page limit). */
 const FOLLOWER_PAGE = 1000;
 /** Commands of our own (the INFO calls that read the counters) are not the operation's. */

@@ -28,7 +28,7 @@ const TO = 64;
 const USERS = 40;
 /** Rows seeded in bulk beside the workload's (half of them move): enough that the copy, not the
  *  fixed per-table steps, dominates the time per million. */
-const SEEDED_ROWS = { quick: 10_000, full: 50_000 };
+const SEEDED_ROWS = { quick: 10_000, full: 25_000 };
 /** Workload clients at once. */
 const LOOPS = 4;
 /** Authors of the seeded entries. */
