@@ -51,8 +51,8 @@ const WRITE_ACTIVITY_EXPONENT = 0.5;
  *  (drawn by post weight: onboarding suggests active accounts): a month of feed then holds the
  *  first page and most of the cached window after it (20 + 61 items; a session reads 1.5 pages on
  *  average), so reads are served from the precomputed feed, not the followed authors' history.
- *  At 20,000 users: ~281,000 follows and ~1.59M feed entries seeded; every session of the day
- *  finds a page, and most of its later pages fall within the window. */
+ *  At 10,000 users (the full run): ~140,000 follows and ~790,000 feed entries seeded; every
+ *  session of the day finds a page, and most of its later pages fall within the window. */
 const SIGNUP_FEED_DEPTH = 65;
 /** Suggested follows per user at most (a user of one quiet followee is topped up in a few). */
 const SIGNUP_FOLLOWS_MAX = 20;
