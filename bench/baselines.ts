@@ -35,8 +35,11 @@ async function listen(server: http.Server): Promise<Server> {
   };
 }
 
-export function bareServer(body: Buffer, headers: Record<string, string>): Promise<Server> {
+/** `workMicros`: CPU each request spins before answering, so a run says what a server doing that
+ *  much work per request (and nothing else more than the bare one) can serve beside it. */
+export function bareServer(body: Buffer, headers: Record<string, string>, workMicros = 0): Promise<Server> {
   return listen(http.createServer((_req, res) => {
+    if (workMicros > 0) for (const end = performance.now() + workMicros / 1000; performance.now() < end; );
     res.writeHead(200, headers);
     res.end(body);
   }));
@@ -47,11 +50,11 @@ const HOP_HEADERS = ['date', 'connection', 'keep-alive', 'transfer-encoding', 'c
 
 /** A bare server answering every request with what the API answered to one GET of `pathname`
  *  (its body and headers); also the body, for the caller's log. */
-export async function bareServerLike(base: string, pathname: string, token: string): Promise<Server & { bytes: number }> {
+export async function bareServerLike(base: string, pathname: string, token: string, workMicros = 0): Promise<Server & { bytes: number }> {
   const first = await httpRaw(base, pathname, token);
   const headers: Record<string, string> = {};
   for (const [k, v] of first.headers) if (!HOP_HEADERS.includes(k)) headers[k] = v;
-  return { ...(await bareServer(first.body, headers)), bytes: first.body.length };
+  return { ...(await bareServer(first.body, headers, workMicros)), bytes: first.body.length };
 }
 
 /** Followed authors read per page by plain pull (one Query each; the Follows page limit). */

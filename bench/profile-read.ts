@@ -7,7 +7,9 @@
 // and prints each profile's heaviest functions by self time. Before the profiles, without the
 // profiler, it sets an L1 hit beside what bounds it (--rounds runs each, alternated, c=32): the bare
 // server returning the same page, and GET /v1/health, an operation that does nothing through the
-// same gateway, middy and Powertools — what the API layer costs before the feed read adds its own.
+// same gateway, middy and Powertools — what the API layer costs before the feed read adds its own;
+// and the bare server made to spin 15–90 µs per request, which prints the work per request a server
+// can do beyond the bare one at 50% of its requests/s (the L1 target's budget on this machine).
 // A profiling aid, not a benchmark.
 import { mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
@@ -18,7 +20,7 @@ import { invocationCpu, tokenSubject } from './invoke-cpu.js';
 import { LoadGenerator } from './load.js';
 import type { RunSpec } from './load-protocol.js';
 import { bareServerLike } from './baselines.js';
-import { median } from './stats.js';
+import { median, workBudget } from './stats.js';
 
 process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
 const { values } = parseArgs({ options: { out: { type: 'string' }, readers: { type: 'string' }, rounds: { type: 'string' } } });
@@ -26,6 +28,8 @@ const outDir = path.resolve(values.out ?? '.local/profiles');
 const READERS = Number(values.readers ?? 50);
 /** Runs of each of bare, health and L1 hit, alternated. */
 const ROUNDS = Number(values.rounds ?? 3);
+/** CPU the bare server spins per request in the runs that find the L1 target's work budget. */
+const WORK_MICROS = [15, 30, 45, 60, 90];
 mkdirSync(outDir, { recursive: true });
 
 const { startStack } = await import('../shared/local/stack.js');
@@ -86,12 +90,18 @@ try {
 process.exit(0);
 
 /** Bare server, GET /v1/health and L1 hits at c=32, alternated ROUNDS times, unprofiled: req/s and
- *  this process's CPU per request (the bare server runs in it too, as in the bench's sweep). */
+ *  this process's CPU per request (the bare server runs in it too, as in the bench's sweep). Beside
+ *  them, the bare server made to spin WORK_MICROS per request first: what any server doing that
+ *  much more than the bare one serves on this machine, and so the work per request an L1 hit may
+ *  cost at 50% of bare (its target). */
 async function apiLayerCost(gen: LoadGenerator, l1: RunSpec, token: string): Promise<void> {
   const bare = await bareServerLike(l1.url, l1.path, token);
+  const working = await Promise.all(WORK_MICROS.map((w) => bareServerLike(l1.url, l1.path, token, w)));
   try {
-    const specs = { bare: { ...l1, url: bare.url }, health: { ...l1, path: '/v1/health', auth: false }, 'l1 hit': l1 };
-    const runs: Record<string, { rps: number; cpuUs: number }[]> = { bare: [], health: [], 'l1 hit': [] };
+    const specs: Record<string, RunSpec> = { bare: { ...l1, url: bare.url } };
+    for (const [k, w] of WORK_MICROS.entries()) specs[`bare+${w}µs`] = { ...l1, url: working[k]!.url };
+    Object.assign(specs, { health: { ...l1, path: '/v1/health', auth: false }, 'l1 hit': l1 });
+    const runs: Record<string, { rps: number; cpuUs: number }[]> = Object.fromEntries(Object.keys(specs).map((k) => [k, []]));
     for (const s of Object.values(specs)) await gen.run(s);
     for (let r = 0; r < ROUNDS; r++) {
       for (const [name, s] of Object.entries(specs)) {
@@ -104,10 +114,12 @@ async function apiLayerCost(gen: LoadGenerator, l1: RunSpec, token: string): Pro
     const bareRps = median(runs.bare!.map((x) => x.rps));
     for (const [name, xs] of Object.entries(runs)) {
       const rps = median(xs.map((x) => x.rps));
-      console.log(`${name.padEnd(7)} ${rps.toFixed(0).padStart(6)} req/s (${((100 * rps) / bareRps).toFixed(1)}% of bare), ${median(xs.map((x) => x.cpuUs)).toFixed(0)} µs CPU per request; runs ${xs.map((x) => x.rps.toFixed(0)).join(', ')}`);
+      console.log(`${name.padEnd(9)} ${rps.toFixed(0).padStart(6)} req/s (${((100 * rps) / bareRps).toFixed(1)}% of bare), ${median(xs.map((x) => x.cpuUs)).toFixed(0)} µs CPU per request; runs ${xs.map((x) => x.rps.toFixed(0)).join(', ')}`);
     }
+    const budget = workBudget([0, ...WORK_MICROS].map((w, k) => ({ workMicros: w, rps: median(runs[k === 0 ? 'bare' : `bare+${w}µs`]!.map((x) => x.rps)) })), 0.5);
+    console.log(`50% of bare is what a server doing ${budget === undefined ? `more than ${WORK_MICROS.at(-1)}` : `~${budget.toFixed(0)}`} µs of work per request more than the bare one serves`);
   } finally {
-    await bare.close();
+    await Promise.all([bare, ...working].map((b) => b.close()));
   }
 }
 

@@ -73,3 +73,21 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
   }
   return check();
 }
+
+/** Microseconds of work per request a server can add and still serve `share` of a bare server's
+ *  requests/s, read off runs of the bare server made to do `workMicros` of work first (linear
+ *  between the two runs on either side of the share); undefined when every run stays above it. */
+export function workBudget(runs: readonly { workMicros: number; rps: number }[], share: number): number | undefined {
+  const sorted = [...runs].sort((a, b) => a.workMicros - b.workMicros);
+  const bare = sorted[0];
+  if (!bare || bare.workMicros !== 0) throw new Error('workBudget: no run without work (the bare server)');
+  const line = share * bare.rps;
+  for (let i = 0; i < sorted.length; i++) {
+    const r = sorted[i]!;
+    if (r.rps > line) continue;
+    if (i === 0) return 0;
+    const p = sorted[i - 1]!;
+    return p.workMicros + ((r.workMicros - p.workMicros) * (p.rps - line)) / (p.rps - r.rps);
+  }
+  return undefined;
+}
