@@ -69,7 +69,7 @@ const HELP = `usage: npm run bench [-- options]
                           quick 400; 0 = no day)
   --day-ms MS             wall time of the simulated day (default 75000; quick 20000)
   --reps R                repetitions per measurement, median reported (default 3; quick 2)
-  --run-ms MS             length of one load run (default 2500; quick 400)
+  --run-ms MS             length of one load run (default 2000; quick 400)
   --concurrency LIST      connections per sweep step (default 1,8,32,128; quick 1,8,32)
   --celebrity-threshold N / --mega-threshold N   override the thresholds scaled to the graph
   --no-bundles            skip handler bundle sizes and cold init
@@ -138,7 +138,7 @@ function parse(argv: string[]): BenchOptions {
     zipf: num('zipf', 1, (n) => n >= 0 && n <= 3),
     postsPerUser: num('posts-per-user', 3, (n) => n > 0 && n <= 20),
     reps: num('reps', quick ? 2 : 3, (n) => Number.isInteger(n) && n >= 1 && n <= 15),
-    runMs: num('run-ms', quick ? 400 : 2500, (n) => n >= 200 && n <= 60_000),
+    runMs: num('run-ms', quick ? 400 : 2000, (n) => n >= 200 && n <= 60_000),
     concurrency,
     hotUsers: Math.min(quick ? 100 : 200, Math.floor(users / 4)),
     warmMs: quick ? 1500 : 4000,
@@ -148,7 +148,7 @@ function parse(argv: string[]): BenchOptions {
     writerJobs: quick ? 1 : 4,
     tierAuthors: quick ? 1 : 3,
     workflows: !quick,
-    coldInitReps: quick ? 1 : 3,
+    coldInitReps: quick ? 1 : 2,
     dayUsers: Math.min(users, num('day-users', quick ? 400 : 3000, (n) => Number.isInteger(n) && n >= 0)),
     dayMs: num('day-ms', quick ? 20_000 : 75_000, (n) => n >= 5_000 && n <= 600_000),
     // The uncached replay costs ~3–4 DynamoDB requests per read on an engine that answers ~1k/s:
