@@ -98,9 +98,13 @@ async function apiLayerCost(gen: LoadGenerator, l1: RunSpec, token: string): Pro
   const bare = await bareServerLike(l1.url, l1.path, token);
   const working = await Promise.all(WORK_MICROS.map((w) => bareServerLike(l1.url, l1.path, token, w)));
   try {
-    const specs: Record<string, RunSpec> = { bare: { ...l1, url: bare.url } };
-    for (const [k, w] of WORK_MICROS.entries()) specs[`bare+${w}µs`] = { ...l1, url: working[k]!.url };
-    Object.assign(specs, { health: { ...l1, path: '/v1/health', auth: false }, 'l1 hit': l1 });
+    const spinning = WORK_MICROS.map((w, k) => ({ name: `bare+${w}µs`, workMicros: w, url: working[k]!.url }));
+    const specs: Record<string, RunSpec> = {
+      bare: { ...l1, url: bare.url },
+      ...Object.fromEntries(spinning.map((v) => [v.name, { ...l1, url: v.url }])),
+      health: { ...l1, path: '/v1/health', auth: false },
+      'l1 hit': l1,
+    };
     const runs: Record<string, { rps: number; cpuUs: number }[]> = Object.fromEntries(Object.keys(specs).map((k) => [k, []]));
     for (const s of Object.values(specs)) await gen.run(s);
     for (let r = 0; r < ROUNDS; r++) {
@@ -116,7 +120,8 @@ async function apiLayerCost(gen: LoadGenerator, l1: RunSpec, token: string): Pro
       const rps = median(xs.map((x) => x.rps));
       console.log(`${name.padEnd(9)} ${rps.toFixed(0).padStart(6)} req/s (${((100 * rps) / bareRps).toFixed(1)}% of bare), ${median(xs.map((x) => x.cpuUs)).toFixed(0)} µs CPU per request; runs ${xs.map((x) => x.rps.toFixed(0)).join(', ')}`);
     }
-    const budget = workBudget([0, ...WORK_MICROS].map((w, k) => ({ workMicros: w, rps: median(runs[k === 0 ? 'bare' : `bare+${w}µs`]!.map((x) => x.rps)) })), 0.5);
+    const rpsOf = (name: string) => median(runs[name]!.map((x) => x.rps));
+    const budget = workBudget([{ workMicros: 0, rps: bareRps }, ...spinning.map((v) => ({ workMicros: v.workMicros, rps: rpsOf(v.name) }))], 0.5);
     console.log(`50% of bare is what a server doing ${budget === undefined ? `more than ${WORK_MICROS.at(-1)}` : `~${budget.toFixed(0)}`} µs of work per request more than the bare one serves`);
   } finally {
     await Promise.all([bare, ...working].map((b) => b.close()));
