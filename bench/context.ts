@@ -7,6 +7,7 @@ import type { Engine } from '../shared/local/engines.js';
 import type { Stack } from '../shared/local/stack.js';
 import type { BuiltBundle } from './bundles.js';
 import type { LoadGenerator } from './load.js';
+import { machineSpeed } from './machine-speed.js';
 import type { Pick, RunSpec } from './load-protocol.js';
 import type { Results, RunMeasure } from './results.js';
 import { RssSampler } from './rss.js';
@@ -98,6 +99,7 @@ export function createContext(o: BenchOptions, graph: Graph, described: BenchCon
         node: process.version,
         platform: `${os.platform()} ${os.release()}`,
         loadAvgStart: os.loadavg(),
+        speedStart: machineSpeed(),
       },
       graph: { ...described },
     },

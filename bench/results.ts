@@ -2,6 +2,7 @@
 // table, the chart and any later comparison read from one object.
 import type { BundleResult } from './bundles.js';
 import type { CpuTierResult } from './invoke-cpu.js';
+import type { MachineSpeed } from './machine-speed.js';
 import type { RunResult } from './load-protocol.js';
 import type { EdgeBurstRun } from './phases/edges.js';
 import type { RegionsResult } from './phases/regions.js';
@@ -143,7 +144,18 @@ export interface Results {
     durationMs?: number;
     command: string;
     options: Record<string, unknown>;
-    machine: { cpus: number; model: string; memoryGB: number; node: string; platform: string; loadAvgStart: number[]; loadAvgEnd?: number[] };
+    machine: {
+      cpus: number;
+      model: string;
+      memoryGB: number;
+      node: string;
+      platform: string;
+      loadAvgStart: number[];
+      loadAvgEnd?: number[];
+      /** How fast the machine was at the start and the end of the run (bench/machine-speed.ts). */
+      speedStart?: MachineSpeed;
+      speedEnd?: MachineSpeed;
+    };
     graph?: Record<string, unknown>;
     cacheWired?: boolean;
   };

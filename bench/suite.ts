@@ -10,6 +10,7 @@ import { ROOT } from '../shared/local/lambda.js';
 import { buildBundles } from './bundles.js';
 import { renderChart } from './chart.js';
 import { createContext, fmt, runPhases, type BenchContext } from './context.js';
+import { describeSpeed, machineSpeed } from './machine-speed.js';
 import { PHASES } from './phases/index.js';
 import { buildRows, renderMarkdown, renderTable, summarizeTargets } from './report.js';
 import type { BenchOptions } from './run.js';
@@ -32,7 +33,7 @@ export async function runBench(o: BenchOptions): Promise<number> {
   const described = describeGraph(graph);
   const ctx = createContext(o, graph, described);
   ctx.rss.start();
-  ctx.log(`feedscale bench${o.quick ? ' --quick' : ''}: ${o.users} users, seed ${o.seed}, exponent ${o.exponent}, ${o.reps} reps × ${o.runMs} ms runs, concurrency ${o.concurrency.join('/')}`);
+  ctx.log(`feedscale bench${o.quick ? ' --quick' : ''}: ${o.users} users, seed ${o.seed}, exponent ${o.exponent}, ${o.reps} reps × ${o.runMs} ms runs, concurrency ${o.concurrency.join('/')}; machine now: ${describeSpeed(ctx.results.meta.machine.speedStart)}`);
   ctx.bundles = startBundling(ctx);
   ctx.log(
     `graph: ${graph.n} users, ${graph.edges} follows (mean ${fmt(described.meanFollowers, 2)}, max ${described.maxFollowers} followers), ${graph.posts.length} posts; ` +
@@ -76,6 +77,7 @@ function writeReport(ctx: BenchContext): number {
   results.meta.finishedAt = new Date().toISOString();
   results.meta.durationMs = Date.now() - began;
   results.meta.machine.loadAvgEnd = os.loadavg();
+  results.meta.machine.speedEnd = machineSpeed();
   const rows = buildRows(results);
   mkdirSync(o.outDir, { recursive: true });
   const jsonFile = path.join(o.outDir, `${stamp}.json`);
