@@ -3,6 +3,7 @@
 // are fixed here, as the issue states them; a miss is reported, never relaxed.
 import { describeSpeed } from './machine-speed.js';
 import { PATH_LABEL, type Results, type RunSummary } from './results.js';
+import { median } from './stats.js';
 
 export interface Row {
   section: string;
@@ -573,13 +574,6 @@ function commonHeavy(bundles: NonNullable<Results['bundles']>): string {
   return `; ${name} is ${kb(Math.min(...tops.map((t) => t.bytes)))}+ of every bundle`;
 }
 
-function median(values: number[]): number {
-  const ok = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (ok.length === 0) return NaN;
-  const m = Math.floor(ok.length / 2);
-  return ok.length % 2 ? ok[m]! : (ok[m - 1]! + ok[m]!) / 2;
-}
-
 /** The run's wall time against the full run's 10 minutes or `--quick`'s 2, with the seed's share
  *  (a run ends before its report is built: no row while it is still running). */
 function runTimeRows(r: Results): Row[] {
@@ -593,7 +587,8 @@ function runTimeRows(r: Results): Row[] {
       section: 'targets',
       figure: `bench run time, ${quick ? '--quick' : 'full run'}`,
       measured: `${n0(seconds)} s${r.seeding ? ` (seed ${n0(r.seeding.ms / 1000)} s)` : ''}`,
-      baseline: '',
+      // The machine's speed of the moment, which the run's time depends on as much as the code.
+      baseline: describeSpeed(r.meta.machine.speedStart, r.meta.machine.speedEnd) ?? '',
       target: `≤ ${limit} s`,
       result: withMargin(seconds <= limit, `${n0(seconds - limit)} s over`),
     },

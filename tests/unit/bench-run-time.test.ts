@@ -39,4 +39,13 @@ describe('the bench report of its own run time', () => {
   it('has no row before the run has ended', () => {
     expect(runTime(run({ quick: false }))).toHaveLength(0);
   });
+
+  it("sets the machine's speed at the start and the end beside the time, and nothing when it was not read", () => {
+    const r = run({ quick: false, durationMs: 847_000, seedMs: 154_300 });
+    r.meta.machine.speedStart = { syscallMicros: 4.33, jsonMicros: 27.2 };
+    r.meta.machine.speedEnd = { syscallMicros: 2.38, jsonMicros: 19.3 };
+
+    expect(runTime(r)[0]!.baseline).toBe('system call 4.33 → 2.38 µs, JSON page 27.2 → 19.3 µs');
+    expect(runTime(run({ quick: false, durationMs: 847_000 }))[0]!.baseline).toBe('');
+  });
 });
