@@ -97,6 +97,14 @@ export const HIGH_TIER_NOTIFY_DELAY_SECONDS = 60;
 /** Per Redis command (FEED_REDIS_TIMEOUT_MS default): a hit must stay far inside the 100 ms P95
  *  budget of a feed load. */
 export const REDIS_COMMAND_TIMEOUT_MS = 50;
+/** Feed reads' metrics are flushed per container as one EMF document of up to this many reads:
+ *  EMF's limit of values per metric in one document (shared/edge/observability.ts). */
+export const FEED_READ_BATCH_MAX = 100;
+/** A batch of feed reads this old (ms since its first read) is flushed by the read that finds it
+ *  so: while a container serves, its reads reach CloudWatch within this long. A container that
+ *  stops serving keeps its last batch until its next read, and loses it if Lambda shuts it down
+ *  first. */
+export const FEED_READ_BATCH_MAX_AGE_MS = 10_000;
 /** Retry-After of a 503: a throttled partition or a failed-over node is usually back within a
  *  second or two, and a sooner retry would add to the overload. */
 export const UNAVAILABLE_RETRY_AFTER_SECONDS = 2;

@@ -10,6 +10,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { MiddlewareObj } from '@middy/core';
 import type { FeedSource } from '../services/home-feed.js';
+import { FEED_READ_BATCH_MAX, FEED_READ_BATCH_MAX_AGE_MS } from '../domain/limits.js';
 
 export const SERVICE_NAME = 'feedscale';
 /** The EMF namespace of every application metric; the alarms in stacks/ read the same. */
@@ -79,6 +80,12 @@ const emitted: EmfDocument[] = [];
  *  bury the logs; stdout everywhere else. */
 const output = () => chosenOutput ?? (process.env.FEED_LOCAL === '1' ? 'memory' : 'stdout');
 
+/** Keeps a document in memory, the newest EMF_KEPT. */
+function keep(doc: EmfDocument): void {
+  emitted.push(doc);
+  if (emitted.length > EMF_KEPT) emitted.splice(0, emitted.length - EMF_KEPT);
+}
+
 /** Powertools Metrics with two changes: an invocation that recorded nothing flushes nothing
  *  (Powertools would print a warning on every such invocation — most API calls), and EMF can be
  *  kept in memory instead of stdout, where the local stack's console would drown in it. */
@@ -91,16 +98,21 @@ class FeedMetrics extends Metrics {
     }
     if (output() === 'stdout') return super.publishStoredMetrics();
     try {
-      if (!this.isDisabled()) {
-        emitted.push(this.serializeMetrics());
-        if (emitted.length > EMF_KEPT) emitted.splice(0, emitted.length - EMF_KEPT);
-      }
+      if (!this.isDisabled()) keep(this.serializeMetrics());
     } finally {
       this.clearMetrics();
       this.clearDimensions();
       this.clearMetadata();
     }
     return this;
+  }
+
+  /** Publishes a document built elsewhere (the feed reads' batch) where this instance publishes
+   *  its own: stdout as one JSON line (as Powertools prints it), or memory. */
+  publishDocument(doc: EmfDocument): void {
+    if (this.isDisabled()) return;
+    if (output() === 'stdout') process.stdout.write(`${JSON.stringify(doc)}\n`);
+    else keep(doc);
   }
 
   /** Metrics with their own dimensions (and the cold-start metric) go out at once, the same way. */
@@ -147,8 +159,6 @@ export function emittedMetrics(): readonly EmfDocument[] {
 // container's view and nobody reads it; in the local stack every function shares the process, so
 // it is the whole stack's.
 type Dimensions = Record<string, string>;
-/** The dimensions of the hot path's metrics (none beyond service), told apart by identity. */
-const NO_DIMENSIONS: Dimensions = Object.freeze({}) as Dimensions;
 const LATENCY_SAMPLES = 1000;
 const counters = new Map<string, number>();
 const timings = new Map<string, { count: number; totalMs: number; maxMs: number; recent: number[] }>();
@@ -168,7 +178,7 @@ function record(name: MetricName, unit: Unit, value: number, dims: Dimensions): 
     return false;
   }
   try {
-    if (dims === NO_DIMENSIONS || Object.keys(dims).length === 0) {
+    if (Object.keys(dims).length === 0) {
       metrics().addMetric(name, unit, value);
     } else {
       const single = metrics().singleMetric();
@@ -187,7 +197,7 @@ function record(name: MetricName, unit: Unit, value: number, dims: Dimensions): 
  *  alarms read); with dimensions it is emitted at once in a document of its own. */
 export function countMetric(name: MetricName, value = 1, dims: Dimensions = {}): void {
   if (!record(name, MetricUnit.Count, value, dims)) return;
-  tally(dims === NO_DIMENSIONS ? name : seriesKey(name, dims), value);
+  tally(seriesKey(name, dims), value);
 }
 
 /** Adds to a series of the in-process registry only. */
@@ -195,10 +205,8 @@ function tally(key: string, value: number): void {
   counters.set(key, (counters.get(key) ?? 0) + value);
 }
 
-/** Records a duration in milliseconds (standard resolution), in EMF and in the registry. */
-export function timeMetric(name: MetricName, ms: number, dims: Dimensions = {}): void {
-  if (!record(name, MetricUnit.Milliseconds, ms, dims)) return;
-  const key = dims === NO_DIMENSIONS ? name : seriesKey(name, dims);
+/** Adds a duration (ms) to a series of the in-process registry only. */
+function time(key: string, ms: number): void {
   let t = timings.get(key);
   if (!t) timings.set(key, (t = { count: 0, totalMs: 0, maxMs: 0, recent: [] }));
   t.count++;
@@ -208,20 +216,86 @@ export function timeMetric(name: MetricName, ms: number, dims: Dimensions = {}):
   if (t.recent.length > LATENCY_SAMPLES) t.recent.shift();
 }
 
+// ---- feed reads: one EMF document per batch of reads, not per read ----
+//
+// A feed read is the API's most frequent call, and its metrics were one EMF document per read:
+// through the local gateway that document (Powertools' per-invocation stores, the serialization,
+// the flush) cost an L1 hit ~30 µs of its ~130, and in AWS each document is a log event that
+// CloudWatch Logs ingests and bills by the byte. EMF takes up to FEED_READ_BATCH_MAX values per
+// metric in one document, and CloudWatch counts each value as a sample, so a document of a batch
+// of reads gives the alarms and dashboards the same statistics (Sum, SampleCount, Average,
+// percentiles) as one document per read. Powertools keeps its metrics per invocation and flushes
+// them when the invocation ends; a batch that outlives invocations is what it has no notion of,
+// so the batch and its document are written here (the document as Powertools writes its own).
+
+interface FeedReadBatch {
+  /** Time of the batch's first read (ms): its document's timestamp. */
+  at: number;
+  FeedLatency: number[];
+  CacheHit: number[];
+  L1Hit: number[];
+  L2Hit: number[];
+}
+const newBatch = (at: number): FeedReadBatch => ({ at, FeedLatency: [], CacheHit: [], L1Hit: [], L2Hit: [] });
+let feedReads: FeedReadBatch | undefined;
+const FEED_READ_UNITS: Record<keyof Omit<FeedReadBatch, 'at'>, Unit> = {
+  FeedLatency: MetricUnit.Milliseconds,
+  CacheHit: MetricUnit.Count,
+  L1Hit: MetricUnit.Count,
+  L2Hit: MetricUnit.Count,
+};
+const minuteOf = (ms: number) => Math.floor(ms / 60_000);
+
 /** One GET /v1/feed: its latency, and for first pages (the ones served through the cache) which
  *  tier answered (home-feed.ts's FeedSource), as 1s and 0s of CacheHit, L1Hit and (after an L1
- *  miss) L2Hit. Deeper pages (source 'dynamodb') bypass the cache and count no hit or miss. */
+ *  miss) L2Hit. Deeper pages (source 'dynamodb') bypass the cache and count no hit or miss. Counted
+ *  in the registry at once, and in this container's batch, whose document is flushed when it holds
+ *  FEED_READ_BATCH_MAX reads, when a read falls into another minute than its first (a document's
+ *  samples share one timestamp), or when it is FEED_READ_BATCH_MAX_AGE_MS old. */
 export function recordFeedRead(latencyMs: number, source: FeedSource): void {
-  timeMetric(METRIC.feedLatency, latencyMs, NO_DIMENSIONS);
-  if (source === 'dynamodb') return;
-  const cached = source !== 'generated';
-  countMetric(METRIC.cacheHit, cached ? 1 : 0, NO_DIMENSIONS);
-  tally(METRIC.cacheMiss, cached ? 0 : 1);
-  countMetric(METRIC.l1Hit, source === 'l1' ? 1 : 0, NO_DIMENSIONS);
-  tally(METRIC.l1Miss, source === 'l1' ? 0 : 1);
-  if (source === 'l1') return;
-  countMetric(METRIC.l2Hit, cached ? 1 : 0, NO_DIMENSIONS);
-  tally(METRIC.l2Miss, cached ? 0 : 1);
+  if (typeof latencyMs !== 'number' || !Number.isFinite(latencyMs)) {
+    logger.warn('metric not recorded', { metric: METRIC.feedLatency, error: `${String(latencyMs)} is not a finite number` });
+    return;
+  }
+  const now = Date.now();
+  if (feedReads && minuteOf(now) !== minuteOf(feedReads.at)) flushFeedReadMetrics();
+  const batch = (feedReads ??= newBatch(now));
+  batch.FeedLatency.push(latencyMs);
+  time(METRIC.feedLatency, latencyMs);
+  if (source !== 'dynamodb') {
+    const cached = source !== 'generated';
+    batch.CacheHit.push(cached ? 1 : 0);
+    tally(METRIC.cacheHit, cached ? 1 : 0);
+    tally(METRIC.cacheMiss, cached ? 0 : 1);
+    batch.L1Hit.push(source === 'l1' ? 1 : 0);
+    tally(METRIC.l1Hit, source === 'l1' ? 1 : 0);
+    tally(METRIC.l1Miss, source === 'l1' ? 0 : 1);
+    if (source !== 'l1') {
+      batch.L2Hit.push(cached ? 1 : 0);
+      tally(METRIC.l2Hit, cached ? 1 : 0);
+      tally(METRIC.l2Miss, cached ? 0 : 1);
+    }
+  }
+  if (batch.FeedLatency.length >= FEED_READ_BATCH_MAX || now - batch.at >= FEED_READ_BATCH_MAX_AGE_MS) flushFeedReadMetrics();
+}
+
+/** Writes this container's batch of feed reads as one EMF document (namespace feedscale, dimension
+ *  service, as the alarms read), if it holds any; a metric with one value is written as a number,
+ *  as Powertools writes it. */
+export function flushFeedReadMetrics(): void {
+  const batch = feedReads;
+  feedReads = undefined;
+  if (!batch || batch.FeedLatency.length === 0) return;
+  const names = (Object.keys(FEED_READ_UNITS) as (keyof typeof FEED_READ_UNITS)[]).filter((n) => batch[n].length > 0);
+  const doc = {
+    _aws: {
+      Timestamp: batch.at,
+      CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [['service']], Metrics: names.map((Name) => ({ Name, Unit: FEED_READ_UNITS[Name] })) }],
+    },
+    service: SERVICE_NAME,
+    ...Object.fromEntries(names.map((n) => [n, batch[n].length === 1 ? batch[n][0] : batch[n]])),
+  } as EmfDocument;
+  (metrics() as FeedMetrics).publishDocument(doc);
 }
 
 const rate = (hits: number, misses: number) => (hits + misses > 0 ? Math.round((1000 * hits) / (hits + misses)) / 1000 : null);
@@ -256,8 +330,9 @@ export function metricsSnapshot(): MetricsSnapshot {
   };
 }
 
-/** Empties the registry and the kept EMF documents (tests). */
+/** Empties the registry, the feed reads' batch and the kept EMF documents (tests). */
 export function resetMetricsRegistry(): void {
+  feedReads = undefined;
   counters.clear();
   timings.clear();
   emitted.length = 0;

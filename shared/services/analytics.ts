@@ -3,7 +3,7 @@
 // together, once the whole batch is read. Delivery is at least once (a failed batch is retried
 // whole); each row carries its record's event id, so the store counts a redelivered row once.
 import { config } from '../edge/config.js';
-import { emittedMetrics, type EmfDocument } from '../edge/observability.js';
+import { emittedMetrics, flushFeedReadMetrics, type EmfDocument } from '../edge/observability.js';
 import {
   dayOf,
   itemKeyOf,
@@ -127,8 +127,10 @@ export function metricRowsOf(docs: readonly EmfDocument[]): MetricRow[] {
 // documents go to CloudWatch instead and this finds none.
 let lastMetricDoc: EmfDocument | undefined;
 /** The documents flushed since the last delivered one (all kept ones if that one has been
- *  dropped from the buffer: the gap is the documents dropped in between). */
+ *  dropped from the buffer: the gap is the documents dropped in between). The feed reads' batch is
+ *  flushed first, so the export carries every read up to this batch of changes. */
 function newMetricDocs(): EmfDocument[] {
+  flushFeedReadMetrics();
   const docs = emittedMetrics();
   const at = lastMetricDoc ? docs.lastIndexOf(lastMetricDoc) : -1;
   return docs.slice(at + 1);

@@ -12,12 +12,14 @@ vi.hoisted(() => {
 });
 
 import { NotFoundError } from '../../shared/domain/errors.js';
+import { FEED_READ_BATCH_MAX, FEED_READ_BATCH_MAX_AGE_MS } from '../../shared/domain/limits.js';
 import { api } from '../../shared/edge/http.js';
 import { sqsConsumer } from '../../shared/edge/consumers.js';
 import {
   countMetric,
   emitMetricsTo,
   emittedMetrics,
+  flushFeedReadMetrics,
   logger,
   METRIC,
   METRICS_NAMESPACE,
@@ -36,6 +38,17 @@ import { httpEvent, invokeLambda, testContext } from '../support/fixtures-lambda
 const docs = () => emittedMetrics().filter((d) => !('ColdStart' in d));
 const directive = (d: EmfDocument) => d._aws.CloudWatchMetrics[0]!;
 const metricNames = (d: EmfDocument) => directive(d).Metrics.map((m) => m.Name).sort();
+
+/** Sends EMF to stdout and captures what is written there. */
+function emfToStdout(): string[] {
+  emitMetricsTo('stdout');
+  const lines: string[] = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array) => {
+    lines.push(String(chunk));
+    return true;
+  }) as typeof process.stdout.write);
+  return lines;
+}
 
 /** A Task handler whose work counts what it is given. */
 const counting = workflowTask(z.object({ posts: z.number() }), async ({ posts }) => {
@@ -150,12 +163,7 @@ describe('EMF per invocation', () => {
   });
 
   it('prints the document to stdout as one JSON line when output is stdout (as Lambda ships it to CloudWatch)', async () => {
-    emitMetricsTo('stdout');
-    const lines: string[] = [];
-    vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
-      return true;
-    }) as typeof process.stdout.write);
+    const lines = emfToStdout();
 
     await invokeLambda(counting, { posts: 3 });
 
@@ -189,10 +197,17 @@ describe('EMF per invocation', () => {
 });
 
 describe('feed reads', () => {
+  /** The document of one read, flushed at once. */
   const read = async (source: 'l1' | 'l2' | 'generated' | 'dynamodb', ms = 12) => {
-    const handler = workflowTask(z.object({}), async () => recordFeedRead(ms, source));
-    await invokeLambda(handler, {});
+    recordFeedRead(ms, source);
+    flushFeedReadMetrics();
     return docs().at(-1)!;
+  };
+  /** A clock the batch reads, from 2026-12-01 00:00:55 UTC on. */
+  const clock = (start = Date.UTC(2026, 11, 1, 0, 0, 55)) => {
+    let now = start;
+    vi.spyOn(Date, 'now').mockImplementation(() => now);
+    return { advance: (ms: number) => (now += ms), start };
   };
 
   it('records latency in milliseconds and, for first pages, a hit of each tier as 1 or 0 (no miss metrics)', async () => {
@@ -218,6 +233,92 @@ describe('feed reads', () => {
     expect(directive(doc).Dimensions).toEqual([['service']]);
     expect(doc.service).toBe(SERVICE_NAME);
     for (const name of Object.values(APP_METRICS)) expect(metricNames(doc)).toContain(name);
+  });
+
+  it('adds nothing to the invocation: a feed read flushes no document of its own', async () => {
+    const handler = api({ auth: false }, async () => {
+      recordFeedRead(2, 'l1');
+      return { status: 200, body: { ok: true } };
+    });
+
+    for (let i = 0; i < 3; i++) expect((await invokeLambda(handler, httpEvent({}))).statusCode).toBe(200);
+
+    expect(docs()).toEqual([]);
+    expect(metricsSnapshot().counters).toMatchObject({ CacheHit: 3, L1Hit: 3 });
+  });
+
+  it(`flushes ${FEED_READ_BATCH_MAX} reads as one document, every value a sample: statistics as if each read had its own`, () => {
+    clock();
+    const sources = ['l1', 'l2', 'generated', 'dynamodb'] as const;
+    for (let i = 0; i < FEED_READ_BATCH_MAX - 1; i++) recordFeedRead(i + 0.5, sources[i % 4]!);
+    expect(docs()).toEqual([]);
+
+    recordFeedRead(99.5, 'l1');
+
+    expect(docs()).toHaveLength(1);
+    const doc = docs()[0]!;
+    const values = (name: string) => doc[name] as unknown as number[];
+    expect(values('FeedLatency')).toEqual(Array.from({ length: FEED_READ_BATCH_MAX }, (_, i) => i + 0.5));
+    // 100 reads: 25 of each source, the last an L1 hit in place of a deeper page.
+    expect(values('CacheHit')).toHaveLength(76);
+    expect(values('CacheHit').filter((v) => v === 1)).toHaveLength(51);
+    expect(values('L1Hit').filter((v) => v === 1)).toHaveLength(26);
+    expect(values('L2Hit')).toEqual(Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? 1 : 0)));
+    expect(Math.max(...Object.values(doc).filter(Array.isArray).map((a) => a.length))).toBeLessThanOrEqual(FEED_READ_BATCH_MAX);
+
+    recordFeedRead(1, 'l1');
+    expect(docs()).toHaveLength(1);
+  });
+
+  it('keeps a document within one minute, stamped with its first read, and flushes a batch older than the age limit', () => {
+    const t = clock();
+    recordFeedRead(1, 'l1');
+    t.advance(4_000); // 00:00:59
+    recordFeedRead(2, 'l2');
+    expect(docs()).toEqual([]);
+
+    t.advance(2_000); // 00:01:01: another minute, so the batch of 00:00 goes first
+    recordFeedRead(3, 'l1');
+
+    expect(docs()).toHaveLength(1);
+    expect(docs()[0]!._aws.Timestamp).toBe(t.start);
+    expect(docs()[0]).toMatchObject({ FeedLatency: [1, 2], CacheHit: [1, 1], L1Hit: [1, 0], L2Hit: 1 });
+
+    t.advance(FEED_READ_BATCH_MAX_AGE_MS - 1); // 00:01:10.999, just within the age limit of 00:01:01's batch
+    recordFeedRead(4, 'l1');
+    expect(docs()).toHaveLength(1);
+    t.advance(1);
+    recordFeedRead(5, 'l1');
+
+    expect(docs()).toHaveLength(2);
+    expect(docs()[1]).toMatchObject({ FeedLatency: [3, 4, 5], L1Hit: [1, 1, 1] });
+    expect(docs()[1]!._aws.Timestamp).toBe(t.start + 6_000);
+  });
+
+  it('prints a flushed batch to stdout as one JSON line when output is stdout', () => {
+    const lines = emfToStdout();
+
+    recordFeedRead(7, 'l2');
+    recordFeedRead(9, 'l1');
+    flushFeedReadMetrics();
+
+    const emf = lines.filter((l) => l.includes('"_aws"'));
+    expect(emf).toHaveLength(1);
+    expect(emf[0]!.endsWith('\n')).toBe(true);
+    expect(JSON.parse(emf[0]!)).toMatchObject({ service: 'feedscale', FeedLatency: [7, 9], CacheHit: [1, 1], L2Hit: 1 });
+    expect(emittedMetrics()).toEqual([]);
+  });
+
+  it('drops an invalid latency with a warning and keeps the batch whole', () => {
+    const warned = vi.spyOn(logger, 'warn').mockImplementation(() => {});
+
+    expect(() => recordFeedRead(Number.NaN, 'l1')).not.toThrow();
+    recordFeedRead(4, 'l1');
+    flushFeedReadMetrics();
+
+    expect(warned).toHaveBeenCalledWith('metric not recorded', expect.objectContaining({ metric: 'FeedLatency' }));
+    expect(docs()).toHaveLength(1);
+    expect(docs()[0]).toMatchObject({ FeedLatency: 4, CacheHit: 1, L1Hit: 1 });
   });
 });
 
