@@ -51,12 +51,19 @@ export interface Take {
  *  are dropped past it (a dropped bucket reads as full, as an expired Redis key does). */
 export const LOCAL_BUCKETS_MAX = 10_000;
 
-/** Tokens a container takes from a bucket at once, kept for LEASE_MS: a read would otherwise add a
- *  Redis round trip (~0.5 ms here) to every L1 hit, the cheapest answer the API has. Leasing 10
- *  of the read burst's 100 means one round trip per 10 reads; a user spread over k containers can
- *  exceed the limit by at most k × 9 tokens a second. Writes take one token at a time (exact). */
+/** Tokens a container takes from a bucket at once for a subject it served within LEASE_MS, kept
+ *  for LEASE_MS: a burst of one user's reads on one container (Lambda's multi-concurrency mode, the
+ *  local stack) then costs one Redis round trip per 10 reads instead of one per read. A subject
+ *  the container has not served lately takes one token: under Lambda's default mode (one request
+ *  per environment) a user's next read lands on another environment, where a lease would lapse
+ *  unused, so leasing on every first read spent a user's bucket up to ten times as fast (the ten
+ *  GETs of an app opening took the whole burst of 100). Leased tokens come out of the shared
+ *  bucket, so leasing never lets anyone past the limit; what lapses unused is at most 9 tokens per
+ *  container and LEASE_MS, and only for a subject that container served twice within it. Writes
+ *  take one token at a time (exact). */
 export const LEASE: Record<RateBucket, number> = { post: 1, follow: 1, signup: 1, vip: 1, read: 10 };
-/** How long leased tokens stay usable: unused ones lapse, so a lease never outlives a refill. */
+/** How long leased tokens stay usable (unused ones lapse, so a lease never outlives a refill), and
+ *  how recently a subject must have been served here for a read to lease. */
 export const LEASE_MS = 1_000;
 
 /** Refills `state` up to `now` and takes up to `want` tokens, at least one, if there is one.
@@ -149,6 +156,8 @@ function setBounded<V>(map: Map<string, V>, key: string, value: V): void {
 export class RateLimiter {
   private readonly local = new Map<string, BucketState>();
   private readonly leases = new Map<string, { left: number; until: number }>();
+  /** Bucket → when this container last took a token from Redis for it (see LEASE). */
+  private readonly taken = new Map<string, number>();
   /** Bucket → when Redis's next token comes, after a refusal: until then Redis can only refuse
    *  again (tokens come from refills alone), so a flood costs this container no round trip. */
   private readonly refusals = new Map<string, number>();
@@ -167,10 +176,12 @@ export class RateLimiter {
     const refused = this.stillRefused(key);
     if (refused !== undefined) return { allowed: false, retryAfterSeconds: retryAfterSeconds(refused), source: 'refused' };
     const perMs = String(limit.perMinute / 60_000);
-    const want = Math.max(1, Math.min(LEASE[bucket], limit.burst));
     // Read before the call: Redis refused no later than now, so the next token is due no later
     // than sentAt + waitMs, and a refusal kept until then never refuses a request Redis would allow.
     const sentAt = this.now();
+    const last = this.taken.get(key);
+    const want = last !== undefined && sentAt - last < LEASE_MS ? Math.max(1, Math.min(LEASE[bucket], limit.burst)) : 1;
+    setBounded(this.taken, key, sentAt);
     const shared = await (this.opts.cache ?? l2()).command((r) => rateTake(r, key, perMs, limit.burst, want));
     if (shared) {
       const [granted, waitMs] = shared;

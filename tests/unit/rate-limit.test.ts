@@ -126,7 +126,7 @@ describe('read tokens leased from the shared bucket', () => {
   }
   const limits = Object.fromEntries(RATE_BUCKETS.map((b) => [b, { perMinute: 60, burst: 25 }])) as Record<(typeof RATE_BUCKETS)[number], BucketLimit>;
 
-  it(`asks Redis once per ${LEASE.read} reads, and refuses once the shared bucket is spent`, async () => {
+  it(`asks Redis once per ${LEASE.read} reads of a user this container serves again, and refuses once the shared bucket is spent`, async () => {
     const shared = sharedBuckets(() => 0);
     const limiter = new RateLimiter({ cache: shared.cache, limits, now: () => 0 });
 
@@ -134,8 +134,22 @@ describe('read tokens leased from the shared bucket', () => {
     for (let i = 0; i < 26; i++) decisions.push(await limiter.take('read', 'alice'));
 
     expect(decisions.filter((d) => d.allowed)).toHaveLength(25);
+    expect(decisions.map((d) => d.source).slice(0, 3)).toEqual(['redis', 'redis', 'lease']);
     expect(decisions[25]).toMatchObject({ allowed: false, source: 'redis', retryAfterSeconds: 1 });
-    expect(shared.calls()).toBe(4); // 10 + 10 + 5 leased, then the refusal
+    expect(shared.calls()).toBe(5); // 1, then 10 + 10 + 4 leased, then the refusal
+  });
+
+  it('takes one token for a user this container has not served lately: reads spread over containers get the whole burst', async () => {
+    // Lambda runs one request per environment, so a user's reads land on different containers;
+    // a lease taken on each would lapse unused and spend the burst ten times as fast.
+    const shared = sharedBuckets(() => 0);
+    const containers = Array.from({ length: 26 }, () => new RateLimiter({ cache: shared.cache, limits, now: () => 0 }));
+
+    const decisions = [];
+    for (const c of containers) decisions.push(await c.take('read', 'alice'));
+
+    expect(decisions.filter((d) => d.allowed)).toHaveLength(25);
+    expect(decisions[25]).toMatchObject({ allowed: false, source: 'redis' });
   });
 
   it('takes write tokens one at a time', async () => {
@@ -173,9 +187,11 @@ describe('read tokens leased from the shared bucket', () => {
     const shared = sharedBuckets(() => now);
     const limiter = new RateLimiter({ cache: shared.cache, limits, now: () => now });
     await limiter.take('read', 'alice');
+    await limiter.take('read', 'alice'); // served again: leases
+    expect((await limiter.take('read', 'alice')).source).toBe('lease');
     now = LEASE_MS;
 
     expect((await limiter.take('read', 'alice')).source).toBe('redis');
-    expect(shared.calls()).toBe(2);
+    expect(shared.calls()).toBe(3);
   });
 });
