@@ -260,7 +260,8 @@ export function recordFeedRead(latencyMs: number, source: FeedSource): void {
   const now = Date.now();
   if (feedReads && minuteOf(now) !== minuteOf(feedReads.at)) flushFeedReadMetrics();
   const batch = (feedReads ??= newBatch(now));
-  batch.FeedLatency.push(latencyMs);
+  // Microseconds are all a latency alarm needs; a full double is 18 characters in the document.
+  batch.FeedLatency.push(Math.round(latencyMs * 1000) / 1000);
   time(METRIC.feedLatency, latencyMs);
   if (source !== 'dynamodb') {
     const cached = source !== 'generated';

@@ -320,6 +320,15 @@ describe('feed reads', () => {
     expect(docs()).toHaveLength(1);
     expect(docs()[0]).toMatchObject({ FeedLatency: 4, CacheHit: 1, L1Hit: 1 });
   });
+
+  it('writes latencies to the microsecond', () => {
+    recordFeedRead(1.23456789, 'l1');
+    recordFeedRead(0.0004, 'l1');
+    flushFeedReadMetrics();
+
+    expect(docs()[0]).toMatchObject({ FeedLatency: [1.235, 0] });
+    expect(metricsSnapshot().timings.FeedLatency!.maxMs).toBe(1.2);
+  });
 });
 
 describe('in-process registry', () => {
