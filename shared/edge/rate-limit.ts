@@ -158,6 +158,10 @@ export class RateLimiter {
   private readonly leases = new Map<string, { left: number; until: number }>();
   /** Bucket → when this container last took a token from Redis for it (see LEASE). */
   private readonly taken = new Map<string, number>();
+  /** Bucket → the Redis take in flight for it. A user's reads in flight together on one container
+   *  wait for it and spend its lease: each taking a lease of its own took ten tokens per read (and
+   *  each new lease replaced the one before, so the rest lapsed unused). */
+  private readonly inFlight = new Map<string, Promise<unknown>>();
   /** Bucket → when Redis's next token comes, after a refusal: until then Redis can only refuse
    *  again (tokens come from refills alone), so a flood costs this container no round trip. */
   private readonly refusals = new Map<string, number>();
@@ -172,9 +176,14 @@ export class RateLimiter {
   async take(bucket: RateBucket, subject: string): Promise<RateDecision> {
     const limit = (this.opts.limits ?? configuredLimits())[bucket];
     const key = cacheKeys.rateLimit(bucket, subject);
-    if (this.takeLeased(key)) return { allowed: true, retryAfterSeconds: 0, source: 'lease' };
-    const refused = this.stillRefused(key);
-    if (refused !== undefined) return { allowed: false, retryAfterSeconds: retryAfterSeconds(refused), source: 'refused' };
+    for (;;) {
+      if (this.takeLeased(key)) return { allowed: true, retryAfterSeconds: 0, source: 'lease' };
+      const refused = this.stillRefused(key);
+      if (refused !== undefined) return { allowed: false, retryAfterSeconds: retryAfterSeconds(refused), source: 'refused' };
+      const pending = LEASE[bucket] > 1 ? this.inFlight.get(key) : undefined;
+      if (!pending) break;
+      await pending.catch(() => undefined); // its failure is its own: this read then asks for itself
+    }
     const perMs = String(limit.perMinute / 60_000);
     // Read before the call: Redis refused no later than now, so the next token is due no later
     // than sentAt + waitMs, and a refusal kept until then never refuses a request Redis would allow.
@@ -182,7 +191,14 @@ export class RateLimiter {
     const last = this.taken.get(key);
     const want = last !== undefined && sentAt - last < LEASE_MS ? Math.max(1, Math.min(LEASE[bucket], limit.burst)) : 1;
     setBounded(this.taken, key, sentAt);
-    const shared = await (this.opts.cache ?? l2()).command((r) => rateTake(r, key, perMs, limit.burst, want));
+    const call = (this.opts.cache ?? l2()).command((r) => rateTake(r, key, perMs, limit.burst, want));
+    if (LEASE[bucket] > 1) setBounded(this.inFlight, key, call);
+    let shared: Awaited<typeof call>;
+    try {
+      shared = await call;
+    } finally {
+      if (this.inFlight.get(key) === call) this.inFlight.delete(key);
+    }
     if (shared) {
       const [granted, waitMs] = shared;
       if (granted > 1) setBounded(this.leases, key, { left: granted - 1, until: this.now() + LEASE_MS });

@@ -152,6 +152,21 @@ describe('read tokens leased from the shared bucket', () => {
     expect(decisions[25]).toMatchObject({ allowed: false, source: 'redis' });
   });
 
+  it('shares one Redis take among a user\'s reads in flight together: the lease serves them all, none is taken twice', async () => {
+    const shared = sharedBuckets(() => 0);
+    const limiter = new RateLimiter({ cache: shared.cache, limits, now: () => 0 }); // burst 25
+    await limiter.take('read', 'alice'); // served lately: the next take leases
+
+    const together = await Promise.all(Array.from({ length: LEASE.read }, () => limiter.take('read', 'alice')));
+
+    expect(together.every((d) => d.allowed)).toBe(true);
+    expect(shared.calls()).toBe(2); // the first read's token, then one lease for the ten
+    // 25 − 1 − 10 = 14 tokens are left for what follows.
+    const after = [];
+    for (let i = 0; i < 15; i++) after.push(await limiter.take('read', 'alice'));
+    expect(after.filter((d) => d.allowed)).toHaveLength(14);
+  });
+
   it('takes write tokens one at a time', async () => {
     const shared = sharedBuckets(() => 0);
     const limiter = new RateLimiter({ cache: shared.cache, limits, now: () => 0 });
