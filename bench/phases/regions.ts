@@ -5,10 +5,10 @@
 // failover time after a region's processes are killed, and acknowledged writes lost across the
 // outage and the region's return. The regions are stopped in every case, failure included.
 import { execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { scratchDir } from '../../shared/local/engines.js';
 import { ROOT } from '../../shared/local/lambda.js';
 import { groupAlive, readRegions, regionDown, REGION_START_TIMEOUT_MS, spawnNetwork, type RegionEntry } from '../../shared/local/multi-region.js';
 import { GENEROUS_RATE_LIMITS } from '../../tests/support/rate-limits.js';
@@ -105,7 +105,7 @@ const regionAt = (net: Net, base: string) => net.entries.find((e) => e.api === b
  *  network), the regions stopped whatever happened. */
 export async function regions(ctx: BenchContext): Promise<void> {
   const began = Date.now();
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'feedscale-bench-regions-'));
+  const dataDir = scratchDir('feedscale-bench-regions-');
   const env = regionEnv();
   let parent: ChildProcess | undefined;
   try {

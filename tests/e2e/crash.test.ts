@@ -8,11 +8,11 @@
 // feed must end up with every acknowledged post; with the queues in memory the second kill alone
 // loses a post's pushes to all 30 followers.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../shared/local/lambda.js';
+import { scratchDir } from '../../shared/local/engines.js';
 import { stackClient, until, type StackUser } from '../support/own-stack.js';
 import { GENEROUS_RATE_LIMITS } from '../support/rate-limits.js';
 import { inTurnWithHeavyFiles } from '../support/heavy-turn.js';
@@ -41,7 +41,7 @@ const CRASH_WAIT_MS = 120_000;
  *  VISIBILITY_MS); this bounds the wait when some are lost. */
 const DRAIN_MS = 240_000;
 
-const dataDir = mkdtempSync(path.join(tmpdir(), 'feedscale-crash-'));
+const dataDir = scratchDir('feedscale-crash-');
 let child: ChildProcess | undefined;
 /** Resolves when the current child exits. */
 let childExit: Promise<void> = Promise.resolve();

@@ -4,8 +4,7 @@
 // the whole file: three regions' engines are the heaviest thing the suite starts.
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { DynamoDBClient, GetItemCommand, ListTablesCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
@@ -14,6 +13,7 @@ import { logicalShardOf } from '../../shared/domain/ids.js';
 import { tableSetOfLogical } from '../../shared/domain/residency.js';
 import { ROOT } from '../../shared/local/lambda.js';
 import { spawnNetwork, type RegionEntry } from '../../shared/local/multi-region.js';
+import { scratchDir } from '../../shared/local/engines.js';
 import { GENEROUS_RATE_LIMITS } from '../support/rate-limits.js';
 import { inTurnWithHeavyFiles } from '../support/heavy-turn.js';
 
@@ -123,7 +123,7 @@ async function eventually<T>(what: string, probe: () => Promise<T>, check: (v: T
 inTurnWithHeavyFiles();
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(path.join(tmpdir(), 'feedscale-regions-'));
+  dataDir = scratchDir('feedscale-regions-');
   // 16 tables per entity and no analytics export: three regions and their replication share the
   // machine with the rest of the suite.
   const env: NodeJS.ProcessEnv = { ...process.env, ...GENEROUS_RATE_LIMITS, POWERTOOLS_LOG_LEVEL: 'ERROR', FEED_SHARDS: '16', FEED_ANALYTICS_DIR: '', FEED_CELEBRITY_THRESHOLD: String(CELEBRITY_AT) };

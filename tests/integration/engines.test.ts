@@ -1,6 +1,6 @@
 // Runs the real engines the local stack depends on, so a broken jar path, flag or readiness check shows up
 // here rather than as a hang in every other integration test.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,8 @@ import {
   ensureTestEngines,
   freePort,
   requireJava,
+  SCRATCH_ROOTS,
+  scratchDir,
   startDynamo,
   startRedis,
   which,
@@ -106,6 +108,21 @@ describe('helpers', () => {
     expect(() => requireJava(emptyPath)).toThrow(JAVA_MISSING);
     expect(JAVA_MISSING).not.toContain('\n');
     expect(JAVA_MISSING).toContain('apt-get install -y default-jre-headless');
+  });
+
+  it('makes scratch directories on the first file system that takes one, else in the temporary directory', () => {
+    const root = tempDir();
+    const onRoot = scratchDir('feedscale-scratch-', ['/feedscale-no-such-root', root]);
+    expect(onRoot.startsWith(join(root, 'feedscale-scratch-'))).toBe(true);
+    expect(statSync(onRoot).isDirectory()).toBe(true);
+    const fallback = scratchDir('feedscale-scratch-', ['/feedscale-no-such-root']);
+    tempDirs.push(fallback);
+    expect(fallback.startsWith(join(tmpdir(), 'feedscale-scratch-'))).toBe(true);
+    // By default on tmpfs, where the machine has one.
+    const byDefault = scratchDir('feedscale-scratch-');
+    tempDirs.push(byDefault);
+    const shm = SCRATCH_ROOTS.find((r) => existsSync(r));
+    expect(byDefault.startsWith(join(shm ?? tmpdir(), 'feedscale-scratch-'))).toBe(true);
   });
 });
 

@@ -3,8 +3,7 @@
 // real streams. Concurrent writes of one item settle on the later one, replicated writes are not
 // sent back, deletes spare newer writes, and the version that decides it all stays hidden.
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   BatchGetItemCommand,
@@ -26,7 +25,7 @@ import { db, dynamo, resetDynamo } from '../../shared/store/client.js';
 import { config, resetConfig } from '../../shared/edge/config.js';
 import { tableName } from '../../shared/declarations/tables.js';
 import { ensureTables } from '../../shared/local/create-tables.js';
-import { startDynamo, type Engine } from '../../shared/local/engines.js';
+import { scratchDir, startDynamo, type Engine } from '../../shared/local/engines.js';
 import { StreamPoller } from '../../shared/local/streams.js';
 import { formatVersion, sharedTables, startReplication, versionRegion, versionWrites, VERSION_ATTR, withoutVersions, type Replication } from '../../shared/local/replication.js';
 import { until } from '../support/fixtures-wait.js';
@@ -72,7 +71,7 @@ beforeAll(async () => {
   westPlain = new DynamoDBClient({ endpoint: westEngine.endpoint, region: config().AWS_REGION, credentials });
   await Promise.all([ensureTables(dynamo()), ensureTables(westRaw)]);
   undo.push(versionWrites(dynamo(), EAST), versionWrites(westRaw, WEST));
-  regionsDir = mkdtempSync(path.join(tmpdir(), 'feedscale-replication-'));
+  regionsDir = scratchDir('feedscale-replication-');
   for (const [region, endpoint] of [[EAST, config().DYNAMODB_ENDPOINT], [WEST, westEngine.endpoint]] as const) {
     mkdirSync(path.join(regionsDir, region), { recursive: true });
     writeFileSync(path.join(regionsDir, region, 'stack.json'), JSON.stringify({ dynamodb: endpoint, pid: process.pid }));
