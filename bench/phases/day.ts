@@ -11,7 +11,6 @@
 import { Redis } from 'ioredis';
 import { compressCacheTime, feedCache, FeedCache, type CachedFeed } from '../../shared/cache/feed-cache.js';
 import { ACTIVE_RETENTION_SECONDS, cacheKeys, FEED_CACHE_VERSION, FEED_L2_ACTIVE_TTL_SECONDS, feedVariant } from '../../shared/cache/cache-keys.js';
-import { historyFloors } from '../../shared/cache/pull-cache.js';
 import { resetConfig } from '../../shared/edge/config.js';
 import { homeFeed, warmCounts, warmFeeds } from '../../shared/services/home-feed.js';
 import { queryEntries } from '../../shared/store/feeds.js';
@@ -335,13 +334,9 @@ export async function dayUncached(ctx: BenchContext): Promise<void> {
   const plan = planDay(graph, { seed: o.seed, users: o.dayUsers, postsPerUserMonth: o.postsPerUser });
   const every = Math.max(1, Math.round(1 / o.dayUncachedShare));
   const sample = plan.sessions.filter((_, i) => i % every === 0);
-  // Both cache tiers off, and the history floors (what the cached day learned of authors with
-  // no older posts): the uncached day asks DynamoDB what it would with no Redis.
-  const original = { getOrGenerate: FeedCache.prototype.getOrGenerate, peek: FeedCache.prototype.peek, floors: { ...historyFloors } };
+  const original = { getOrGenerate: FeedCache.prototype.getOrGenerate, peek: FeedCache.prototype.peek };
   FeedCache.prototype.getOrGenerate = async (_u: string, _v: string, generate: () => Promise<string>) => ({ value: await generate(), tier: 'generated' });
   FeedCache.prototype.peek = async () => undefined;
-  historyFloors.get = async () => undefined;
-  historyFloors.learn = async () => {};
   const lv = live(ctx);
   let requests = 0;
   let non2xx = 0;
@@ -364,7 +359,6 @@ export async function dayUncached(ctx: BenchContext): Promise<void> {
   } finally {
     FeedCache.prototype.getOrGenerate = original.getOrGenerate;
     FeedCache.prototype.peek = original.peek;
-    Object.assign(historyFloors, original.floors);
   }
   const w = workCounts();
   const perRequest = (w.read - w0.read) / Math.max(1, requests);

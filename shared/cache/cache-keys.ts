@@ -39,13 +39,6 @@ export const LOCK_TTL_MS = 2_000;
 export const RECENT_POSTS_TTL_SECONDS = 86_400;
 /** Recent posts kept per author: a merged first page (at most 100 items) never needs more. */
 export const RECENT_POSTS_MAX = 100;
-/** How long a history floor (historyFloor below) is kept: it stays true for good, but a post that
- *  reaches this region late from another (replication after an outage) with an id below a floor
- *  learned meanwhile is hidden from history reads until the floor expires (pushed feeds show it). */
-export const HISTORY_FLOOR_TTL_SECONDS = 86_400;
-/** A floor is learned only from a cursor at least this old: ids grow with time, so an author's new
- *  post, or one replicated within this delay, cannot fall below it. */
-export const HISTORY_FLOOR_MIN_AGE_SECONDS = 3_600;
 
 /** Time compression of the cache's lifetimes (TTLs, the active window), for a benchmark that
  *  plays a day in a couple of minutes: every lifetime below is divided by it. 1 in production. */
@@ -96,10 +89,6 @@ export const cacheKeys = {
   /** A high-tier author's newest posts (JSON, newest first, capped at RECENT_POSTS_MAX), for
    *  pull. TTL RECENT_POSTS_TTL_SECONDS, refreshed on every post. */
   recentPosts: (authorId: string) => `recent:{${authorId}}`,
-  /** An author's history floor: a post id below which the author has no post (learned from a
-   *  history read that came back short), so later history reads from below it ask DynamoDB
-   *  nothing. TTL HISTORY_FLOOR_TTL_SECONDS. */
-  historyFloor: (authorId: string) => `floor:{${authorId}}`,
   /** Sorted set: member a high-tier author, score the time (ms) of their last post. Readers rank
    *  the authors they pull by it, and cached pages are stale once an author in them posts again. */
   lastPost: 'lastpost',

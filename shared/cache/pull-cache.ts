@@ -6,8 +6,7 @@
 // a second after an author it pulls from posted or one of its posts was deleted.
 import { config } from '../edge/config.js';
 import type { Post } from '../services/posts.js';
-import { ACTIVE_RETENTION_SECONDS, cacheKeys, FEED_L2_ACTIVE_TTL_SECONDS, FEED_L2_TTL_SECONDS, HISTORY_FLOOR_MIN_AGE_SECONDS, HISTORY_FLOOR_TTL_SECONDS, RECENT_POSTS_MAX, RECENT_POSTS_TTL_SECONDS, scaledSeconds } from './cache-keys.js';
-import { timestampOf } from '../domain/ids.js';
+import { ACTIVE_RETENTION_SECONDS, cacheKeys, FEED_L2_ACTIVE_TTL_SECONDS, FEED_L2_TTL_SECONDS, RECENT_POSTS_MAX, RECENT_POSTS_TTL_SECONDS, scaledSeconds } from './cache-keys.js';
 import { l2, type L2Cache } from './l2.js';
 
 const SYNC_EVERY_MS = 1000;
@@ -91,41 +90,6 @@ export async function recordDeletion(post: Post): Promise<void> {
     ),
   );
 }
-
-/** KEYS floor; ARGV post id, ttl s. Raises an author's history floor to the id: every floor
- *  learned is true, and the highest says the most. → 1 if raised. */
-const RAISE_FLOOR = `
-local cur = redis.call('GET', KEYS[1])
-if cur and cur >= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-return 1`;
-
-/**
- * History floors: "this author has no post below id X", per author, in the region's Redis. A
- * history read (a followed author's posts older than the reader's cursor, for a page past the
- * precomputed feed) that comes back with fewer posts than it asked for has every post of the
- * author below the cursor: none below its oldest, or below the cursor when it found none. The
- * next history read of that author from at or below the floor then asks DynamoDB nothing: on a
- * feed that holds the followed authors' whole history, each of those reads answered nothing, one
- * Query per followed author and page. A floor stays true as the author posts (ids grow with time)
- * and deletes; it is learned only from cursors older than HISTORY_FLOOR_MIN_AGE_SECONDS, so a new
- * post cannot fall below it, and kept HISTORY_FLOOR_TTL_SECONDS (see there for a post replicated
- * late). Without Redis nothing is learned and every read asks DynamoDB. An object, so that a
- * benchmark can turn it off as it turns the feed cache off.
- */
-export const historyFloors = {
-  /** The author's floor, if one is known. */
-  async get(authorId: string): Promise<string | undefined> {
-    return (await l2().command((r) => r.get(cacheKeys.historyFloor(authorId)))) ?? undefined;
-  },
-  /** Learns from a history read: `posts`, newest first, are what DynamoDB answered for posts
-   *  older than `before`, at most `asked`. */
-  async learn(authorId: string, before: string, posts: readonly Post[], asked: number): Promise<void> {
-    if (posts.length >= asked || timestampOf(before) > Date.now() - HISTORY_FLOOR_MIN_AGE_SECONDS * 1000) return;
-    const floor = posts.length > 0 ? posts[posts.length - 1]!.postId : before;
-    await l2().command((r) => r.eval(RAISE_FLOOR, 1, cacheKeys.historyFloor(authorId), floor, Math.max(1, Math.round(scaledSeconds(HISTORY_FLOOR_TTL_SECONDS)))));
-  },
-};
 
 /** The last element of a recent-posts list that holds all of its author's posts (fewer than
  *  RECENT_POSTS_MAX); without it, the list holds only the newest ones. */

@@ -4,7 +4,7 @@
 // following list, FEED_HISTORY_AUTHORS of them. Posts come from the Redis recent-posts cache when
 // it can answer, else from the posts tables; a high-tier author's list is then filled from what
 // was read, so the next reader finds it.
-import { byRecency, cachedRecentPosts, fillRecentPosts, historyFloors } from '../cache/pull-cache.js';
+import { byRecency, cachedRecentPosts, fillRecentPosts } from '../cache/pull-cache.js';
 import { RECENT_POSTS_MAX } from '../cache/cache-keys.js';
 import type { PullSources } from './feed-entries.js';
 import { edgePage, highTierFollowees } from './follows.js';
@@ -20,17 +20,8 @@ export const pullSources: PullSources = {
     return (await edgePage(userId, 'following', FEED_HISTORY_AUTHORS)).ids;
   },
   async recentPosts(authorId, count, before, highTier) {
-    // A history read (a followed author's posts past the precomputed feed) first asks whether the
-    // author has any post below the cursor (history floors, shared/cache/pull-cache.ts).
-    const history = before !== undefined && !highTier;
-    const [cached, floor] = await Promise.all([cachedRecentPosts(authorId, count, before), history ? historyFloors.get(authorId) : undefined]);
+    const cached = await cachedRecentPosts(authorId, count, before);
     if (cached) return cached;
-    if (history && floor !== undefined && before <= floor) return [];
-    if (history) {
-      const posts = await queryAuthorPosts(authorId, count, before);
-      await historyFloors.learn(authorId, before, posts, count);
-      return posts;
-    }
     // Only high-tier authors' lists get each new post (the post router records them), so only
     // theirs may be filled; a list serves first pages, so it is filled from the newest posts.
     if (!highTier || before || count > RECENT_POSTS_MAX) return queryAuthorPosts(authorId, count, before);

@@ -2,17 +2,13 @@
 // what a list answers, how the first reader fills it from DynamoDB's answer, and what keeps a
 // fill from leaving out a new post or bringing back a deleted one.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { closeL2 } from '../../shared/cache/l2.js';
-import { cachedRecentPosts, fillRecentPosts, historyFloors, newPostsOf, recordDeletion, recordRecentPost } from '../../shared/cache/pull-cache.js';
-import { idAt, logicalShardOf } from '../../shared/domain/ids.js';
-import { countRequests, readCounts } from '../../shared/local/request-counter.js';
-import { dynamo } from '../../shared/store/client.js';
+import { cachedRecentPosts, fillRecentPosts, newPostsOf, recordDeletion, recordRecentPost } from '../../shared/cache/pull-cache.js';
 import { createPost, type Post } from '../../shared/services/posts.js';
 import { pullSources } from '../../shared/services/pull.js';
 import { newUser } from '../support/fixtures-feeds.js';
 
-beforeAll(() => countRequests(dynamo()));
 afterAll(() => closeL2());
 
 const author = () => `A${randomUUID().replace(/-/g, '').slice(0, 12).toUpperCase()}`;
@@ -74,48 +70,5 @@ describe('recent-posts lists', () => {
     expect((await cachedRecentPosts(celebrity.userId, 10))?.map((p) => p.postId)).toEqual(newest(celebrity));
     expect((await pullSources.recentPosts(regular.userId, 2, undefined, false)).map((p) => p.postId)).toEqual(newest(regular).slice(0, 2));
     expect(await cachedRecentPosts(regular.userId, 1)).toBeUndefined();
-  });
-});
-
-describe('history floors', () => {
-  const HOUR = 3_600_000;
-  const queries = () => readCounts().byOp.Query ?? 0;
-  /** A history read (a followed author's posts older than `before`), and the Query requests it sent. */
-  async function historyRead(authorId: string, before: string): Promise<{ posts: string[]; queries: number }> {
-    const q0 = queries();
-    const posts = await pullSources.recentPosts(authorId, 5, before, false);
-    return { posts: posts.map((p) => p.postId), queries: queries() - q0 };
-  }
-
-  it('after a history read that found nothing below an hour-old cursor, reads from at or below it ask DynamoDB nothing', async () => {
-    const author = await newUser();
-    const shard = logicalShardOf(author.userId);
-    const recent = await createPost(author, 'just now');
-    const cursor = idAt(Date.now() - 2 * HOUR, shard);
-    expect(await historyRead(author.userId, cursor)).toEqual({ posts: [], queries: 1 });
-    expect(await historyFloors.get(author.userId)).toBe(cursor);
-    expect(await historyRead(author.userId, cursor)).toEqual({ posts: [], queries: 0 });
-    expect(await historyRead(author.userId, idAt(Date.now() - 3 * HOUR, shard))).toEqual({ posts: [], queries: 0 });
-    // From above the floor the author is asked again, and the floor rises.
-    const higher = idAt(Date.now() - 1.5 * HOUR, shard);
-    expect(await historyRead(author.userId, higher)).toEqual({ posts: [], queries: 1 });
-    expect(await historyFloors.get(author.userId)).toBe(higher);
-    // A cursor younger than an hour teaches nothing: a new post could still land below it.
-    expect(await historyRead(author.userId, idAt(Date.now() + 1_000, shard))).toEqual({ posts: [recent.postId], queries: 1 });
-    expect(await historyFloors.get(author.userId)).toBe(higher);
-    expect(await historyRead(author.userId, recent.postId)).toEqual({ posts: [], queries: 1 });
-  });
-
-  it('learns the oldest post of a read that came back short, never from a full one, and never lowers a floor', async () => {
-    const a = author();
-    const now = Date.now();
-    const at = (hoursAgo: number) => idAt(now - hoursAgo * HOUR, 7);
-    const old = (hoursAgo: number): Post => ({ postId: at(hoursAgo), authorId: a, content: 'old', createdAt: new Date(now - hoursAgo * HOUR).toISOString() });
-    await historyFloors.learn(a, at(2), [old(3), old(4)], 2);
-    expect(await historyFloors.get(a)).toBeUndefined();
-    await historyFloors.learn(a, at(2), [old(3), old(4)], 5);
-    expect(await historyFloors.get(a)).toBe(at(4));
-    await historyFloors.learn(a, at(5), [], 5);
-    expect(await historyFloors.get(a)).toBe(at(4));
   });
 });
