@@ -9,6 +9,7 @@ import { TEST_STACK_ENV } from './support/stack-env.js';
 
 let stack: Stack | undefined;
 let heavyDir: string | undefined;
+let dataDir: string | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
   // Handlers log at ERROR during tests unless asked otherwise; set before the logger is built.
@@ -21,7 +22,7 @@ export async function setup(project: TestProject): Promise<void> {
   stack = await startStack({
     fresh: true,
     port: 0,
-    dataDir: mkdtempSync(path.join(tmpdir(), 'feedscale-test-')),
+    dataDir: (dataDir = mkdtempSync(path.join(tmpdir(), 'feedscale-test-'))),
     env: { FEED_FOLLOW_BACKFILL: '100', FEED_REDIS_TIMEOUT_MS: '1000', ...TEST_STACK_ENV },
     queues: { visibilityTimeoutMs: 500 },
     sweepIntervalMs: 3_600_000,
@@ -37,7 +38,7 @@ export async function setup(project: TestProject): Promise<void> {
 
 export async function teardown(): Promise<void> {
   await stack?.stop();
-  if (heavyDir) rmSync(heavyDir, { recursive: true, force: true });
+  for (const dir of [heavyDir, dataDir]) if (dir) rmSync(dir, { recursive: true, force: true });
 }
 
 declare module 'vitest' {
