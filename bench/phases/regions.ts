@@ -10,7 +10,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { scratchDir } from '../../shared/local/engines.js';
 import { ROOT } from '../../shared/local/lambda.js';
-import { groupAlive, readRegions, regionDown, REGION_START_TIMEOUT_MS, spawnNetwork, type RegionEntry } from '../../shared/local/multi-region.js';
+import { readRegions, regionDown, REGION_START_TIMEOUT_MS, spawnNetwork, type RegionEntry } from '../../shared/local/multi-region.js';
+import { groupAlive, signalGroup } from '../../shared/local/process-group.js';
 import { GENEROUS_RATE_LIMITS } from '../../tests/support/rate-limits.js';
 import { fmt, type BenchContext } from '../context.js';
 import { httpJson } from '../http.js';
@@ -162,15 +163,6 @@ async function stopNetwork(parent: ChildProcess | undefined, dataDir: string): P
   while (groups.some(groupAlive) && Date.now() < deadline) await sleep(100);
   for (const pid of [...groups, ...(parent?.pid ? [parent.pid] : [])]) if (groupAlive(pid)) signalGroup(pid, 'SIGKILL');
 }
-
-function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // Already gone.
-  }
-}
-
 
 /** One author per region (the us-east-1 one first) and one follower of that author per region. */
 async function signUpPeople(net: Net): Promise<{ authors: Client[]; followers: Client[] }> {

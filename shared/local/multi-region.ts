@@ -8,6 +8,7 @@ import { writeFileAtomically } from './journal.js';
 import path from 'node:path';
 import { REGIONS, type RegionName } from '../domain/regions.js';
 import { LOCAL_NODE_FLAGS, ROOT } from './lambda.js';
+import { groupAlive, signalGroup } from './process-group.js';
 
 export interface RegionEntry {
   name: RegionName;
@@ -78,7 +79,7 @@ export async function startRegion(dataDir: string, name: RegionName, network: re
     }
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
-  killGroup(child.pid!, 'SIGKILL');
+  signalGroup(child.pid!, 'SIGKILL');
   throw new Error(`region ${name} did not start within ${REGION_START_TIMEOUT_MS / 1000} s; see ${path.join(dir, 'stack.log')}`);
 }
 
@@ -116,7 +117,7 @@ export function regionLine(e: RegionEntry): string {
 export async function regionDown(dataDir: string, name: RegionName): Promise<RegionEntry> {
   const entry = findRegion(dataDir, name);
   if (!alive(entry.pid)) throw new Error(`region ${name} is already down (pid ${entry.pid} has exited)`);
-  killGroup(entry.pid, 'SIGKILL');
+  signalGroup(entry.pid, 'SIGKILL');
   // Returns once every process of the group is gone: a restart must find DynamoDB Local's files
   // and ports released.
   const deadline = Date.now() + GROUP_EXIT_TIMEOUT_MS;
@@ -127,17 +128,8 @@ export async function regionDown(dataDir: string, name: RegionName): Promise<Reg
   return entry;
 }
 
-/** SIGKILL takes effect at once, but a loaded machine may take a while to reap a JVM. */
+/** SIGKILL takes effect at once, but a loaded machine may take a while to end a JVM's threads. */
 const GROUP_EXIT_TIMEOUT_MS = 30_000;
-
-export function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Restarts a region that is down, on its kept data, and records its new endpoints. */
 export async function regionUp(dataDir: string, name: RegionName): Promise<RegionEntry> {
@@ -150,7 +142,7 @@ export async function regionUp(dataDir: string, name: RegionName): Promise<Regio
 }
 
 export function stopRegions(entries: readonly RegionEntry[]): void {
-  for (const e of entries) if (alive(e.pid)) killGroup(e.pid, 'SIGTERM');
+  for (const e of entries) if (alive(e.pid)) signalGroup(e.pid, 'SIGTERM');
 }
 
 /** How often the parent checks its regions' processes. */
@@ -182,14 +174,6 @@ export function alive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // Already gone.
   }
 }
 

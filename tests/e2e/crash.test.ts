@@ -13,6 +13,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../shared/local/lambda.js';
 import { scratchDir } from '../../shared/local/engines.js';
+import { groupAlive, signalGroup } from '../../shared/local/process-group.js';
 import { stackClient, until, type StackUser } from '../support/own-stack.js';
 import { GENEROUS_RATE_LIMITS } from '../support/rate-limits.js';
 import { inTurnWithHeavyFiles } from '../support/heavy-turn.js';
@@ -115,24 +116,10 @@ function startOnce(crashAt: string | undefined): Promise<'ready' | 'crashed whil
 async function killGroup(): Promise<void> {
   const proc = child!;
   const exited = proc.exitCode !== null || proc.signalCode !== null ? Promise.resolve() : new Promise((r) => proc.once('exit', r));
-  try {
-    process.kill(-proc.pid!, 'SIGKILL');
-  } catch {
-    // The group is already gone.
-  }
+  signalGroup(proc.pid!, 'SIGKILL');
   await exited;
-  // The engines are in the group too; give the kernel a moment to reap them before the restart
-  // reuses their data files.
+  // The engines are in the group too: the restart reuses their data files once they have ended.
   await until(async () => !groupAlive(proc.pid!), 10_000, 'the process group gone');
-}
-
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Waits for the running stack to kill itself at its crash point; returns the point it named, or
@@ -204,8 +191,8 @@ inTurnWithHeavyFiles();
 
 afterAll(async () => {
   if (child?.pid && groupAlive(child.pid)) {
-    process.kill(-child.pid, 'SIGTERM');
-    await until(async () => !groupAlive(child!.pid!), 30_000, 'stack stopped').catch(() => process.kill(-child!.pid!, 'SIGKILL'));
+    signalGroup(child.pid, 'SIGTERM');
+    await until(async () => !groupAlive(child!.pid!), 30_000, 'stack stopped').catch(() => signalGroup(child!.pid!, 'SIGKILL'));
   }
   rmSync(dataDir, { recursive: true, force: true });
 }, 60_000);
