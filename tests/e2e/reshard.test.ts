@@ -22,7 +22,23 @@ const http = client.http;
 
 let users: StackUser[] = [];
 const seeded: { author: StackUser; postId: string }[] = [];
-const feedctl = (args: string[], stopAfter?: RegExp) => feedctlReshard(args, { FEED_TABLE_PREFIX: PREFIX, FEED_SHARDS: '16', FEED_SHARD_MAP_REFRESH_MS: REFRESH_MS, DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT }, stopAfter);
+/** The deployed DynamoDB attempt timeout, not the suite's 10 s (tests/support/stack-env.ts): after
+ *  its last cut-over a reshard follows the old tables for one such timeout (a write sent just
+ *  before the flip may land that late), and this file runs six reshards. Its workload retries 503s
+ *  as a client does. */
+const DYNAMO_TIMEOUT_MS = '3000';
+const ENV = { FEED_TABLE_PREFIX: PREFIX, FEED_SHARDS: '16', FEED_SHARD_MAP_REFRESH_MS: REFRESH_MS, FEED_DYNAMO_TIMEOUT_MS: DYNAMO_TIMEOUT_MS };
+/** A reshard that moves rows: its own process, as an engineer runs it (Ctrl-C after `stopAfter`). */
+const feedctl = (args: string[], stopAfter?: RegExp) => feedctlReshard(args, { ...ENV, DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT }, stopAfter);
+/** A refusal or `status`: the same command in this process (it reads the stack's own endpoint and
+ *  configuration, so it repoints nothing), a second of process start saved each. */
+async function feedctlHere(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const { reshardMain } = await import('../../shared/local/feedctl-reshard.js');
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await reshardMain(args, { stdout: (l) => out.push(l), stderr: (l) => err.push(l), env: { ...process.env, ...ENV } });
+  return { code, out: out.map((l) => `${l}\n`).join(''), err: err.map((l) => `${l}\n`).join('') };
+}
 
 /** Every acknowledged post reads back by id and in its author's list; every follow is listed. */
 async function everyWriteReadsBack(posts: { author: StackUser; postId: string }[], follows: [StackUser, StackUser][]) {
@@ -51,7 +67,7 @@ beforeAll(async () => {
   stack = await startStack({
     fresh: true,
     port: 0,
-    env: { FEED_TABLE_PREFIX: PREFIX, FEED_SHARDS: '16', FEED_SHARD_MAP_REFRESH_MS: REFRESH_MS, FEED_NOTIFICATION_WINDOW_SECONDS: '3600', ...GENEROUS_RATE_LIMITS },
+    env: { ...ENV, FEED_NOTIFICATION_WINDOW_SECONDS: '3600', ...GENEROUS_RATE_LIMITS },
     sweepIntervalMs: 3_600_000,
   });
   base = stack.url;
@@ -73,14 +89,14 @@ afterAll(async () => {
 describe('feedctl reshard', () => {
   it('refuses a target that is not a power of two larger than today, changing nothing', async () => {
     for (const to of ['24', '16', '8', 'x']) {
-      const r = await feedctl(['--to', to]);
+      const r = await feedctlHere(['--to', to]);
       expect(r.code, r.err).toBe(1);
       expect(r.err.trim().split('\n')).toHaveLength(1);
       expect(r.err).toMatch(/power of two|larger than today/);
     }
-    const s = await feedctl(['status']);
+    const s = await feedctlHere(['status']);
     expect(s.out).toMatch(/version 0: 16 tables/);
-    expect((await feedctl(['--finish'])).err).toMatch(/no moved reshard/);
+    expect((await feedctlHere(['--finish'])).err).toMatch(/no moved reshard/);
   }, 120_000);
 
   it('rolls a stopped growth back under load: every write reads back from the old tables', async () => {
@@ -89,15 +105,15 @@ describe('feedctl reshard', () => {
     const stopped = await feedctl(['--to', '32'], /\[2\/16\]/);
     expect(stopped.code, stopped.out + stopped.err).toBe(1);
     expect(stopped.err).toMatch(/stopped after \d+ of 16 tables; run the same command again to resume/);
-    expect((await feedctl(['status'])).out).toMatch(/moving, stopped: run it again to resume/);
+    expect((await feedctlHere(['status'])).out).toMatch(/moving, stopped: run it again to resume/);
     // A reshard to another size while this one is unfinished is refused.
-    expect((await feedctl(['--to', '64'])).err).toMatch(/a reshard to 32 tables is in progress/);
+    expect((await feedctlHere(['--to', '64'])).err).toMatch(/a reshard to 32 tables is in progress/);
     const back = await feedctl(['--rollback']);
     running = false;
     await load.done;
     expect(back.code, back.out + back.err).toBe(0);
     expect(back.out).toMatch(/rolled back to 16 tables/);
-    expect((await feedctl(['status'])).out).toMatch(/16 tables per entity[\s\S]*rolled-back/);
+    expect((await feedctlHere(['status'])).out).toMatch(/16 tables per entity[\s\S]*rolled-back/);
     expect(load.failures).toEqual([]);
     expect(load.posts.length).toBeGreaterThan(0);
     await stack.settle(20_000);
@@ -140,7 +156,7 @@ describe('feedctl reshard', () => {
     expect(fin.out).toMatch(/finished: \d+ moved rows deleted/);
     await stack.settle(20_000);
     expect(await everyFeed()).toEqual(feedsBefore);
-    expect((await feedctl(['--rollback'])).err).toMatch(/finished: its old rows are gone/);
+    expect((await feedctlHere(['--rollback'])).err).toMatch(/finished: its old rows are gone/);
     await everyWriteReadsBack([...seeded, ...load.posts, { author: a, postId: after.body.postId }], load.follows);
     seeded.push(...load.posts, { author: a, postId: after.body.postId });
   }, 300_000);
@@ -162,7 +178,7 @@ describe('feedctl reshard', () => {
       ...(elsewhere === undefined ? [] : [[['--move', `${from}-${from + 63}`, '--table', String(elsewhere)], /never changes where rows may live/] as [string[], RegExp]]),
     ];
     for (const [args, message] of refused) {
-      const r = await feedctl(args);
+      const r = await feedctlHere(args);
       expect(r.code, r.out + r.err).toBe(1);
       expect(r.err.trim().split('\n')).toHaveLength(1);
       expect(r.err).toMatch(message);
@@ -176,14 +192,14 @@ describe('feedctl reshard', () => {
     expect(moved.code, moved.out + moved.err).toBe(0);
     // The user's own rows (profile, posts, edges) were among those copied.
     expect(moved.out).toMatch(new RegExp(`moved: logical ${from}-${from + 63} to table ${target}; [1-9]\\d* rows copied`));
-    expect((await feedctl(['status'])).out).toMatch(/\(move\) 32 → 32 tables: moved/);
+    expect((await feedctlHere(['status'])).out).toMatch(/\(move\) 32 → 32 tables: moved/);
     expect(load.failures).toEqual([]);
     await stack.settle(20_000);
     await everyWriteReadsBack([...seeded, ...load.posts], load.follows);
 
     const back = await feedctl(['--rollback']);
     expect(back.code, back.out + back.err).toBe(0);
-    expect((await feedctl(['status'])).out).toMatch(/32 tables per entity[\s\S]*rolled-back/);
+    expect((await feedctlHere(['status'])).out).toMatch(/32 tables per entity[\s\S]*rolled-back/);
     await everyWriteReadsBack([...seeded, ...load.posts], load.follows);
   }, 300_000);
 });
