@@ -61,6 +61,11 @@ async function everyFeed(): Promise<string[][]> {
 
 beforeAll(async () => {
   const { startStack } = await import('../../shared/local/stack.js');
+  // A DynamoDB Local of its own (the stack starts one without DYNAMODB_ENDPOINT), in memory: the
+  // suite's engine has written every file's stream records by now, and it finds a new table's
+  // stream on each write by scanning them from the oldest. This file runs after the lighter ones
+  // (vitest.config.ts), so the second engine starves no one.
+  delete process.env.DYNAMODB_ENDPOINT;
   // Rate limits out of the way: the workload posts as fast as it is answered.
   // No notification window closes during the file (a digest run composes from every table beside
   // the move: load this file does not measure).
