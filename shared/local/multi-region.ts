@@ -118,8 +118,8 @@ export async function regionDown(dataDir: string, name: RegionName): Promise<Reg
   const entry = findRegion(dataDir, name);
   if (!alive(entry.pid)) throw new Error(`region ${name} is already down (pid ${entry.pid} has exited)`);
   signalGroup(entry.pid, 'SIGKILL');
-  // Returns once every process of the group is gone: a restart must find DynamoDB Local's files
-  // and ports released.
+  // Returns once every process of the group has ended: a restart must find DynamoDB Local's
+  // files and ports released.
   const deadline = Date.now() + GROUP_EXIT_TIMEOUT_MS;
   while (groupAlive(entry.pid)) {
     if (Date.now() > deadline) throw new Error(`region ${name}'s processes (group ${entry.pid}) did not exit within ${GROUP_EXIT_TIMEOUT_MS / 1000} s`);
