@@ -141,7 +141,10 @@ export class LocalStepFunctions {
       const handlers = Object.fromEntries(
         Object.entries(taskStates(definition)).map(([state, fn]) => [state, (input: unknown) => invoke(fn, input)]),
       );
-      const machine = new StateMachine(definition as never);
+      // Not validated again here: tests/unit/workflows.test.ts validates every definition with
+      // asl-validator, the library's own validator, and here it cost each stack start ~2.2 s (its
+      // JSON schemas compiled), which the tests pay at every start of a stack or a region.
+      const machine = new StateMachine(definition as never, { validationOptions: { noValidate: true } });
       this.machines.set(this.arnOf(name), { name, machine, handlers });
     }
     for (const r of replay) this.replay(r);
