@@ -177,6 +177,16 @@ export async function handle(routes: CompiledRoute[], req: http.IncomingMessage,
   }
 }
 
+/** The local API's port from `PORT`: unset or empty → 3000; 0 picks a free one. Anything but a
+ *  whole number in range stops the start naming the variable (Number() would take `0x50` or
+ *  `1e3`, and listen(NaN) fails without saying where the port came from). */
+export function portFromEnv(value: string | undefined): number {
+  if (value === undefined || value === '') return 3000;
+  const port = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
+  if (!(port <= 65_535)) throw new Error(`PORT must be a whole number from 0 to 65535 (0 picks a free port), got ${JSON.stringify(value)}`);
+  return port;
+}
+
 export interface LocalServer {
   url: string;
   port: number;

@@ -15,7 +15,7 @@ import { tableName, TABLES } from '../declarations/tables.js';
 import { startDynamo, startRedis, type Engine } from './engines.js';
 import { invoke, ROOT } from './lambda.js';
 import { LocalQueues, type LocalQueueOptions } from './queues.js';
-import { startServer, type LocalServer } from './server.js';
+import { portFromEnv, startServer, type LocalServer } from './server.js';
 import { StreamPoller } from './streams.js';
 import { startReplication, versionWrites, withoutVersions } from './replication.js';
 import type { RegionName } from '../domain/regions.js';
@@ -349,7 +349,7 @@ function startSweeper({ opts, lines, stoppers }: StackContext): void {
 }
 
 async function startApi({ opts, lines, stoppers }: StackContext): Promise<LocalServer> {
-  const port = opts.port ?? Number(process.env.PORT ?? 3000);
+  const port = opts.port ?? portFromEnv(process.env.PORT);
   const server: LocalServer = await startServer(port);
   stoppers.push(() => server.close());
   const shown = server.url.replace('127.0.0.1', 'localhost');

@@ -1,7 +1,7 @@
 // The local gateway's request-target split: a target URL parsing would leave as it is is split
 // on `?` without parsing; the answer is always the path and query string URL would give.
 import { describe, expect, it } from 'vitest';
-import { splitTarget } from '../../shared/local/server.js';
+import { portFromEnv, splitTarget } from '../../shared/local/server.js';
 
 const viaUrl = (target: string) => {
   const url = new URL(target, 'http://localhost');
@@ -37,5 +37,19 @@ describe('the processes that run the handlers locally', () => {
     const { readFileSync } = await import('node:fs');
     const scripts = (JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')) as { scripts: Record<string, string> }).scripts;
     for (const name of ['start', 'bench']) expect(scripts[name]!.split(' ').slice(1, 1 + LOCAL_NODE_FLAGS.length), name).toEqual(LOCAL_NODE_FLAGS);
+  });
+});
+
+describe('portFromEnv', () => {
+  it('takes a whole port number, 0 for a free one, and 3000 when unset or empty', () => {
+    expect(portFromEnv(undefined)).toBe(3000);
+    expect(portFromEnv('')).toBe(3000);
+    expect(portFromEnv('0')).toBe(0);
+    expect(portFromEnv('8080')).toBe(8080);
+    expect(portFromEnv('65535')).toBe(65535);
+  });
+
+  it.each(['abc', '80.5', '-1', '65536', '0x50', ' 80', '1e3'])('refuses PORT=%s, naming the variable', (value) => {
+    expect(() => portFromEnv(value)).toThrow(/^PORT must be a whole number from 0 to 65535/);
   });
 });
