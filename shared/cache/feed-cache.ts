@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { config } from '../edge/config.js';
 import { cacheKeys, FEED_L1_TTL_MS, hashTagOf, LOCK_TTL_MS, scaledMs, setCacheTimeScale } from './cache-keys.js';
 import { L1Cache, type L1Options, type L1Stats } from './l1.js';
-import { l2, type FeedRead, type L2Cache, type L2Stats } from './l2.js';
+import { DROP_PAGE, l2, type FeedRead, type L2Cache, type L2Stats } from './l2.js';
 import { isWindowHead, WINDOW_HEAD } from './window.js';
 
 export type CacheTier = 'l1' | 'l2' | 'generated';
@@ -173,14 +173,14 @@ export class FeedCache {
 
   /**
    * Rewrites the user's cached pages in place: `edit` gets each page L2 holds and returns its new
-   * value (undefined: unchanged). Each page is replaced only if nobody changed it meanwhile (one
+   * value (undefined: unchanged; null: drop this page). Each page is replaced only if nobody changed it meanwhile (one
    * that did is dropped), and the user's epoch moves on, so a generation that started before the
    * change cannot store its older page; when L2's outcome cannot be known, every page of the
    * user is dropped instead. This container's L1 copies are dropped (the next read
    * takes the new page from L2) and its loads in flight store nothing. → 'none' when the user
    * had no cached page (the caller may warm one), 'dropped' when the pages were dropped.
    */
-  async update(userId: string, edit: (variant: string, value: string) => string | undefined): Promise<'edited' | 'none' | 'dropped'> {
+  async update(userId: string, edit: (variant: string, value: string) => string | null | undefined): Promise<'edited' | 'none' | 'dropped'> {
     this.dropLocal(userId);
     // Without Redis there is no L2 page to edit (and none to warm: 'none' would only add work).
     const outcome = this.l2.enabled ? await this.editInL2(userId, edit) : 'edited';
@@ -200,7 +200,7 @@ export class FeedCache {
 
   /** The L2 half of update(): 'edited' when every page is known to be edited or dropped, 'none'
    *  when the user had no cached page, 'dropped' when the outcome is unknown. */
-  private async editInL2(userId: string, edit: (variant: string, value: string) => string | undefined): Promise<'edited' | 'none' | 'dropped'> {
+  private async editInL2(userId: string, edit: (variant: string, value: string) => string | null | undefined): Promise<'edited' | 'none' | 'dropped'> {
     const pages = await this.l2.beginFeedUpdate(userId);
     if (pages === undefined) return 'dropped';
     const entries = Object.entries(pages);
@@ -208,7 +208,8 @@ export class FeedCache {
     const changes: { variant: string; expected: string; value: string }[] = [];
     for (const [variant, value] of entries) {
       const next = edit(variant, value);
-      if (next !== undefined && next !== value) changes.push({ variant, expected: value, value: next });
+      if (next === null) changes.push({ variant, expected: value, value: DROP_PAGE });
+      else if (next !== undefined && next !== value) changes.push({ variant, expected: value, value: next });
     }
     return changes.length === 0 || (await this.l2.replaceFeeds(userId, changes)) !== undefined ? 'edited' : 'dropped';
   }

@@ -177,10 +177,13 @@ return 1`;
 
 /** KEYS pages, epoch, heads; ARGV new epoch, epoch ttl ms, then (field, expected, new value)
  *  triples. Replaces each page that still holds what was expected, drops one that changed
- *  meanwhile (either way its head goes), and starts a new epoch, so a generation that began
+ *  meanwhile or whose new value is empty (DROP_PAGE; either way its head goes), and starts a new epoch, so a generation that began
  *  before the change cannot write its older page over it. `expected` is '^' and the page's
  *  beginning up to its stamp (a stamped window: see windowStampOf), so a fan-out's edit sends
  *  ~20 KB less per follower, or '=' and the whole value. → number of pages replaced. */
+/** The new value that drops a page in replaceFeeds (no page serializes to an empty string). */
+export const DROP_PAGE = '';
+
 const REPLACE_FEEDS = `
 local replaced = 0
 for i = 3, #ARGV, 3 do
@@ -195,7 +198,7 @@ for i = 3, #ARGV, 3 do
       same = cur == string.sub(exp, 2)
     end
   end
-  if same then
+  if same and ARGV[i + 2] ~= '' then
     redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 2])
     replaced = replaced + 1
   else
@@ -537,8 +540,8 @@ export class L2Cache {
   }
 
   /** Replaces cached pages that still hold `expected` (compare-and-set; one that changed meanwhile
-   *  is dropped) and starts a new epoch, in one round trip. → pages replaced, or undefined when
-   *  Redis was unusable (nothing known changed). */
+   *  is dropped, and so is one whose new value is DROP_PAGE) and starts a new epoch, in one round
+   *  trip. → pages replaced, or undefined when Redis was unusable (nothing known changed). */
   async replaceFeeds(userId: string, pages: { variant: string; expected: string; value: string }[]): Promise<number | undefined> {
     const out = await this.run((r) =>
       r.feedReplace(cacheKeys.feedPages(userId), cacheKeys.feedEpoch(userId), cacheKeys.feedHeads(userId), randomUUID(), epochTtlMs(), ...pages.flatMap((p) => [p.variant, expectation(p.expected), p.value])),

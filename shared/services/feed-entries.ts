@@ -30,14 +30,15 @@ export async function removeFromFeeds(postId: string, userIds: string[]): Promis
   await feeds.deletePostFromFeeds(postId, userIds);
 }
 
-/** Copies an author's latest posts (FEED_FOLLOW_BACKFILL) into a new follower's feed. */
-export async function backfill(userId: string, authorId: string): Promise<number> {
+/** Copies an author's latest posts (FEED_FOLLOW_BACKFILL) into a new follower's feed; returns
+ *  the posts whose entries it wrote (those not already expired), newest first. */
+export async function backfill(userId: string, authorId: string): Promise<Post[]> {
   const count = config().FEED_FOLLOW_BACKFILL;
-  if (count === 0) return 0;
-  const posts = await queryAuthorPosts(authorId, count);
-  const entries = posts.map((p) => feedEntry(userId, p)).filter((e) => e.expiresAt > nowSeconds());
-  await feeds.putEntries(entries);
-  return entries.length;
+  if (count === 0) return [];
+  const now = nowSeconds();
+  const posts = (await queryAuthorPosts(authorId, count)).filter((p) => feedEntry(userId, p).expiresAt > now);
+  await feeds.putEntries(posts.map((p) => feedEntry(userId, p)));
+  return posts;
 }
 
 /** Removes every entry of one author from a user's feed (after an unfollow). */

@@ -7,6 +7,7 @@ import { config } from '../edge/config.js';
 import { isMultiRegion, networkRegions, selfRegion, whereServed } from '../edge/network.js';
 import { logicalShardOf } from '../domain/ids.js';
 import type { RegionName } from '../domain/regions.js';
+import type { Post } from '../domain/post.js';
 import { tableSetOfLogical } from '../domain/residency.js';
 import { AfterId, decodeCursor, encodeCursor } from '../domain/cursor.js';
 import { NotFoundError } from '../domain/errors.js';
@@ -54,7 +55,12 @@ export async function clearVip(sub: string, followerId: string): Promise<void> {
 /** Follows; true when the edge is new (false when already following). */
 /** What a follow request did: `created` a new edge, or found the edge made `since` (an earlier
  *  request, perhaps one that failed before its side effects). */
-export type FollowOutcome = { created: true } | { created: false; since?: string };
+export type FollowOutcome = ({ created: true } | { created: false; since?: string }) & {
+  /** The followee's tier when the edge was written. */
+  tier: Tier;
+  /** The followee's posts the backfill put into the follower's feed, newest first. */
+  backfilled: Post[];
+};
 
 export async function follow(caller: User | ProfileRow, targetId: string): Promise<FollowOutcome> {
   assertCanFollow(caller.userId, targetId);
@@ -67,8 +73,8 @@ export async function follow(caller: User | ProfileRow, targetId: string): Promi
   if (tier === 'celebrity' && 'activeAt' in caller) await indexActive(targetId, [caller]);
   // Backfill runs even when the edge already existed, so a retry after a failed backfill
   // completes it (entries are idempotent).
-  await backfill(caller.userId, targetId);
-  return created ? { created } : { created, since: await getFollowSince(caller.userId, targetId) };
+  const backfilled = await backfill(caller.userId, targetId);
+  return created ? { created, tier, backfilled } : { created, since: await getFollowSince(caller.userId, targetId), tier, backfilled };
 }
 
 export async function unfollow(caller: User | ProfileRow, targetId: string): Promise<void> {

@@ -1,5 +1,6 @@
 // The feed cache on a stack of its own (its own redis-server, so the test can stop it): hits at
-// both tiers, coalesced misses, freshness within 2 s after posts, follows, unfollows and deletes,
+// both tiers, coalesced misses, freshness within 2 s after posts, follows (a followed author's
+// posts merged into the cached page), unfollows and deletes,
 // reads that survive a Redis outage, and warm feeds after the CacheWarming workflow runs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../shared/local/stack.js';
@@ -85,6 +86,36 @@ describe('feed cache', () => {
     const post = (await http('POST', '/v1/posts', author.token, { content: 'merged' })).body;
     await until(async () => (await feed(reader))[0] === post.postId, 45_000, 'new post on top of the cached page');
     expect(stats().generated - before).toBe(0);
+  });
+
+  it('puts a followed author’s posts into the follower’s cached page: the next read is a hit, paging shows every post once', async () => {
+    const [a, b, reader] = [await user(), await user(), await user()];
+    const post = async (u: U, content: string) => (await http('POST', '/v1/posts', u.token, { content })).body.postId as string;
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push(await post(a, `a${i}`));
+    for (let i = 0; i < 2; i++) ids.push(await post(b, `b${i}`)); // between A's posts
+    for (let i = 4; i < 8; i++) ids.push(await post(a, `a${i}`));
+    ids.push(await post(b, 'b2')); // the newest of all
+    const page = async (cursor?: string) => {
+      const res = await http('GET', `/v1/feed?limit=5${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, reader.token);
+      expect(res.status).toBe(200);
+      return res.body as { items: { postId: string }[]; nextCursor: string | null };
+    };
+    await http('PUT', `/v1/users/${a.userId}/follow`, reader.token);
+    await page(); // a window: A's 8 posts hold a page of 5 and more
+    const before = stats().generated;
+    await http('PUT', `/v1/users/${b.userId}/follow`, reader.token);
+    const newestFirst = [...ids].sort().reverse();
+    expect((await page()).items.map((p) => p.postId)).toEqual(newestFirst.slice(0, 5));
+    expect(stats().generated - before).toBe(0);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const p = await page(cursor ?? undefined);
+      seen.push(...p.items.map((x) => x.postId));
+      cursor = p.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(newestFirst);
   });
 
   it('reflects follow, unfollow and delete at once', async () => {

@@ -1,7 +1,7 @@
 // The feed cache (shared/cache/feed-cache.ts) against the real redis-server: tiers in order
 // L1 → L2 → generate, one generation for concurrent cold readers in a container and across two
 // "containers" (two FeedCache instances, each with its own L1 and Redis client), invalidation of
-// both tiers, and DynamoDB-only service when Redis is unreachable.
+// both tiers, pages edited or dropped in place, and DynamoDB-only service when Redis is unreachable.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
@@ -176,6 +176,20 @@ describe('feed cache invalidation', () => {
     expect(await cache.getOrGenerate(user, feedVariant(20), gen)).toEqual({ value: 'v2', tier: 'generated' });
     expect(await cache.getOrGenerate(user, feedVariant(50), gen)).toEqual({ value: 'v2', tier: 'generated' });
     expect(await cache.getOrGenerate(other, FIRST, gen)).toEqual({ value: 'v1', tier: 'l1' });
+  });
+
+  it('drops a page an update returns null for, edits the others in place and leaves the rest', async () => {
+    const user = newUser();
+    const cache = await container();
+    const gen = generator('v1', 1);
+    for (const variant of [feedVariant(5), feedVariant(20), feedVariant(50)]) await cache.getOrGenerate(user, variant, gen);
+    const outcome = await cache.update(user, (variant) => (variant === feedVariant(5) ? null : variant === feedVariant(20) ? 'v2' : undefined));
+    expect(outcome).toBe('edited');
+    expect(await redis.raw().hkeys(cacheKeys.feedPages(user))).toEqual(expect.arrayContaining([feedVariant(20), feedVariant(50)]));
+    expect(await redis.raw().hexists(cacheKeys.feedPages(user), feedVariant(5))).toBe(0);
+    expect(await cache.getOrGenerate(user, feedVariant(20), gen)).toEqual({ value: 'v2', tier: 'l2' });
+    expect(await cache.getOrGenerate(user, feedVariant(50), gen)).toEqual({ value: 'v1', tier: 'l2' });
+    expect(await cache.getOrGenerate(user, feedVariant(5), generator('v3', 1))).toEqual({ value: 'v3', tier: 'generated' });
   });
 
   it('does not cache a page whose generation started before an invalidation', async () => {

@@ -1,9 +1,12 @@
 // The cached window's serialization (shared/services/home-feed.ts): each serialization is stamped
 // at its head, and a window parsed once is found again by that stamp, however its string came
-// back (an L2 hit is a new string each time), while a changed window is parsed afresh.
+// back (an L2 hit is a new string each time), while a changed window is parsed afresh. A followed
+// author's backfilled posts merge into a window as a fresh generation orders them.
 import { describe, expect, it } from 'vitest';
 import { WINDOW_HEAD } from '../../shared/cache/window.js';
-import { decode, encodeWindow } from '../../shared/services/home-feed.js';
+import { continuationVariant, feedVariant } from '../../shared/cache/cache-keys.js';
+import { idAt } from '../../shared/domain/ids.js';
+import { decode, encodeWindow, withBackfill } from '../../shared/services/home-feed.js';
 
 const post = (n: number) => ({ postId: `p${n}`, authorId: 'a', content: `post ${n}`, createdAt: '2026-12-01T00:00:00.000Z' });
 const window = (n: number) => ({ page: { items: [post(n)], nextCursor: null }, pulled: [], at: 1 });
@@ -45,5 +48,37 @@ describe('cached windows', () => {
     const legacy = JSON.stringify(window(5));
     expect(decode(legacy).cached.page.items[0]!.postId).toBe('p5');
     expect(decode((' ' + legacy).slice(1))).toBe(decode(legacy));
+  });
+});
+
+describe('a followed author’s backfill in cached pages (withBackfill)', () => {
+  const at = (n: number) => idAt(Date.UTC(2026, 10, 1) + n * 60_000, 7);
+  const p = (n: number, authorId: string) => ({ postId: at(n), authorId, content: `post ${n}`, createdAt: new Date(Date.UTC(2026, 10, 1) + n * 60_000).toISOString() });
+  const reader = idAt(Date.UTC(2026, 9, 1), 3);
+  // A window of limit 5 over author A's posts 1–4 and 7–10 (the feed before the follow).
+  const a = [10, 9, 8, 7, 4, 3, 2, 1].map((n) => p(n, 'A'));
+  const windowOf = (items: ReturnType<typeof p>[]) =>
+    encodeWindow({ page: { items: items.slice(0, 5), nextCursor: 'c' }, pulled: [], at: 1, rest: JSON.stringify(items.slice(5)), beyond: false, pulledOnly: [] });
+  const ids = (value: string) => {
+    const { page, rest } = decode(value).cached;
+    return [...page.items, ...(JSON.parse(rest!) as { postId: string }[])].map((x) => x.postId);
+  };
+
+  it('merges the new author’s posts into a window as a fresh generation orders them, newest first', () => {
+    const b = [11, 6, 5].map((n) => p(n, 'B'));
+    const merged = withBackfill(reader, feedVariant(5), windowOf(a), b)!;
+    expect(ids(merged)).toEqual([11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1].map(at));
+    expect(decode(merged).cached.page.items.map((x) => x.postId)).toEqual([11, 10, 9, 8, 7].map(at));
+    expect(decode(merged).cached.page.nextCursor).not.toBeNull();
+  });
+
+  it('leaves a window unchanged when it already holds every backfilled post (a repeated follow)', () => {
+    expect(withBackfill(reader, feedVariant(5), windowOf(a), a.slice(0, 3))).toBeUndefined();
+  });
+
+  it('drops a first page continued from history, and what a read past the window kept', () => {
+    const firstOnly = encodeWindow({ page: { items: a.slice(0, 5), nextCursor: 'c' }, pulled: [], at: 1 });
+    expect(withBackfill(reader, feedVariant(5), firstOnly, [p(11, 'B')])).toBeNull();
+    expect(withBackfill(reader, continuationVariant(5), JSON.stringify({ pushed: [], exhausted: true, pulled: [], horizon: {} }), [p(11, 'B')])).toBeNull();
   });
 });

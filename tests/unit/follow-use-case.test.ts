@@ -58,7 +58,7 @@ vi.mock('../../shared/store/follows.js', () => ({
   putActiveFollowerMarks: async (marks: { authorId: string; followerId: string }[]) => void fake.activeMarks.push(...marks),
 }));
 vi.mock('../../shared/services/feed-entries.js', () => ({
-  backfill: async (userId: string, authorId: string) => void fake.backfills.push(edge(userId, authorId)),
+  backfill: async (userId: string, authorId: string) => (fake.backfills.push(edge(userId, authorId)), []),
   removeAuthorFromFeed: async (userId: string, authorId: string) => void fake.removals.push(edge(userId, authorId)),
 }));
 
