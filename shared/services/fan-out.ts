@@ -12,7 +12,7 @@ import { runEdgeMoveStep } from './edge-moves.js';
 import { FANOUT_JOB_FOLLOWERS, HIGH_TIER_NOTIFY_DELAY_SECONDS } from '../domain/limits.js';
 import { PostRef } from '../domain/post.js';
 import { routeOf, trimsFeed } from '../domain/post-route.js';
-import { addToCachedFeeds, refreshFeeds } from './home-feed.js';
+import { addToCachedFeeds, refreshFeeds, removeFromCachedFeeds } from './home-feed.js';
 import { notify } from './notifications.js';
 import { findPost } from './posts.js';
 import { countMetric, METRIC } from '../edge/observability.js';
@@ -107,7 +107,7 @@ export function planTierChange(authorId: string, tier: Tier): Promise<number> {
 export async function pushToFeeds(kind: 'add' | 'remove', post: PostRef, followers: string[]): Promise<number> {
   if (kind === 'remove') {
     await removeFromFeeds(post.postId, followers);
-    await refreshFeeds(followers);
+    await removeFromCachedFeeds(post.postId, followers);
     return followers.length;
   }
   const written = await addToFeeds(post, followers);

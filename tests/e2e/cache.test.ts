@@ -1,6 +1,6 @@
 // The feed cache on a stack of its own (its own redis-server, so the test can stop it): hits at
 // both tiers, coalesced misses, freshness within 2 s after posts, follows (a followed author's
-// posts merged into the cached page), unfollows and deletes,
+// posts merged into the cached page), unfollows and deletes (a deleted post taken out of it),
 // reads that survive a Redis outage, and warm feeds after the CacheWarming workflow runs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../shared/local/stack.js';
@@ -22,6 +22,31 @@ const feed = async (u: U) => {
   return (res.body.items as { postId: string }[]).map((p) => p.postId);
 };
 const stats = () => cache.cacheStats();
+/** A page of 5 of the user's feed. */
+const page5 = async (u: U, cursor?: string) => {
+  const res = await http('GET', `/v1/feed?limit=5${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, u.token);
+  expect(res.status).toBe(200);
+  return res.body as { items: { postId: string }[]; nextCursor: string | null };
+};
+/** Every post of the user's feed, paging by 5 until the cursor ends. */
+const allPages = async (u: U): Promise<string[]> => {
+  const seen: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const p = await page5(u, cursor ?? undefined);
+    seen.push(...p.items.map((x) => x.postId));
+    cursor = p.nextCursor;
+  } while (cursor);
+  return seen;
+};
+/** When the user's cached window of 5 (L2) was generated: an edit in place keeps it, a
+ *  regeneration (by a read or by warming) changes it. */
+const generatedAt = async (u: U): Promise<number | undefined> => {
+  const { l2 } = await import('../../shared/cache/l2.js');
+  const { cacheKeys, feedVariant } = await import('../../shared/cache/cache-keys.js');
+  const value = await l2().command((r) => r.hget(cacheKeys.feedPages(u.userId), feedVariant(5)));
+  return value ? (JSON.parse(value) as { at: number }).at : undefined;
+};
 
 beforeAll(async () => {
   delete process.env.REDIS_URL; // this stack starts its own redis-server
@@ -96,26 +121,36 @@ describe('feed cache', () => {
     for (let i = 0; i < 2; i++) ids.push(await post(b, `b${i}`)); // between A's posts
     for (let i = 4; i < 8; i++) ids.push(await post(a, `a${i}`));
     ids.push(await post(b, 'b2')); // the newest of all
-    const page = async (cursor?: string) => {
-      const res = await http('GET', `/v1/feed?limit=5${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, reader.token);
-      expect(res.status).toBe(200);
-      return res.body as { items: { postId: string }[]; nextCursor: string | null };
-    };
+    // The posts' own fan-out done first: a merge of one of them into the reader's page would move
+    // the page's epoch on while the read below generates it, and that page would not be stored.
+    await stack.settle(60_000);
     await http('PUT', `/v1/users/${a.userId}/follow`, reader.token);
-    await page(); // a window: A's 8 posts hold a page of 5 and more
-    const before = stats().generated;
+    // A window: A's 8 posts hold a page of 5 and more.
+    await until(async () => (await page5(reader), (await generatedAt(reader)) !== undefined), 10_000, 'the window cached');
+    const generated = await generatedAt(reader);
     await http('PUT', `/v1/users/${b.userId}/follow`, reader.token);
     const newestFirst = [...ids].sort().reverse();
-    expect((await page()).items.map((p) => p.postId)).toEqual(newestFirst.slice(0, 5));
-    expect(stats().generated - before).toBe(0);
-    const seen: string[] = [];
-    let cursor: string | null = null;
-    do {
-      const p = await page(cursor ?? undefined);
-      seen.push(...p.items.map((x) => x.postId));
-      cursor = p.nextCursor;
-    } while (cursor);
-    expect(seen).toEqual(newestFirst);
+    expect((await page5(reader)).items.map((p) => p.postId)).toEqual(newestFirst.slice(0, 5));
+    expect(await generatedAt(reader), 'the same window, edited in place').toBe(generated);
+    expect(await allPages(reader)).toEqual(newestFirst);
+  });
+
+  it('takes a deleted post out of the followers’ cached pages: the next read is a hit, with a full page', async () => {
+    const [author, reader] = [await user(), await user()];
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i++) ids.push((await http('POST', '/v1/posts', author.token, { content: `d${i}` })).body.postId as string);
+    await stack.settle(60_000); // the posts' own fan-out done (see the test above)
+    await http('PUT', `/v1/users/${author.userId}/follow`, reader.token);
+    await until(async () => (await page5(reader), (await generatedAt(reader)) !== undefined), 10_000, 'the window cached');
+    const generated = await generatedAt(reader);
+    const gone = ids[6]!; // on the first page
+    expect((await http('DELETE', `/v1/posts/${gone}`, author.token)).status).toBe(204);
+    const left = ids.filter((id) => id !== gone).sort().reverse();
+    // The post is hidden at once (the deletion mirror); the page is whole again once the
+    // deletion's fan-out has edited it.
+    await until(async () => JSON.stringify((await page5(reader)).items.map((p) => p.postId)) === JSON.stringify(left.slice(0, 5)), 45_000, 'a whole first page without the deleted post');
+    expect(await generatedAt(reader), 'the same window, edited in place').toBe(generated);
+    expect(await allPages(reader)).toEqual(left);
   });
 
   it('reflects follow, unfollow and delete at once', async () => {

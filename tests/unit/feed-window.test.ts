@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { WINDOW_HEAD } from '../../shared/cache/window.js';
 import { continuationVariant, feedVariant } from '../../shared/cache/cache-keys.js';
 import { idAt } from '../../shared/domain/ids.js';
-import { decode, encodeWindow, withBackfill } from '../../shared/services/home-feed.js';
+import { decode, encodeWindow, withBackfill, withoutPost } from '../../shared/services/home-feed.js';
 
 const post = (n: number) => ({ postId: `p${n}`, authorId: 'a', content: `post ${n}`, createdAt: '2026-12-01T00:00:00.000Z' });
 const window = (n: number) => ({ page: { items: [post(n)], nextCursor: null }, pulled: [], at: 1 });
@@ -80,5 +80,38 @@ describe('a followed author’s backfill in cached pages (withBackfill)', () => 
     const firstOnly = encodeWindow({ page: { items: a.slice(0, 5), nextCursor: 'c' }, pulled: [], at: 1 });
     expect(withBackfill(reader, feedVariant(5), firstOnly, [p(11, 'B')])).toBeNull();
     expect(withBackfill(reader, continuationVariant(5), JSON.stringify({ pushed: [], exhausted: true, pulled: [], horizon: {} }), [p(11, 'B')])).toBeNull();
+  });
+});
+
+describe('a deleted post out of cached pages (withoutPost)', () => {
+  const at = (n: number) => idAt(Date.UTC(2026, 10, 1) + n * 60_000, 7);
+  const p = (n: number) => ({ postId: at(n), authorId: 'A', content: `post ${n}`, createdAt: new Date(Date.UTC(2026, 10, 1) + n * 60_000).toISOString() });
+  const reader = idAt(Date.UTC(2026, 9, 1), 3);
+  const windowOf = (ns: number[], extra: object = {}) => {
+    const items = ns.map(p);
+    return encodeWindow({ page: { items: items.slice(0, 5), nextCursor: 'c' }, pulled: [], at: 1, rest: JSON.stringify(items.slice(5)), beyond: true, pulledOnly: [], ...extra });
+  };
+  const ids = (value: string) => {
+    const { page, rest } = decode(value).cached;
+    return [...page.items, ...(JSON.parse(rest!) as { postId: string }[])].map((x) => x.postId);
+  };
+
+  it('takes the post out of a window, the first page refilled from the window’s next items', () => {
+    const out = withoutPost(reader, feedVariant(5), windowOf([10, 9, 8, 7, 6, 5, 4, 3]), at(9))!;
+    expect(ids(out)).toEqual([10, 8, 7, 6, 5, 4, 3].map(at));
+    expect(decode(out).cached.page.items.map((x) => x.postId)).toEqual([10, 8, 7, 6, 5].map(at));
+    expect(decode(out).cached.beyond).toBe(true);
+  });
+
+  it('leaves a page without the post unchanged', () => {
+    expect(withoutPost(reader, feedVariant(5), windowOf([10, 9, 8, 7, 6, 5]), at(1))).toBeUndefined();
+    expect(withoutPost(reader, continuationVariant(5), JSON.stringify({ pushed: [p(2)], exhausted: true, pulled: [], horizon: {} }), at(1))).toBeUndefined();
+  });
+
+  it('drops a page it cannot refill: a window left without a page and one, a first page continued from history, what a read past the window kept', () => {
+    expect(withoutPost(reader, feedVariant(5), windowOf([10, 9, 8, 7, 6, 5]), at(9))).toBeNull();
+    const firstOnly = encodeWindow({ page: { items: [10, 9, 8].map(p), nextCursor: null }, pulled: [], at: 1 });
+    expect(withoutPost(reader, feedVariant(5), firstOnly, at(9))).toBeNull();
+    expect(withoutPost(reader, continuationVariant(5), JSON.stringify({ pushed: [p(2), p(1)], exhausted: true, pulled: [], horizon: {} }), at(1))).toBeNull();
   });
 });
