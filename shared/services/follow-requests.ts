@@ -4,7 +4,7 @@
 import { notifiesFollowee } from '../domain/follow-policy.js';
 import { config } from '../edge/config.js';
 import { follow, unfollow } from './follows.js';
-import { addFollowedToCachedFeeds, refreshFeeds } from './home-feed.js';
+import { addFollowedToCachedFeeds, refreshFeeds, removeAuthorFromCachedFeeds } from './home-feed.js';
 import { notify } from './notifications.js';
 import { reconcileTier } from './tiers.js';
 import { callerRow } from './users.js';
@@ -24,16 +24,16 @@ export async function followUser(sub: string, targetId: string): Promise<void> {
 }
 
 /** The caller stops following targetId: the edge (and the followee's posts in the caller's
- *  feed), the followee's tier, the caller's cached feed. */
+ *  feed), the followee's tier, the caller's cached feed (the followee's posts taken out of it). */
 export async function unfollowUser(sub: string, targetId: string): Promise<void> {
   const me = await callerRow(sub);
   await unfollow(me, targetId);
   await reconcileTier(targetId);
-  await dropCachedFeed(me.userId);
+  await removeAuthorFromCachedFeeds(me.userId, targetId);
 }
 
 const notifyFollowed = (followerId: string, followeeId: string) => notify('follow', followerId, [followeeId]);
 
-/** The stored feed was already updated (backfill or removal), so the cached pages are dropped,
- *  not regenerated: the caller's next read, moments later, generates them. */
+/** The stored feed was already updated (the backfill), so the cached pages are dropped, not
+ *  regenerated: the caller's next read, moments later, generates them. */
 const dropCachedFeed = (userId: string) => refreshFeeds([userId], { regenerate: false });

@@ -1,6 +1,6 @@
 // The feed cache on a stack of its own (its own redis-server, so the test can stop it): hits at
 // both tiers, coalesced misses, freshness within 2 s after posts, follows (a followed author's
-// posts merged into the cached page), unfollows and deletes (a deleted post taken out of it),
+// posts merged into the cached page), unfollows and deletes (their posts taken out of it),
 // reads that survive a Redis outage, and warm feeds after the CacheWarming workflow runs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../shared/local/stack.js';
@@ -151,6 +151,35 @@ describe('feed cache', () => {
     await until(async () => JSON.stringify((await page5(reader)).items.map((p) => p.postId)) === JSON.stringify(left.slice(0, 5)), 45_000, 'a whole first page without the deleted post');
     expect(await generatedAt(reader), 'the same window, edited in place').toBe(generated);
     expect(await allPages(reader)).toEqual(left);
+  });
+
+  it('takes an unfollowed author’s posts out of the follower’s cached page: the next read is a hit', async () => {
+    const [a, b, reader] = [await user(), await user(), await user()];
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      ids.push((await http('POST', '/v1/posts', a.token, { content: `a${i}` })).body.postId as string);
+      ids.push((await http('POST', '/v1/posts', b.token, { content: `b${i}` })).body.postId as string);
+    }
+    await stack.settle(60_000); // the posts' own fan-out done (see above)
+    await http('PUT', `/v1/users/${a.userId}/follow`, reader.token);
+    await http('PUT', `/v1/users/${b.userId}/follow`, reader.token);
+    await until(async () => (await page5(reader), (await generatedAt(reader)) !== undefined), 10_000, 'the window cached');
+    const generated = await generatedAt(reader);
+    expect((await http('DELETE', `/v1/users/${b.userId}/follow`, reader.token)).status).toBe(204);
+    const aOnly = ids.filter((_, i) => i % 2 === 0).sort().reverse(); // 4 posts: fewer than a page and one
+    expect(await allPages(reader)).toEqual(aOnly);
+    expect(await generatedAt(reader), 'a window left with less than a page and one is dropped').not.toBe(generated);
+    // Following B again and unfollowing A leaves B's 4 posts the same way; with 6 posts of B, a window.
+    for (let i = 4; i < 6; i++) ids.push((await http('POST', '/v1/posts', b.token, { content: `b${i}` })).body.postId as string);
+    await stack.settle(60_000);
+    await http('PUT', `/v1/users/${b.userId}/follow`, reader.token);
+    await until(async () => (await page5(reader), (await generatedAt(reader)) !== undefined), 10_000, 'the window cached again');
+    const regenerated = await generatedAt(reader);
+    expect((await http('DELETE', `/v1/users/${a.userId}/follow`, reader.token)).status).toBe(204);
+    const bOnly = ids.filter((id) => !aOnly.includes(id)).sort().reverse();
+    expect((await page5(reader)).items.map((p) => p.postId)).toEqual(bOnly.slice(0, 5));
+    expect(await generatedAt(reader), 'the same window, edited in place').toBe(regenerated);
+    expect(await allPages(reader)).toEqual(bOnly);
   });
 
   it('reflects follow, unfollow and delete at once', async () => {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { WINDOW_HEAD } from '../../shared/cache/window.js';
 import { continuationVariant, feedVariant } from '../../shared/cache/cache-keys.js';
 import { idAt } from '../../shared/domain/ids.js';
-import { decode, encodeWindow, withBackfill, withoutPost } from '../../shared/services/home-feed.js';
+import { decode, encodeWindow, withBackfill, withoutAuthor, withoutPost } from '../../shared/services/home-feed.js';
 
 const post = (n: number) => ({ postId: `p${n}`, authorId: 'a', content: `post ${n}`, createdAt: '2026-12-01T00:00:00.000Z' });
 const window = (n: number) => ({ page: { items: [post(n)], nextCursor: null }, pulled: [], at: 1 });
@@ -113,5 +113,34 @@ describe('a deleted post out of cached pages (withoutPost)', () => {
     const firstOnly = encodeWindow({ page: { items: [10, 9, 8].map(p), nextCursor: null }, pulled: [], at: 1 });
     expect(withoutPost(reader, feedVariant(5), firstOnly, at(9))).toBeNull();
     expect(withoutPost(reader, continuationVariant(5), JSON.stringify({ pushed: [p(2), p(1)], exhausted: true, pulled: [], horizon: {} }), at(1))).toBeNull();
+  });
+});
+
+describe('an unfollowed author out of cached pages (withoutAuthor)', () => {
+  const at = (n: number) => idAt(Date.UTC(2026, 10, 1) + n * 60_000, 7);
+  const p = (n: number, authorId: string) => ({ postId: at(n), authorId, content: `post ${n}`, createdAt: new Date(Date.UTC(2026, 10, 1) + n * 60_000).toISOString() });
+  const reader = idAt(Date.UTC(2026, 9, 1), 3);
+  const [A, B, C] = [idAt(Date.UTC(2026, 8, 1), 1), idAt(Date.UTC(2026, 8, 2), 1), idAt(Date.UTC(2026, 8, 3), 1)];
+  // A's posts 9, 6, 3; B's 10, 8, 7, 5, 4, 2, 1; C (a celebrity the window pulled from) post 11.
+  const items = [p(11, C), p(10, B), p(9, A), p(8, B), p(7, B), p(6, A), p(5, B), p(4, B), p(3, A), p(2, B), p(1, B)];
+  const window = encodeWindow({ page: { items: items.slice(0, 5), nextCursor: 'c' }, pulled: [C], at: 1, rest: JSON.stringify(items.slice(5)), beyond: true, pulledOnly: [at(11)] });
+
+  it('takes the author’s posts out of a window, the first page refilled from its next items', () => {
+    const out = decode(withoutAuthor(reader, feedVariant(5), window, A)!).cached;
+    expect(out.page.items.map((x) => x.postId)).toEqual([11, 10, 8, 7, 5].map(at));
+    expect((JSON.parse(out.rest!) as { postId: string }[]).map((x) => x.postId)).toEqual([4, 2, 1].map(at));
+    expect(out.pulled).toEqual([C]);
+  });
+
+  it('takes a pulled author out of the authors the window pulls from, with their posts', () => {
+    const out = decode(withoutAuthor(reader, feedVariant(5), window, C)!).cached;
+    expect(out.pulled).toEqual([]);
+    expect(out.pulledOnly).toEqual([]);
+    expect(out.page.items.map((x) => x.postId)).toEqual([10, 9, 8, 7, 6].map(at));
+  });
+
+  it('leaves a window without the author unchanged, and drops one left with less than a page and one', () => {
+    expect(withoutAuthor(reader, feedVariant(5), window, idAt(Date.UTC(2026, 8, 4), 1))).toBeUndefined();
+    expect(withoutAuthor(reader, feedVariant(5), window, B)).toBeNull(); // 4 posts left
   });
 });
