@@ -43,14 +43,29 @@ const requestHandler = () => ({
   httpsAgent: { maxSockets: DYNAMO_IN_FLIGHT },
 });
 
+/**
+ * The client without the SDK's logger middleware. The functions give the SDK no logger, yet the
+ * middleware builds its log record after every call all the same (its default logger has an
+ * `info` that discards it): a copy of the input and of the whole output, walked field by field
+ * against the operation's schema to mask sensitive members. For a BatchGetItem of 80 posts that
+ * was 10–25% of the call's CPU here (`.local`-style probe, 300 calls alternated four times:
+ * 1.9–3.0 ms against 1.7–2.7 ms); the SDK has no setting that skips it.
+ */
+export function withoutSdkLogRecords<C extends DynamoDBClient>(client: C): C {
+  client.middlewareStack.remove('loggerMiddleware');
+  return client;
+}
+
 export function dynamo(): DynamoDBClient {
   raw ??= bounded(
-    new DynamoDBClient({
-      region: config().AWS_REGION,
-      ...(config().DYNAMODB_ENDPOINT && { endpoint: config().DYNAMODB_ENDPOINT }),
-      maxAttempts: 5,
-      requestHandler: requestHandler(),
-    }),
+    withoutSdkLogRecords(
+      new DynamoDBClient({
+        region: config().AWS_REGION,
+        ...(config().DYNAMODB_ENDPOINT && { endpoint: config().DYNAMODB_ENDPOINT }),
+        maxAttempts: 5,
+        requestHandler: requestHandler(),
+      }),
+    ),
     (turns ??= pLimit(DYNAMO_IN_FLIGHT)),
   );
   return raw;
@@ -254,12 +269,14 @@ export function dbIn(region: RegionName): DynamoDBDocumentClient {
   const id = `${region} ${endpoint ?? ''}`;
   let client = remote.get(id);
   if (!client) {
-    const raw = new DynamoDBClient({
-      region: endpoint ? config().AWS_REGION : region,
-      ...(endpoint && { endpoint }),
-      maxAttempts: 2,
-      requestHandler: requestHandler(),
-    });
+    const raw = withoutSdkLogRecords(
+      new DynamoDBClient({
+        region: endpoint ? config().AWS_REGION : region,
+        ...(endpoint && { endpoint }),
+        maxAttempts: 2,
+        requestHandler: requestHandler(),
+      }),
+    );
     remoteClientHook?.(raw, region);
     client = bounded(DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } }), pLimit(DYNAMO_IN_FLIGHT));
     remote.set(id, client);
