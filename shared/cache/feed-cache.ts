@@ -173,8 +173,8 @@ export class FeedCache {
 
   /**
    * Rewrites the user's cached pages in place: `edit` gets each page L2 holds and returns its new
-   * value (undefined: unchanged; null: drop this page). Each page is replaced only if nobody changed it meanwhile (one
-   * that did is dropped), and the user's epoch moves on, so a generation that started before the
+   * value (undefined: unchanged; null: drop this page). Each page is replaced only if nobody
+   * changed it meanwhile (one that did is dropped), and the user's epoch moves on, so a generation that started before the
    * change cannot store its older page; when L2's outcome cannot be known, every page of the
    * user is dropped instead. This container's L1 copies are dropped (the next read
    * takes the new page from L2) and its loads in flight store nothing. → 'none' when the user

@@ -175,15 +175,16 @@ redis.call('DEL', KEYS[1], KEYS[3])
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
 return 1`;
 
-/** KEYS pages, epoch, heads; ARGV new epoch, epoch ttl ms, then (field, expected, new value)
- *  triples. Replaces each page that still holds what was expected, drops one that changed
- *  meanwhile or whose new value is empty (DROP_PAGE; either way its head goes), and starts a new epoch, so a generation that began
- *  before the change cannot write its older page over it. `expected` is '^' and the page's
- *  beginning up to its stamp (a stamped window: see windowStampOf), so a fan-out's edit sends
- *  ~20 KB less per follower, or '=' and the whole value. → number of pages replaced. */
 /** The new value that drops a page in replaceFeeds (no page serializes to an empty string). */
 export const DROP_PAGE = '';
 
+/** KEYS pages, epoch, heads; ARGV new epoch, epoch ttl ms, then (field, expected, new value)
+ *  triples. Replaces each page that still holds what was expected, drops one that changed
+ *  meanwhile or whose new value is empty (DROP_PAGE; either way its head goes), and starts a new
+ *  epoch, so a generation that began before the change cannot write its older page over it.
+ *  `expected` is '^' and the page's beginning up to its stamp (a stamped window: see
+ *  windowStampOf), so a fan-out's edit sends ~20 KB less per follower, or '=' and the whole
+ *  value. → number of pages replaced. */
 const REPLACE_FEEDS = `
 local replaced = 0
 for i = 3, #ARGV, 3 do
