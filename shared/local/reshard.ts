@@ -116,8 +116,11 @@ async function saveState(doc: DynamoDBDocumentClient, state: ReshardState): Prom
 
 const me = () => `${hostname()}:${process.pid}`;
 
-/** Takes the reshard lock: the state item names its owner and a heartbeat. */
-async function lock(doc: DynamoDBDocumentClient, state: ReshardState, previous: ReshardState | undefined): Promise<() => void> {
+/** Takes the reshard lock: the state item names its owner and a heartbeat. The function it
+ *  returns stops the heartbeat and resolves once the last one sent has landed, so a save after it
+ *  is the item's last write (a heartbeat still in flight would otherwise land after the final
+ *  save and show a stopped reshard as running for LOCK_STALE_MS, refusing its resume). */
+async function lock(doc: DynamoDBDocumentClient, state: ReshardState, previous: ReshardState | undefined): Promise<() => Promise<void>> {
   const now = Date.now();
   try {
     await doc.send(
@@ -135,13 +138,17 @@ async function lock(doc: DynamoDBDocumentClient, state: ReshardState, previous: 
     }
     throw err;
   }
+  let beat: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
-    doc
+    beat = doc
       .send(new PutCommand({ TableName: controlTableName(), Item: { ...STATE_KEY, ...state, owner: me(), heartbeatAt: Date.now() } }))
       .catch((e) => console.error(`reshard heartbeat: ${(e as Error).message}`));
   }, HEARTBEAT_MS);
   timer.unref();
-  return () => clearInterval(timer);
+  return async () => {
+    clearInterval(timer);
+    await beat;
+  };
 }
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -620,12 +627,12 @@ async function withClients<T>(target: ReshardTarget, fn: (clients: Clients) => P
 
 /** Runs `fn` holding the reshard lock for `state`; the heartbeat stops and the state is saved
  *  without it after, whatever happened. */
-async function locked<T>(clients: Clients, state: ReshardState, previous: ReshardState | undefined, fn: () => Promise<T>): Promise<T> {
+export async function locked<T>(clients: Pick<Clients, 'doc'>, state: ReshardState, previous: ReshardState | undefined, fn: () => Promise<T>): Promise<T> {
   const unlock = await lock(clients.doc, state, previous);
   try {
     return await fn();
   } finally {
-    unlock();
+    await unlock();
     await saveState(clients.doc, { ...state, heartbeatAt: 0 }).catch(() => undefined);
   }
 }
