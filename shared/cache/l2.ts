@@ -316,9 +316,12 @@ export class L2Cache {
       commandTimeout: this.commandTimeoutMs * BACKSTOP_TIMEOUT_FACTOR,
       maxRetriesPerRequest: 0,
       enableOfflineQueue: false,
-      // Commands issued in the same tick go out in one write: a fan-out job's 500 followers, or
-      // many concurrent readers, cost a few socket writes instead of one each.
-      enableAutoPipelining: true,
+      // Each command goes out as it is issued. ioredis's auto-pipelining (one Pipeline per tick)
+      // cost more than the writes it saves: a fan-out-shaped burst of 500 Lua updates took 6.2 ms
+      // and 8.1–11.3 µs of CPU per command with it, 3.9–4.6 ms and 5.8–7.8 µs without; L2 feed
+      // reads in one process at 32 at once, 13,146 → 26,146 per second (bench `l2 vs redis`).
+      // The socket still sends what queues behind a write in progress in one writev.
+      enableAutoPipelining: false,
       connectTimeout: 1_000,
       retryStrategy: reconnectDelay,
     }) as ScriptedRedis;

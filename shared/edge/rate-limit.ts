@@ -103,10 +103,10 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(at))
 redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate) + 1000)
 return {granted, wait}`;
 
-/** Runs TAKE_SCRIPT with EVAL, not a defineCommand'ed EVALSHA: a command defined on the shared,
- *  auto-pipelined client after it is in use makes ioredis's auto-pipeline lose track of its
- *  replies when a connection drops ("results[i] is not iterable", thrown outside any promise, so
- *  it would end the process). Redis caches the compiled script by its SHA either way. */
+/** Runs TAKE_SCRIPT with EVAL, not a defineCommand'ed EVALSHA: the shared client is built in
+ *  l2.ts, which defines its own commands, and a command defined on it after it is in use was
+ *  where ioredis's auto-pipeline (on until then) lost track of its replies when a connection
+ *  dropped. Redis caches the compiled script by its SHA either way. */
 const rateTake = (redis: Redis, key: string, perMs: string, burst: number, want: number) =>
   redis.eval(TAKE_SCRIPT, 1, key, perMs, burst, want) as Promise<[number, number]>;
 
