@@ -54,6 +54,24 @@ describe('L2 get, set and del', () => {
     expect(l2.stats()).toEqual({ hits: 1, misses: 1, errors: 0, shortCircuited: 0, breakerOpen: false });
   });
 
+  it('sends the commands issued in one turn of the event loop in one write', async () => {
+    const l2 = createL2(url, relaxed);
+    extra.push(l2);
+    expect(await l2.connect()).toBe(true);
+    const stream = (l2 as unknown as { client: Redis }).client.stream as unknown as { _write: (...a: unknown[]) => void; _writev: (...a: unknown[]) => void };
+    let writes = 0;
+    for (const name of ['_write', '_writev'] as const) {
+      const original = stream[name];
+      stream[name] = function (this: unknown, ...args: unknown[]) {
+        writes++;
+        return original.apply(this, args);
+      };
+    }
+    const values = await Promise.all(Array.from({ length: 20 }, (_, i) => l2.get(key(`turn-${i}`))));
+    expect(values).toEqual(Array.from({ length: 20 }, () => undefined));
+    expect(writes).toBe(1);
+  });
+
   it('deletes several keys at once', async () => {
     await cache.set(key('c1'), '1', 60);
     await cache.set(key('c2'), '2', 60);
