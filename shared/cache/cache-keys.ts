@@ -5,8 +5,9 @@
 /** Bumped when the serialised page format or the keys' protocol changes: old entries are then never
  *  read, and age out, and containers of the previous release (during a deploy) cannot edit pages
  *  the new protocol reads. v2: window heads kept beside the pages (feedHeads), which every write
- *  of a page must drop. */
-export const FEED_CACHE_VERSION = 'v2';
+ *  of a page must drop. v3: heads read with a plain HGET, so every change of the pages (also one
+ *  that finds nothing to edit) must drop them all. */
+export const FEED_CACHE_VERSION = 'v3';
 
 /** L2 lifetime of a page written for nobody in particular (FeedCache.put; warmed pages are for
  *  users active in the last hour, readers, and live FEED_L2_ACTIVE_TTL_SECONDS): the design's 15 minutes. Invalidation
@@ -73,9 +74,9 @@ export const cacheKeys = {
   /** Hash of a user's cached first pages, one field per variant: invalidation is one DEL. */
   feedPages: (userId: string) => `feed:{${userId}}:${FEED_CACHE_VERSION}`,
   /** Hash of the heads of a user's cached windows, one field per variant (feed-cache.ts,
-   *  WINDOW_HEAD): cut from the window by the first read that wants one and dropped by every
-   *  write of that window, so a head is always its window's. Lives FEED_L2_HEAD_TTL_SECONDS, at
-   *  most as long as the pages. */
+   *  WINDOW_HEAD): cut from the window by the first read that wants one, read with a plain HGET
+   *  after that, and dropped by every write of that window and every change of the user's pages,
+   *  so a head is always current. Lives FEED_L2_HEAD_TTL_SECONDS, at most as long as the pages. */
   feedHeads: (userId: string) => `feed:{${userId}}:${FEED_CACHE_VERSION}:heads`,
   /** Invalidation epoch of a user's feed, a fresh random value on each invalidation. A writer
    *  that read another epoch before generating lost a race with an invalidation and must not

@@ -268,13 +268,42 @@ describe('L2 window heads', () => {
     expect(await readHead(user)).toMatchObject({ status: 'miss' });
   });
 
-  it('does not serve a head whose pages are gone (evicted or expired)', async () => {
+  it('reads a head it cut before with a plain HGET, not a script', async () => {
     const user = `u-${randomUUID()}`;
     await cache.writeFeed(user, 'first:20', window('a'));
     expect(await readHead(user)).toEqual({ status: 'hit', value: head('a') });
-    await raw.del(cacheKeys.feedPages(user));
-    expect(await readHead(user)).toMatchObject({ status: 'miss' });
+    const sent: string[][] = [];
+    const monitor = await raw.duplicate().monitor();
+    monitor.on('monitor', (_t: string, args: string[]) => sent.push(args));
+    try {
+      expect(await readHead(user)).toEqual({ status: 'hit', value: head('a') });
+      await raw.ping('read done');
+      await until(() => sent.find((args) => args[0]?.toLowerCase() === 'ping'), { what: 'the ping in MONITOR' });
+      const mine = sent.filter((args) => args.some((arg) => arg.includes(user)));
+      expect(mine.map((args) => args[0]!.toLowerCase())).toEqual(['hget']);
+    } finally {
+      monitor.disconnect();
+    }
+  });
+
+  it('serves a head without its window only until the pages change: every change drops the heads', async () => {
+    const user = `u-${randomUUID()}`;
+    await cache.writeFeed(user, 'first:20', window('a'));
+    await cache.writeFeed(user, 'first:10', window('t'));
+    expect(await readHead(user)).toEqual({ status: 'hit', value: head('a') });
+    // The window is gone (evicted): nothing has changed since, so its head is still current.
+    await raw.hdel(cacheKeys.feedPages(user), 'first:20');
+    expect(await readHead(user)).toEqual({ status: 'hit', value: head('a') });
+    // A fan-out's edit finds no window to put its post in, but a head kept would miss the post.
+    expect(await cache.beginFeedUpdate(user)).toEqual({ 'first:10': window('t') });
     expect(await raw.exists(cacheKeys.feedHeads(user))).toBe(0);
+    expect(await readHead(user)).toMatchObject({ status: 'miss' });
+    // So does an update of a user whose pages are all gone.
+    await cache.writeFeed(user, 'first:20', window('b'));
+    expect(await readHead(user)).toEqual({ status: 'hit', value: head('b') });
+    await raw.del(cacheKeys.feedPages(user));
+    expect(await cache.beginFeedUpdate(user)).toEqual({});
+    expect(await readHead(user)).toMatchObject({ status: 'miss' });
   });
 });
 
