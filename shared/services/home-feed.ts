@@ -9,7 +9,7 @@
 // and regenerate them at once for users active in the last hour.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
-import { feedCache, type CacheTier } from '../cache/feed-cache.js';
+import { feedCache, type CacheTier, type Intern } from '../cache/feed-cache.js';
 import { isWindowHead, WINDOW_STAMP, windowStampOf } from '../cache/window.js';
 import { continuationVariant, feedVariant, limitOfVariant } from '../cache/cache-keys.js';
 import { activeAmong, checkCachedPage, isDeleted, newPostsOf, syncPostMirror, type CachedPage } from '../cache/pull-cache.js';
@@ -98,23 +98,27 @@ async function generate(userId: string, limit: number, cleanup = true): Promise<
   return encodeWindow(window);
 }
 
-/** Recently served cached pages, parsed, with their page's JSON, by stamp (a window stored
- *  without one: by the whole string), so a hot page is parsed and serialized once, not on every
- *  read, whether it comes from L1 or L2. */
-const decodedPages = new Map<string, { cached: CachedWindow; json?: string }>();
+/** Recently served cached pages, parsed, with their page's JSON and the string they were parsed
+ *  from, by stamp (a window stored without one: by the whole string), so a hot page is parsed
+ *  and serialized once, not on every read, whether it comes from L1 or L2. */
+const decodedPages = new Map<string, { cached: CachedWindow; json?: string; text: string }>();
 const DECODED_PAGES_MAX = 2000;
 
-export function decode(value: string): { cached: CachedWindow; json?: string } {
+export function decode(value: string): { cached: CachedWindow; json?: string; text: string } {
   const stamp = windowStampOf(value);
   // A window's head and the whole window share a stamp, not a parse.
   const key = stamp ? stamp + (isWindowHead(value) ? 'h' : '') : value;
   let decoded = decodedPages.get(key);
   if (!decoded) {
     if (decodedPages.size >= DECODED_PAGES_MAX) decodedPages.delete(decodedPages.keys().next().value!);
-    decodedPages.set(key, (decoded = { cached: JSON.parse(value) as CachedWindow }));
+    decodedPages.set(key, (decoded = { cached: JSON.parse(value) as CachedWindow, text: value }));
   }
   return decoded;
 }
+
+/** A window read from L2 as the string this process decoded it from before, if it did (the
+ *  stamp names one serialization, so the two are equal): see Intern. */
+const internWindow: Intern = (value) => (windowStampOf(value) ? decode(value).text : value);
 
 /** A first page (from the cache when it can) or a deeper one (from the cached window, else from
  *  DynamoDB). `json` is the page serialized, when it was already: the caller can send it as is. */
@@ -125,7 +129,7 @@ export function homeFeed(userId: string, limit: number, cursor?: string): Promis
 async function firstPage(userId: string, limit: number): Promise<{ page: PostPage; source: FeedSource; json?: string }> {
   const variant = feedVariant(limit);
   for (let attempt = 0; ; attempt++) {
-    const { value, tier } = await feedCache().getOrGenerate(userId, variant, () => generate(userId, limit));
+    const { value, tier } = await feedCache().getOrGenerate(userId, variant, () => generate(userId, limit), internWindow);
     const decoded = decode(value);
     const cached = decoded.cached;
     const checked = await checkCachedPage(cached);
@@ -139,7 +143,7 @@ async function firstPage(userId: string, limit: number): Promise<{ page: PostPag
     const at = Date.now() - 1;
     const newer = await newPostsOf(checked.stale);
     // The merge keeps the window's size, so it needs the whole window, not a head.
-    const whole = newer && (cached.head ? await feedCache().peek(userId, variant) : { value });
+    const whole = newer && (cached.head ? await feedCache().peek(userId, variant, internWindow) : { value });
     if (newer && whole) {
       const full = decode(whole.value).cached;
       const fresh: CachedWindow = { ...(mergeIntoWindow(userId, full, limit, newer, true) ?? full), at };
@@ -158,7 +162,7 @@ async function firstPage(userId: string, limit: number): Promise<{ page: PostPag
  *  past the window kept, else from DynamoDB (keeping what that read brings for the next pages). */
 async function deeperPage(userId: string, limit: number, cursor: string): Promise<{ page: PostPage; source: FeedSource }> {
   const position = decodeFeedCursor(userId, cursor);
-  const cached = await feedCache().peek(userId, feedVariant(limit));
+  const cached = await feedCache().peek(userId, feedVariant(limit), internWindow);
   const page = cached && (await pageFromWindow(userId, decode(cached.value).cached, limit, position));
   if (page) {
     feedCache().countDeeper(true);

@@ -66,6 +66,19 @@ describe('feed cache tiers', () => {
     expect(b.stats()).toMatchObject({ l1: { hits: 1, misses: 1 }, l2: { hits: 1, misses: 0 }, generated: 0 });
   });
 
+  it('keeps in L1 the string the caller already holds for an L2 hit, not the copy Redis sent', async () => {
+    const user = newUser();
+    await (await container()).put(user, FIRST, 'page-1');
+    const b = await container();
+    // A stand-in that can be told apart: the product's (home-feed.ts) returns an equal string.
+    const held = (value: string) => (value === 'page-1' ? 'page-1 as held' : value);
+    expect(await b.getOrGenerate(user, FIRST, generator('generated'), held)).toEqual({ value: 'page-1 as held', tier: 'l2' });
+    expect(await b.getOrGenerate(user, FIRST, generator('generated'))).toEqual({ value: 'page-1 as held', tier: 'l1' });
+    const c = await container();
+    expect(await c.peek(user, FIRST, held)).toEqual({ value: 'page-1 as held', tier: 'l2' });
+    expect(await c.peek(user, FIRST)).toEqual({ value: 'page-1 as held', tier: 'l1' });
+  });
+
   it('writes through both tiers with put()', async () => {
     const user = newUser();
     const a = await container();
