@@ -13,7 +13,7 @@ export async function getFeedWork({ sub, query }: { sub: string; query: Page }) 
   await recordActivity(me);
   const { page, source, json } = await homeFeed(me.userId, query.limit, query.cursor);
   recordFeedRead(performance.now() - started, source);
-  return { status: 200, body: page, ...(json !== undefined && { json }) };
+  return json !== undefined ? { status: 200, body: page, json } : { status: 200, body: page };
 }
 
 export const handler = api({ auth: true, query: PageQuery, rateLimit: 'read' }, getFeedWork);

@@ -53,6 +53,10 @@ export const EDGE_HEADERS: Readonly<Record<string, string>> = {
   'x-content-type-options': 'nosniff',
 };
 
+/** The headers of a JSON answer with no others: one frozen object shared by every such answer
+ *  (nothing downstream writes to a result's headers; one that tried would throw). */
+const JSON_HEADERS: Record<string, string> = Object.freeze({ 'content-type': 'application/json', ...EDGE_HEADERS });
+
 export interface ApiSpec<
   B extends z.ZodType | undefined = z.ZodType | undefined,
   Q extends z.ZodType | undefined = z.ZodType | undefined,
@@ -251,19 +255,24 @@ export function api<
       // earlier refusal stands), reads no body and writes nothing.
       const bucket = spec.rateLimit ?? (spec.auth ? 'read' : undefined);
       if (bucket && typeof sub === 'string') {
-        const refusal = await rateLimitRefusal(bucket, sub);
+        const taking = rateLimitRefusal(bucket, sub);
+        const refusal = taking && (await taking);
         if (refusal) return refusalResult(bucket, refusal);
       }
+      let headers: Record<string, string> | undefined;
       const req = {
         sub: typeof sub === 'string' ? sub : '',
         body: (spec.body ? parseBody(event, spec.body) : undefined) as Out<B>,
         query: parseQuery(event, spec.query) as Out<Q>,
         params: parseParams(event, spec.params) as PathOut<P>,
-        headers: lowercaseHeaders(event),
+        // Copied only for the work that reads them (most does not).
+        get headers() {
+          return (headers ??= lowercaseHeaders(event));
+        },
       };
       const res = await work(req);
       if (res.json !== undefined) {
-        return { statusCode: res.status, headers: { 'content-type': 'application/json', ...EDGE_HEADERS, ...res.headers }, body: res.json };
+        return { statusCode: res.status, headers: res.headers ? { ...JSON_HEADERS, ...res.headers } : JSON_HEADERS, body: res.json };
       }
       return json(res.status, res.body, res.headers);
     }));

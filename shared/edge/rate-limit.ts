@@ -238,15 +238,15 @@ export class RateLimiter {
 }
 
 let shared: RateLimiter | undefined;
-/** Takes one token of `bucket` for `subject`: undefined when allowed (or limits are off), else the
- *  refusal. The HTTP edge answers a refusal without throwing: a 429 is an expected answer, and
+/** Takes one token of `bucket` for `subject`: undefined when allowed (or, not a promise, when
+ *  limits are off), else the refusal. The HTTP edge answers a refusal without throwing: a 429 is an expected answer, and
  *  under a flood it is most answers, so it skips the error path (an Error with its stack, the
  *  error middlewares). */
-export async function rateLimitRefusal(bucket: RateBucket, subject: string): Promise<RateDecision | undefined> {
+export function rateLimitRefusal(bucket: RateBucket, subject: string): Promise<RateDecision | undefined> | undefined {
+  // Limits off: no promise to await on every request.
   if (config().FEED_RATE_LIMITS === 'off') return undefined;
   shared ??= new RateLimiter();
-  const decision = await shared.take(bucket, subject);
-  return decision.allowed ? undefined : decision;
+  return shared.take(bucket, subject).then((decision) => (decision.allowed ? undefined : decision));
 }
 
 /** The message of a refusal's 429 body. */
