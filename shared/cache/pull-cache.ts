@@ -25,6 +25,7 @@ const everyRegion = (): L2Cache[] => [l2()];
 export async function recordRecentPost(post: Post): Promise<void> {
   const key = cacheKeys.recentPosts(post.authorId);
   mirror.lastPost.set(post.authorId, Date.now());
+  mirror.version++;
   await Promise.all(
     everyRegion().map((cache) =>
       cache.command((r) =>
@@ -69,6 +70,7 @@ return 1`;
 export async function recordDeletion(post: Post): Promise<void> {
   const now = Date.now();
   mirror.deleted.add(post.postId);
+  mirror.version++;
   await Promise.all(
     everyRegion().map((cache) =>
       cache.command((r) =>
@@ -198,8 +200,8 @@ export async function activeAmong(userIds: string[]): Promise<string[]> {
   return userIds.filter((_, i) => scores[i] !== null && Number(scores[i]) >= since);
 }
 
-// The process's mirror of `lastpost` and `deleted`.
-const mirror = { syncedAt: 0, lastPost: new Map<string, number>(), deleted: new Set<string>() };
+// The process's mirror of `lastpost` and `deleted`; `version` moves on with every change to them.
+const mirror = { syncedAt: 0, version: 0, lastPost: new Map<string, number>(), deleted: new Set<string>() };
 
 async function sync(): Promise<void> {
   const now = Date.now();
@@ -218,9 +220,15 @@ async function sync(): Promise<void> {
   );
   if (!out) return;
   const recent = (out[0]?.[1] as string[]) ?? [];
+  const deleted = [...((out[1]?.[1] as string[]) ?? []), ...((out[2]?.[1] as string[]) ?? [])];
+  if (recent.length === 0 && deleted.length === 0) return;
   for (let i = 0; i < recent.length; i += 2) mirror.lastPost.set(recent[i]!, Number(recent[i + 1]));
-  for (const id of [...((out[1]?.[1] as string[]) ?? []), ...((out[2]?.[1] as string[]) ?? [])]) mirror.deleted.add(id);
+  for (const id of deleted) mirror.deleted.add(id);
+  mirror.version++;
 }
+
+/** Whether the mirror is due for a sync (checkCachedPage does it; checkSyncedPage does not). */
+export const mirrorDue = (): boolean => Date.now() - mirror.syncedAt >= SYNC_EVERY_MS;
 
 /** Brings the process's mirror of new and deleted posts up to date (at most every SYNC_EVERY_MS),
  *  before isDeleted() is asked of a cached page that checkCachedPage does not check. */
@@ -243,10 +251,31 @@ export interface CachedPage<P> {
 /** A cached page as it may be served: deleted posts dropped. Or, when high-tier authors it pulled
  *  from have posted since it was generated, those authors (`stale`): their new posts must be
  *  merged in first (see newPostsOf). */
-export async function checkCachedPage<P extends { items: Post[] }>(cached: CachedPage<P>): Promise<{ page: P } | { stale: string[] }> {
+export async function checkCachedPage<P extends { items: Post[] }>(cached: CachedPage<P>): Promise<CheckedPage<P>> {
   await sync();
-  // `some` first: this runs on every cache hit, and a stale page is the rare case.
+  return checkSyncedPage(cached);
+}
+
+export type CheckedPage<P> = { page: P } | { stale: string[] };
+
+/** Each cached page's last check, with the mirror version it was made against: a hot page is
+ *  checked again only when the mirror has changed (a high-tier author posted, a post was
+ *  deleted), not on every hit. */
+const lastChecks = new WeakMap<object, { version: number; checked: CheckedPage<unknown> }>();
+
+/** checkCachedPage without the sync, for a caller that saw mirrorDue() false: no promise, no
+ *  await on the hot path of every cache hit. */
+export function checkSyncedPage<P extends { items: Post[] }>(cached: CachedPage<P>): CheckedPage<P> {
+  const last = lastChecks.get(cached);
+  if (last && last.version === mirror.version) return last.checked as CheckedPage<P>;
+  const checked = checkAgainstMirror(cached);
+  lastChecks.set(cached, { version: mirror.version, checked });
+  return checked;
+}
+
+function checkAgainstMirror<P extends { items: Post[] }>(cached: CachedPage<P>): CheckedPage<P> {
   const postedSince = (a: string) => (mirror.lastPost.get(a) ?? 0) > cached.at;
+  // `some` first: a stale page is the rare case.
   if (cached.pulled.some(postedSince)) return { stale: cached.pulled.filter(postedSince) };
   const items = cached.page.items.filter((p) => !mirror.deleted.has(p.postId));
   return { page: items.length === cached.page.items.length ? cached.page : { ...cached.page, items } };

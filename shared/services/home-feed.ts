@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { feedCache, type CacheTier, type Intern } from '../cache/feed-cache.js';
 import { isWindowHead, WINDOW_STAMP, windowStampOf } from '../cache/window.js';
 import { continuationVariant, feedVariant, limitOfVariant } from '../cache/cache-keys.js';
-import { activeAmong, checkCachedPage, isDeleted, newPostsOf, syncPostMirror, type CachedPage } from '../cache/pull-cache.js';
+import { activeAmong, checkCachedPage, checkSyncedPage, isDeleted, mirrorDue, newPostsOf, syncPostMirror, type CachedPage } from '../cache/pull-cache.js';
 import { continuationItems, keepContinuation, pageFromContinuation, type Continuation } from '../domain/feed-continuation.js';
 import { decodeFeedCursor, mergeFeedPage, type FeedPosition } from '../domain/feed-merge.js';
 import { mergeIntoFirstPage, readContinuation, readFeed, readFeedPage, type PullSources } from './feed-entries.js';
@@ -132,7 +132,7 @@ async function firstPage(userId: string, limit: number): Promise<{ page: PostPag
     const { value, tier } = await feedCache().getOrGenerate(userId, variant, () => generate(userId, limit), internWindow);
     const decoded = decode(value);
     const cached = decoded.cached;
-    const checked = await checkCachedPage(cached);
+    const checked = mirrorDue() ? await checkCachedPage(cached) : checkSyncedPage(cached);
     if ('page' in checked) {
       if (checked.page !== cached.page) return { page: checked.page, source: tier };
       decoded.json ??= JSON.stringify(cached.page);

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeL2 } from '../../shared/cache/l2.js';
-import { cachedRecentPosts, fillRecentPosts, newPostsOf, recordDeletion, recordRecentPost } from '../../shared/cache/pull-cache.js';
+import { cachedRecentPosts, checkSyncedPage, fillRecentPosts, newPostsOf, recordDeletion, recordRecentPost, syncPostMirror } from '../../shared/cache/pull-cache.js';
 import { createPost, type Post } from '../../shared/services/posts.js';
 import { pullSources } from '../../shared/services/pull.js';
 import { newUser } from '../support/fixtures-feeds.js';
@@ -70,5 +70,25 @@ describe('recent-posts lists', () => {
     expect((await cachedRecentPosts(celebrity.userId, 10))?.map((p) => p.postId)).toEqual(newest(celebrity));
     expect((await pullSources.recentPosts(regular.userId, 2, undefined, false)).map((p) => p.postId)).toEqual(newest(regular).slice(0, 2));
     expect(await cachedRecentPosts(regular.userId, 1)).toBeUndefined();
+  });
+});
+
+describe('checking a cached page against the mirror', () => {
+  it('answers a page checked before from its last check until the mirror changes, then checks again', async () => {
+    const pulledFrom = author();
+    const other = author();
+    const page = { items: [post(other, 7), post(other, 6), post(other, 5)] };
+    const cached = { page, pulled: [pulledFrom], at: Date.now() - 1_000 };
+    await syncPostMirror();
+    const first = checkSyncedPage(cached);
+    expect(first).toEqual({ page });
+    // Unchanged mirror: the same answer, not a new one.
+    expect(checkSyncedPage(cached)).toBe(first);
+    // A deletion this process recorded: the next check leaves the post out.
+    await recordDeletion(post(other, 6));
+    expect(checkSyncedPage(cached)).toEqual({ page: { items: [post(other, 7), post(other, 5)] } });
+    // A post by an author the page pulled from: the page is stale.
+    await recordRecentPost({ ...post(pulledFrom, 8), createdAt: new Date().toISOString() });
+    expect(checkSyncedPage(cached)).toEqual({ stale: [pulledFrom] });
   });
 });
