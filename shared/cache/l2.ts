@@ -385,26 +385,35 @@ export class L2Cache {
     }
   }
 
-  /** The connection whose writes this turn of the event loop holds (see coalesceWrites). */
-  private corked: ScriptedRedis['stream'] | undefined;
+  /** This turn of the event loop's connection, and whether its writes are held (see
+   *  coalesceWrites). */
+  private turn: { stream: ScriptedRedis['stream']; corked: boolean } | undefined;
 
   /**
-   * Holds the commands issued in this turn of the event loop in the socket and sends them in one
-   * write once the turn's I/O has been handled (setImmediate runs right after the poll phase that
-   * read the requests). A container serving many requests at once otherwise wrote each request's
-   * command on its own (a system call, and a wake-up of Redis, per command); ioredis's own
-   * auto-pipelining batches the same way but builds a Pipeline per batch, which cost more than the
-   * writes it saved (see enableAutoPipelining below). A lone command waits no longer than the
-   * rest of its turn.
+   * The first command of a turn of the event loop goes out at once; the ones issued after it in
+   * the same turn are held in the socket and sent in one write once the turn's I/O has been
+   * handled (setImmediate runs right after the poll phase that read the requests). A container
+   * serving many requests at once wrote each request's command on its own (a system call, and a
+   * wake-up of Redis, per command); sending the first at once keeps Redis working while the rest
+   * are issued, and costs a lone command (Lambda's one invocation at a time) no wait. ioredis's
+   * own auto-pipelining batches a turn too, but holds every command and builds a Pipeline per
+   * batch, which cost more than the writes it saved (see enableAutoPipelining below).
    */
   private coalesceWrites(redis: ScriptedRedis): void {
     const stream = redis.stream;
-    if (this.corked === stream || stream.destroyed) return;
-    this.corked = stream;
-    stream.cork();
+    const turn = this.turn;
+    if (turn?.stream === stream) {
+      if (!turn.corked && !stream.destroyed) {
+        stream.cork();
+        turn.corked = true;
+      }
+      return;
+    }
+    const next = { stream, corked: false };
+    this.turn = next;
     setImmediate(() => {
-      if (this.corked === stream) this.corked = undefined;
-      stream.uncork();
+      if (this.turn === next) this.turn = undefined;
+      if (next.corked) stream.uncork();
     });
   }
 

@@ -54,7 +54,7 @@ describe('L2 get, set and del', () => {
     expect(l2.stats()).toEqual({ hits: 1, misses: 1, errors: 0, shortCircuited: 0, breakerOpen: false });
   });
 
-  it('sends the commands issued in one turn of the event loop in one write', async () => {
+  it('sends the first command of a turn of the event loop at once and the rest of the turn in one write', async () => {
     const l2 = createL2(url, relaxed);
     extra.push(l2);
     expect(await l2.connect()).toBe(true);
@@ -69,7 +69,13 @@ describe('L2 get, set and del', () => {
     }
     const values = await Promise.all(Array.from({ length: 20 }, (_, i) => l2.get(key(`turn-${i}`))));
     expect(values).toEqual(Array.from({ length: 20 }, () => undefined));
+    expect(writes).toBe(2);
+    // A lone command is not held for the turn: written before the call returns to the loop.
+    writes = 0;
+    const lone = l2.get(key('lone'));
+    await new Promise((r) => process.nextTick(r));
     expect(writes).toBe(1);
+    await lone;
   });
 
   it('deletes several keys at once', async () => {
