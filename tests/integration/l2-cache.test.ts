@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { createConnection } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cacheKeys, FEED_L2_HEAD_TTL_SECONDS, FEED_L2_TTL_SECONDS } from '../../shared/cache/cache-keys.js';
+import { cacheKeys, FEED_L2_ACTIVE_TTL_SECONDS, FEED_L2_HEAD_TTL_SECONDS, FEED_L2_TTL_SECONDS } from '../../shared/cache/cache-keys.js';
 import { WINDOW_HEAD } from '../../shared/cache/window.js';
 import { CircuitBreaker, createL2, type L2Cache } from '../../shared/cache/l2.js';
 import { freePort, which } from '../../shared/local/engines.js';
@@ -287,6 +287,30 @@ describe('L2 window heads', () => {
       await until(() => sent.find((args) => args[0]?.toLowerCase() === 'ping'), { what: 'the ping in MONITOR' });
       const mine = sent.filter((args) => args.some((arg) => arg.includes(user)));
       expect(mine.map((args) => args[0]!.toLowerCase())).toEqual(['hget']);
+    } finally {
+      monitor.disconnect();
+    }
+  });
+
+  it('reads a whole window with a plain HGET, keeping the pages for a reader when the read is one', async () => {
+    const user = `u-${randomUUID()}`;
+    await cache.writeFeed(user, 'first:20', window('a'));
+    const pages = cacheKeys.feedPages(user);
+    expect(await raw.pttl(pages)).toBeLessThanOrEqual(FEED_L2_TTL_SECONDS * 1000);
+    const sent: string[][] = [];
+    const monitor = await raw.duplicate().monitor();
+    monitor.on('monitor', (_t: string, args: string[]) => sent.push(args));
+    try {
+      expect(await cache.readFeed(user, 'first:20', { counted: false })).toEqual({ status: 'hit', value: window('a') });
+      expect(await raw.pttl(pages)).toBeLessThanOrEqual(FEED_L2_TTL_SECONDS * 1000);
+      expect(await cache.readFeed(user, 'first:20')).toEqual({ status: 'hit', value: window('a') });
+      expect(await raw.pttl(pages)).toBeGreaterThan(FEED_L2_ACTIVE_TTL_SECONDS * 1000 - 60_000);
+      await raw.ping('reads done');
+      await until(() => sent.find((args) => args[0]?.toLowerCase() === 'ping'), { what: 'the ping in MONITOR' });
+      const mine = sent.filter((args) => args.some((arg) => arg.includes(user)));
+      expect(mine.map((args) => args[0]!.toLowerCase()).filter((c) => c !== 'pexpire' && c !== 'hexists')).toEqual(['hget', 'pttl', 'hget', 'evalsha', 'pttl']);
+      // The script that keeps the pages gets the field and the TTL, never the page.
+      expect(mine.filter((args) => /^eval/i.test(args[0]!)).every((args) => !args.some((arg) => arg.includes('"page"')))).toBe(true);
     } finally {
       monitor.disconnect();
     }
