@@ -205,7 +205,7 @@ if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then redis.call('PEXPIRE', KEYS[
 return 1`;
 
 /** A page's value, and the user's pages kept `ttlMs` from now if it is there: two commands
- *  issued together, so Redis reads them at once. */
+ *  issued together, one round trip's wait. */
 async function hgetKeeping(r: ScriptedRedis, pages: string, field: string, ttlMs: number): Promise<string | null> {
   const [value] = await Promise.all([r.hget(pages, field), r.feedKeep(pages, field, ttlMs)]);
   return value;
@@ -520,7 +520,8 @@ export class L2Cache {
   /**
    * Reads one cached page; on a miss, with `lockTtlMs`, also tries to take its generation lock,
    * all in one round trip. `counted: false` keeps a waiter's polls out of the hit/miss counts. A
-   * reader's hit (`extend`, by default when counted) keeps the user's pages FEED_L2_ACTIVE_TTL_SECONDS.
+   * reader's hit (`extend`, by default when counted) keeps the user's pages FEED_L2_ACTIVE_TTL_SECONDS;
+   * a hit of a head kept before does not (the read that cut it did, at most an hour before).
    */
   async readFeed(userId: string, variant: string, opts: { lockTtlMs?: number; counted?: boolean; extend?: boolean; head?: ValueHead } = {}): Promise<FeedRead> {
     // A head cut before is a plain HGET: READ_FEED cost Redis ~12 µs of CPU per read (a script
