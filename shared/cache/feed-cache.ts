@@ -120,9 +120,7 @@ export class FeedCache {
     if (local !== undefined && !isWindowHead(local)) return { value: local, tier: 'l1' };
     const read = await this.l2.readFeed(userId, variant, { counted: false, extend: true });
     if (read.status !== 'hit') return undefined;
-    const value = intern ? intern(read.value) : read.value;
-    if (!this.flights.has(key)) this.remember(key, userId, value);
-    return { value, tier: 'l2' };
+    return this.l2Hit(key, userId, read.value, intern, !this.flights.has(key));
   }
 
   /** Counts a page past the first: served from a cached window (hit) or read from DynamoDB. */
@@ -274,9 +272,7 @@ export class FeedCache {
     let read: FeedRead = await this.l2.readFeed(userId, variant, { lockTtlMs: this.lockTtlMs, head: WINDOW_HEAD });
     if (read.status === 'hit') {
       this.counts.l2Hits++;
-      const value = intern ? intern(read.value) : read.value;
-      if (!flight.superseded) this.remember(key, userId, value);
-      return { value, tier: 'l2' };
+      return this.l2Hit(key, userId, read.value, intern, !flight.superseded);
     }
     this.counts.l2Misses++;
     if (read.status === 'held') {
@@ -288,9 +284,7 @@ export class FeedCache {
         read = await this.l2.readFeed(userId, variant, { lockTtlMs: this.lockTtlMs, counted: false, head: WINDOW_HEAD });
       }
       if (read.status === 'hit') {
-        const value = intern ? intern(read.value) : read.value;
-        if (!flight.superseded) this.remember(key, userId, value);
-        return { value, tier: 'l2' };
+        return this.l2Hit(key, userId, read.value, intern, !flight.superseded);
       }
       if (read.status === 'held') this.counts.lockWaitTimeouts++;
     }
@@ -310,6 +304,14 @@ export class FeedCache {
     const written = epoch !== undefined && (await this.l2.writeFeed(userId, variant, value, { epoch, reader: true, ...(token && { lockToken: token }) }));
     if (!written) this.counts.l2WritesSkipped++;
     return { value, tier: 'generated' };
+  }
+
+  /** An L2 hit as served: the string the caller already holds for it (see Intern), kept in L1
+   *  when `keep`. */
+  private l2Hit(key: string, userId: string, read: string, intern: Intern | undefined, keep: boolean): CachedFeed {
+    const value = intern ? intern(read) : read;
+    if (keep) this.remember(key, userId, value);
+    return { value, tier: 'l2' };
   }
 
   private remember(key: string, userId: string, value: string): void {
