@@ -21,8 +21,8 @@ import {
 } from '../domain/errors.js';
 import { ID_PATTERN } from '../domain/ids.js';
 import { BODY_MAX_BYTES, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, PAGE_LIMIT_MIN, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../domain/limits.js';
-import { withDeadline } from './deadline.js';
-import { logger, logging, metering } from './observability.js';
+import { ANSWER_RESERVE_MS, answerBy, deadlineIn, remainingTime, runInvocation, type Invocation } from './deadline.js';
+import { beginInvocation, closeInvocation, logger, openInvocation } from './observability.js';
 import { rateLimitRefusal, refusalMessage, type RateBucket, type RateDecision } from './rate-limit.js';
 
 export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
@@ -176,38 +176,24 @@ function json(status: number, body: unknown, headers?: Record<string, string>): 
     : { statusCode: status, headers: { 'content-type': 'application/json', ...EDGE_HEADERS, ...headers }, body: JSON.stringify(body) };
 }
 
-/** Half of DEADLINE_RESERVE_MS: the store gives up first, so this fires only for other work. */
-const TIMEOUT_EARLY_MS = 500;
-
-/** Maps thrown errors to responses: HttpError shows its message; anything else is a logged 500. */
-const httpErrors = (): middy.MiddlewareObj<HttpEvent, HttpResult> => ({
-  onError: async (request) => {
-    const err = request.error;
-    if (err instanceof HttpError) {
-      request.response = errorResult(err.status, err.code, err.message, err.details);
-      if ('retryAfterSeconds' in err && typeof err.retryAfterSeconds === 'number') {
-        request.response.headers = { ...request.response.headers, 'retry-after': String(err.retryAfterSeconds) };
-      }
-      if (err.status >= 500) logger.warn(err.message, { error: err.cause instanceof Error ? err.cause.message : String(err.cause) });
-      return;
+/** The answer to a thrown error: an HttpError shows its message (logged as a warning when it is a
+ *  5xx, with its cause); anything else is a logged 500. */
+function errorResponse(err: unknown): HttpResult {
+  if (err instanceof HttpError) {
+    const response = errorResult(err.status, err.code, err.message, err.details);
+    if ('retryAfterSeconds' in err && typeof err.retryAfterSeconds === 'number') {
+      response.headers = { ...response.headers, 'retry-after': String(err.retryAfterSeconds) };
     }
-    logger.error('unhandled error', err as Error);
-    request.response = errorResult(500, 'internal', 'internal server error');
-  },
-});
+    if (err.status >= 500) logger.warn(err.message, { error: err.cause instanceof Error ? err.cause.message : String(err.cause) });
+    return response;
+  }
+  logger.error('unhandled error', err as Error);
+  return errorResult(500, 'internal', 'internal server error');
+}
 
-/** The logger's Lambda context, with the API request id as the correlation id of everything this
- *  invocation logs and sends: one middleware, synchronous, so the hot path awaits once less. */
-const loggingWithCorrelation = (): middy.MiddlewareObj<HttpEvent, HttpResult> => {
-  const inner = logging() as middy.MiddlewareObj<HttpEvent, HttpResult>;
-  return {
-    before: (request) => {
-      void inner.before!(request);
-      logger.setCorrelationId(request.event.requestContext?.requestId);
-    },
-    after: inner.after,
-    onError: inner.onError,
-  };
+/** What an invocation still running ANSWER_RESERVE_MS before its timeout answers. */
+const ranOutOfTime = (): never => {
+  throw new ServiceUnavailableError('the request ran out of time; retry later', UNAVAILABLE_RETRY_AFTER_SECONDS);
 };
 
 /** The 429 of a refused request, built without an error: under a flood it is most answers. */
@@ -237,45 +223,55 @@ export function api<
   spec: ApiSpec<B, Q, P>,
   work: (req: ApiRequest<Out<B>, Out<Q>, PathOut<P>>) => Promise<ApiResponse>,
 ): ApiHandler {
-  const handler = middy<HttpEvent, HttpResult, Error, Context>({
-    // The last resort if something other than DynamoDB (bounded by withDeadline) runs long:
+  const respond = async (event: HttpEvent): Promise<HttpResult> => {
+    const sub = event.requestContext?.authorizer?.jwt?.claims?.sub;
+    if (spec.auth && (typeof sub !== 'string' || sub.length === 0)) throw new UnauthorizedError();
+    // Before parsing: a refused request costs at most one Redis round trip (none while an
+    // earlier refusal stands), reads no body and writes nothing.
+    const bucket = spec.rateLimit ?? (spec.auth ? 'read' : undefined);
+    if (bucket && typeof sub === 'string') {
+      const taking = rateLimitRefusal(bucket, sub);
+      const refusal = taking && (await taking);
+      if (refusal) return refusalResult(bucket, refusal);
+    }
+    let headers: Record<string, string> | undefined;
+    const req = {
+      sub: typeof sub === 'string' ? sub : '',
+      body: (spec.body ? parseBody(event, spec.body) : undefined) as Out<B>,
+      query: parseQuery(event, spec.query) as Out<Q>,
+      params: parseParams(event, spec.params) as PathOut<P>,
+      // Copied only for the work that reads them (most does not).
+      get headers() {
+        return (headers ??= lowercaseHeaders(event));
+      },
+    };
+    const res = await work(req);
+    if (res.json !== undefined) {
+      return { statusCode: res.status, headers: res.headers ? { ...JSON_HEADERS, ...res.headers } : JSON_HEADERS, body: res.json };
+    }
+    return json(res.status, res.body, res.headers);
+  };
+  const serve = async (event: HttpEvent, invocation: Invocation, answerAt: number | undefined): Promise<HttpResult> => {
+    try {
+      beginInvocation(event);
+      const answer = respond(event);
+      return await (answerAt === undefined ? answer : answerBy(answer, answerAt, ranOutOfTime));
+    } catch (err) {
+      return errorResponse(err);
+    } finally {
+      closeInvocation(invocation);
+    }
+  };
+  // middy only as the shell (its own timeout off): what it would wrap around the work (logging,
+  // metrics, the early answer) runs inside the invocation's scope, so it is written out above.
+  const handler = middy<HttpEvent, HttpResult, Error, Context>({ timeoutEarlyInMillis: 0 }).handler((event, context) => {
+    const remaining = remainingTime(context);
+    const invocation = openInvocation(context, event.requestContext?.requestId, deadlineIn(remaining));
+    // The last resort if something other than DynamoDB (bounded by the deadline) runs long:
     // answer 503 before Lambda kills the invocation, never a bare 500 or a gateway timeout.
-    timeoutEarlyInMillis: TIMEOUT_EARLY_MS,
-    timeoutEarlyResponse: () => {
-      throw new ServiceUnavailableError('the request ran out of time; retry later', UNAVAILABLE_RETRY_AFTER_SECONDS);
-    },
-  })
-    .use(loggingWithCorrelation())
-    .use(metering() as middy.MiddlewareObj<HttpEvent, HttpResult>)
-    .use(httpErrors())
-    .handler((event, context) => withDeadline(context, async () => {
-      const sub = event.requestContext?.authorizer?.jwt?.claims?.sub;
-      if (spec.auth && (typeof sub !== 'string' || sub.length === 0)) throw new UnauthorizedError();
-      // Before parsing: a refused request costs at most one Redis round trip (none while an
-      // earlier refusal stands), reads no body and writes nothing.
-      const bucket = spec.rateLimit ?? (spec.auth ? 'read' : undefined);
-      if (bucket && typeof sub === 'string') {
-        const taking = rateLimitRefusal(bucket, sub);
-        const refusal = taking && (await taking);
-        if (refusal) return refusalResult(bucket, refusal);
-      }
-      let headers: Record<string, string> | undefined;
-      const req = {
-        sub: typeof sub === 'string' ? sub : '',
-        body: (spec.body ? parseBody(event, spec.body) : undefined) as Out<B>,
-        query: parseQuery(event, spec.query) as Out<Q>,
-        params: parseParams(event, spec.params) as PathOut<P>,
-        // Copied only for the work that reads them (most does not).
-        get headers() {
-          return (headers ??= lowercaseHeaders(event));
-        },
-      };
-      const res = await work(req);
-      if (res.json !== undefined) {
-        return { statusCode: res.status, headers: res.headers ? { ...JSON_HEADERS, ...res.headers } : JSON_HEADERS, body: res.json };
-      }
-      return json(res.status, res.body, res.headers);
-    }));
+    const answerAt = remaining > 0 ? Date.now() + Math.max(0, remaining - ANSWER_RESERVE_MS) : undefined;
+    return runInvocation(invocation, () => serve(event, invocation, answerAt));
+  });
   // The spec rides on the handler so the OpenAPI request schemas are generated from it (scripts/openapi.ts).
   return Object.assign(handler, { spec: spec as ApiSpec });
 }

@@ -17,12 +17,14 @@ import { api } from '../../shared/edge/http.js';
 import { sqsConsumer } from '../../shared/edge/consumers.js';
 import {
   countMetric,
+  currentCorrelationId,
   emitMetricsTo,
   emittedMetrics,
   flushFeedReadMetrics,
   logger,
   METRIC,
   METRICS_NAMESPACE,
+  metrics,
   metricsSnapshot,
   recordFeedRead,
   resetMetricsRegistry,
@@ -193,6 +195,82 @@ describe('EMF per invocation', () => {
     } finally {
       delete process.env.AWS_LAMBDA_INITIALIZATION_TYPE;
     }
+  });
+});
+
+describe('an API invocation', () => {
+  /** The JSON log lines written while `run` runs (the tests log at ERROR, which goes to stderr). */
+  async function logLines(run: () => Promise<unknown>): Promise<Record<string, unknown>[]> {
+    const lines: string[] = [];
+    vi.spyOn(process.stderr, 'write').mockImplementation(((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    }) as typeof process.stderr.write);
+    await run();
+    return lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+
+  it('puts its context on the logger only when it logs, each line with its own request id', async () => {
+    const added = vi.spyOn(logger, 'addContext');
+    const quiet = api({ auth: false }, async () => ({ status: 200, body: {} }));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const inside: string[] = [];
+    const talkative = api({ auth: false }, async () => {
+      logger.error('before');
+      inside.push('in');
+      await gate; // both invocations are inside, each having logged once
+      logger.error('after');
+      return { status: 200, body: {} };
+    });
+
+    const a = httpEvent({ method: 'GET' });
+    const b = httpEvent({ method: 'GET' });
+    const lines = await logLines(async () => {
+      await invokeLambda(quiet, httpEvent({ method: 'GET' }));
+      expect(added).not.toHaveBeenCalled();
+      const ran = [invokeLambda(talkative, a, testContext('feedscale-test-a')), invokeLambda(talkative, b, testContext('feedscale-test-b'))];
+      await vi.waitFor(() => expect(inside).toHaveLength(2));
+      release();
+      await Promise.all(ran);
+    });
+    const byFunction = (name: string) => lines.filter((l) => l.function_name === name).map((l) => [l.message, l.correlation_id]);
+    expect(byFunction('feedscale-test-a')).toEqual([['before', a.requestContext.requestId], ['after', a.requestContext.requestId]]);
+    expect(byFunction('feedscale-test-b')).toEqual([['before', b.requestContext.requestId], ['after', b.requestContext.requestId]]);
+    expect(lines).toHaveLength(4);
+    expect(lines.every((l) => l.cold_start === false && typeof l.function_request_id === 'string')).toBe(true);
+    expect(added).toHaveBeenCalledTimes(2);
+  });
+
+  it('forwards its request id as the correlation id of what it sends, without logging', async () => {
+    const added = vi.spyOn(logger, 'addContext');
+    let forwarded: string | undefined;
+    const handler = api({ auth: false }, async () => {
+      forwarded = currentCorrelationId();
+      return { status: 200, body: {} };
+    });
+    const event = httpEvent({ method: 'GET' });
+
+    await invokeLambda(handler, event);
+
+    expect(forwarded).toBe(event.requestContext.requestId);
+    expect(added).not.toHaveBeenCalled();
+  });
+
+  it('flushes metrics only when it stored some', async () => {
+    const flushed = vi.spyOn(Object.getPrototypeOf(metrics()) as { publishStoredMetrics: () => unknown }, 'publishStoredMetrics');
+    const quiet = api({ auth: false }, async () => ({ status: 200, body: {} }));
+    const counting = api({ auth: false }, async () => {
+      countMetric(METRIC.postsCreated);
+      return { status: 200, body: {} };
+    });
+
+    await invokeLambda(quiet, httpEvent({ method: 'GET' }));
+    expect(flushed).not.toHaveBeenCalled();
+    await invokeLambda(counting, httpEvent({ method: 'GET' }));
+
+    expect(flushed).toHaveBeenCalledTimes(1);
+    expect(docs().map((d) => d.PostsCreated)).toEqual([1]);
   });
 });
 
