@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import { REDIS_COMMAND_TIMEOUT_MS } from '../domain/limits.js';
 import { config } from '../edge/config.js';
 import { logger } from '../edge/observability.js';
+import { Watch } from '../edge/watch.js';
 import { cacheKeys, FEED_L2_ACTIVE_TTL_SECONDS, FEED_L2_HEAD_TTL_SECONDS, FEED_L2_TTL_SECONDS, scaledMs } from './cache-keys.js';
 import { isWindowHead, WINDOW_STAMP, windowStampOf } from './window.js';
 
@@ -29,9 +30,14 @@ export const L2_BREAKER_COOL_DOWN_MS = 2_000;
 /** Only a container's first command waits for the connection (TLS to ElastiCache takes tens of
  *  ms); later commands fail at once while disconnected. */
 const FIRST_CONNECT_WAIT_MS = 250;
-/** ioredis's own per-command timeout, a multiple of ours: only a backstop that frees commands a
- *  hung connection would never answer (ours decides, see L2Cache.bounded). */
-const BACKSTOP_TIMEOUT_FACTOR = 20;
+/** How often the commands' Watch looks for overdue ones: a command times out between
+ *  FEED_REDIS_TIMEOUT_MS and this much later. */
+export const COMMAND_WATCH_INTERVAL_MS = 10;
+/** The Redis commands awaiting a reply, one Watch for every container's client (shared/edge/watch.ts):
+ *  a timer per command cost an L2 hit ~1.5 µs. ioredis's own per-command timeout is not set
+ *  either: its rejection freed nothing (the command stays in ioredis's queue until the connection
+ *  answers or closes) and cost another timer per command. */
+const commands = new Watch(COMMAND_WATCH_INTERVAL_MS);
 /** Reconnection backoff: 50 ms more per attempt, at most 1 s, so a restarted Redis is used again
  *  within about a second. */
 const reconnectDelay = (attempt: number) => Math.min(50 * attempt, 1_000);
@@ -319,7 +325,6 @@ export class L2Cache {
   private redis(url: string): ScriptedRedis {
     if (this.client) return this.client;
     const client = new Redis(url, {
-      commandTimeout: this.commandTimeoutMs * BACKSTOP_TIMEOUT_FACTOR,
       maxRetriesPerRequest: 0,
       enableOfflineQueue: false,
       // Each command goes out as it is issued. ioredis's auto-pipelining (one Pipeline per tick)
@@ -433,33 +438,34 @@ export class L2Cache {
   }
 
   /**
-   * The reply, or a rejection once the command timeout has passed without it. The verdict waits
-   * for the event loop's next poll phase (setImmediate): on a busy loop a timer fires late, in the
-   * timers phase, which runs before the poll phase that reads a reply already waiting in the
-   * socket. Judged at once, such replies count as timeouts, a few in a row open the breaker, and
-   * a loaded container sends its reads to DynamoDB just when it can least afford them.
+   * The reply, or a rejection once the command timeout has passed without it (seen by the
+   * commands' Watch, at most COMMAND_WATCH_INTERVAL_MS late). The verdict waits for the event
+   * loop's next poll phase (setImmediate): on a busy loop a timer fires late, in the timers phase,
+   * which runs before the poll phase that reads a reply already waiting in the socket. Judged at
+   * once, such replies count as timeouts, a few in a row open the breaker, and a loaded container
+   * sends its reads to DynamoDB just when it can least afford them.
    */
   private bounded<T>(reply: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let settled = false;
-      const timer = setTimeout(() => {
+      const watched = commands.add(Date.now() + this.commandTimeoutMs, () => {
         setImmediate(() => {
           if (settled) return;
           settled = true;
           reject(new Error(`Redis command timed out after ${this.commandTimeoutMs} ms`));
         });
-      }, this.commandTimeoutMs);
+      });
       reply.then(
         (value) => {
           if (settled) return;
           settled = true;
-          clearTimeout(timer);
+          commands.forget(watched);
           resolve(value);
         },
         (err: unknown) => {
           if (settled) return;
           settled = true;
-          clearTimeout(timer);
+          commands.forget(watched);
           reject(err);
         },
       );
