@@ -103,10 +103,10 @@ export class FeedCache {
       return inFlight.promise;
     }
     const flight: Flight = { userId, superseded: false, promise: Promise.resolve({ value: '', tier: 'generated' }) };
-    flight.promise = this.load(userId, variant, key, generate, flight, intern).finally(() => {
-      if (this.flights.get(key) === flight) this.flights.delete(key);
-    });
+    // load forgets the flight when it ends (in its own finally: a .finally() on its promise was
+    // one more promise and microtask per L2 hit).
     this.flights.set(key, flight);
+    flight.promise = this.load(userId, variant, key, generate, flight, intern);
     return flight.promise;
   }
 
@@ -269,41 +269,45 @@ export class FeedCache {
   }
 
   private async load(userId: string, variant: string, key: string, generate: () => Promise<string>, flight: Flight, intern: Intern | undefined): Promise<CachedFeed> {
-    let read: FeedRead = await this.l2.readFeed(userId, variant, { lockTtlMs: this.lockTtlMs, head: WINDOW_HEAD });
-    if (read.status === 'hit') {
-      this.counts.l2Hits++;
-      return this.l2Hit(key, userId, read.value, intern, !flight.superseded);
-    }
-    this.counts.l2Misses++;
-    if (read.status === 'held') {
-      // Another container generates this page: wait for it in L2, at most one lock lifetime.
-      this.counts.lockWaits++;
-      const deadline = Date.now() + this.lockTtlMs;
-      while (read.status === 'held' && Date.now() < deadline) {
-        await sleep(this.pollMs);
-        read = await this.l2.readFeed(userId, variant, { lockTtlMs: this.lockTtlMs, counted: false, head: WINDOW_HEAD });
-      }
+    try {
+      let read: FeedRead = await this.l2.readFeed(userId, variant, { lockTtlMs: this.lockTtlMs, head: WINDOW_HEAD });
       if (read.status === 'hit') {
+        this.counts.l2Hits++;
         return this.l2Hit(key, userId, read.value, intern, !flight.superseded);
       }
-      if (read.status === 'held') this.counts.lockWaitTimeouts++;
+      this.counts.l2Misses++;
+      if (read.status === 'held') {
+        // Another container generates this page: wait for it in L2, at most one lock lifetime.
+        this.counts.lockWaits++;
+        const deadline = Date.now() + this.lockTtlMs;
+        while (read.status === 'held' && Date.now() < deadline) {
+          await sleep(this.pollMs);
+          read = await this.l2.readFeed(userId, variant, { lockTtlMs: this.lockTtlMs, counted: false, head: WINDOW_HEAD });
+        }
+        if (read.status === 'hit') {
+          return this.l2Hit(key, userId, read.value, intern, !flight.superseded);
+        }
+        if (read.status === 'held') this.counts.lockWaitTimeouts++;
+      }
+      // 'locked': ours to generate. 'held' after the wait: the holder died or is slow; generate
+      // anyway (still guarded by the epoch). 'unavailable': Redis is down, DynamoDB answers alone.
+      const epoch = read.status === 'unavailable' ? undefined : read.epoch;
+      const token = read.status === 'locked' ? read.token : undefined;
+      let value: string;
+      try {
+        this.counts.generated++;
+        value = await generate();
+      } catch (err) {
+        if (token) await this.l2.unlock(cacheKeys.feedLock(userId, variant), token);
+        throw err;
+      }
+      if (!flight.superseded) this.remember(key, userId, value);
+      const written = epoch !== undefined && (await this.l2.writeFeed(userId, variant, value, { epoch, reader: true, ...(token && { lockToken: token }) }));
+      if (!written) this.counts.l2WritesSkipped++;
+      return { value, tier: 'generated' };
+    } finally {
+      if (this.flights.get(key) === flight) this.flights.delete(key);
     }
-    // 'locked': ours to generate. 'held' after the wait: the holder died or is slow; generate
-    // anyway (still guarded by the epoch). 'unavailable': Redis is down, DynamoDB answers alone.
-    const epoch = read.status === 'unavailable' ? undefined : read.epoch;
-    const token = read.status === 'locked' ? read.token : undefined;
-    let value: string;
-    try {
-      this.counts.generated++;
-      value = await generate();
-    } catch (err) {
-      if (token) await this.l2.unlock(cacheKeys.feedLock(userId, variant), token);
-      throw err;
-    }
-    if (!flight.superseded) this.remember(key, userId, value);
-    const written = epoch !== undefined && (await this.l2.writeFeed(userId, variant, value, { epoch, reader: true, ...(token && { lockToken: token }) }));
-    if (!written) this.counts.l2WritesSkipped++;
-    return { value, tier: 'generated' };
   }
 
   /** An L2 hit as served: the string the caller already holds for it (see Intern), kept in L1

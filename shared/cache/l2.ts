@@ -286,6 +286,8 @@ export interface L2Options {
 
 type Outcome<T> = { ok: true; value: T } | { ok: false };
 const FAILED = { ok: false } as const;
+/** A rejected command, told apart from any reply. */
+const FAILED_REPLY = Symbol('failed reply');
 
 export class L2Cache {
   private client: ScriptedRedis | undefined;
@@ -385,24 +387,15 @@ export class L2Cache {
 
   /** Runs one Redis operation behind the breaker; never throws. `force`: sent even while the
    *  breaker is open (a write that keeps cached pages correct; see invalidateFeed). */
-  private async run<T>(op: (redis: ScriptedRedis) => Promise<T>, force = false): Promise<Outcome<T>> {
-    if (!this.url) return FAILED;
+  private run<T>(op: (redis: ScriptedRedis) => Promise<T>, force = false): Promise<Outcome<T>> {
+    if (!this.url) return Promise.resolve(FAILED);
     if (!this.breaker.allow() && !force) {
       this.counts.shortCircuited++;
-      return FAILED;
+      return Promise.resolve(FAILED);
     }
     const redis = this.redis(this.url);
-    try {
-      if (redis.status !== 'ready') await this.firstConnect;
-      this.coalesceWrites(redis);
-      const value = await this.bounded(op(redis));
-      this.breaker.success();
-      return { ok: true, value };
-    } catch {
-      this.counts.errors++;
-      this.breaker.failure();
-      return FAILED;
-    }
+    if (redis.status !== 'ready') return (this.firstConnect ?? Promise.resolve()).then(() => this.bounded(redis, op));
+    return this.bounded(redis, op);
   }
 
   /** This turn of the event loop's connection, and whether its writes are held (see
@@ -438,37 +431,44 @@ export class L2Cache {
   }
 
   /**
-   * The reply, or a rejection once the command timeout has passed without it (seen by the
-   * commands' Watch, at most COMMAND_WATCH_INTERVAL_MS late). The verdict waits for the event
+   * Sends `op` in this turn's write and settles it: its reply, or FAILED (counted, and told to the
+   * breaker) when it fails or the command timeout passes without it (seen by the commands' Watch,
+   * at most COMMAND_WATCH_INTERVAL_MS late). One promise per command: the async wrapper it had
+   * besides cost an L2 hit a promise and two turns of the microtask queue. The verdict waits for the event
    * loop's next poll phase (setImmediate): on a busy loop a timer fires late, in the timers phase,
    * which runs before the poll phase that reads a reply already waiting in the socket. Judged at
    * once, such replies count as timeouts, a few in a row open the breaker, and a loaded container
    * sends its reads to DynamoDB just when it can least afford them.
    */
-  private bounded<T>(reply: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
+  private bounded<T>(redis: ScriptedRedis, op: (redis: ScriptedRedis) => Promise<T>): Promise<Outcome<T>> {
+    this.coalesceWrites(redis);
+    return new Promise<Outcome<T>>((resolve) => {
       let settled = false;
+      const fail = () => {
+        this.counts.errors++;
+        this.breaker.failure();
+        resolve(FAILED);
+      };
       const watched = commands.add(Date.now() + this.commandTimeoutMs, () => {
         setImmediate(() => {
           if (settled) return;
           settled = true;
-          reject(new Error(`Redis command timed out after ${this.commandTimeoutMs} ms`));
+          fail();
         });
       });
-      reply.then(
-        (value) => {
-          if (settled) return;
-          settled = true;
-          commands.forget(watched);
-          resolve(value);
-        },
-        (err: unknown) => {
-          if (settled) return;
-          settled = true;
-          commands.forget(watched);
-          reject(err);
-        },
-      );
+      const settle = (value: T | typeof FAILED_REPLY) => {
+        if (settled) return;
+        settled = true;
+        commands.forget(watched);
+        if (value === FAILED_REPLY) return fail();
+        this.breaker.success();
+        resolve({ ok: true, value });
+      };
+      try {
+        op(redis).then(settle, () => settle(FAILED_REPLY));
+      } catch {
+        settle(FAILED_REPLY);
+      }
     });
   }
 
