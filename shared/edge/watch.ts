@@ -1,6 +1,6 @@
 // One timer for many deadlines. A per-operation setTimeout (a Timeout object, its insertion in the
-// timer list, its removal) cost each L1-hit API invocation and each Redis command a microsecond or
-// more through the local gateway, for a deadline that almost never passes. A Watch instead keeps
+// timer list, its removal) cost each API invocation a microsecond or more through the local
+// gateway, for a deadline that almost never passes (the last-resort answer, deadline.ts). A Watch instead keeps
 // the operations still running in a set, and one interval, running only while the set is not
 // empty, looks at the clock every `intervalMs`: an overdue operation is told at most that late.
 // Node has no primitive for "call me if this is still pending at T" cheaper than a timer each,
