@@ -36,6 +36,21 @@ afterAll(async () => {
   raw.disconnect();
 });
 
+/** A MONITOR connection, its 'error' listener attached before it connects. Monitor lines can
+ *  reach the client before ioredis has switched it to monitor mode (right behind MONITOR's OK,
+ *  when other files keep Redis busy) or after it disconnects; ioredis reports each as an 'error'
+ *  event ("Command queue state error"), unhandled without a listener, which failed the run now and
+ *  then. ioredis's own monitor() attaches its listener too late for the first case. */
+async function monitorRedis(): Promise<Redis> {
+  const monitor = raw.duplicate({ monitor: true, lazyConnect: true });
+  monitor.on('error', () => {});
+  await new Promise<void>((resolve, reject) => {
+    monitor.once('monitoring', () => resolve());
+    monitor.connect().catch(reject);
+  });
+  return monitor;
+}
+
 describe('L2 get, set and del', () => {
   it('reads back what it wrote, with the TTL it was given', async () => {
     expect(await cache.set(key('a'), 'page-a', FEED_L2_TTL_SECONDS)).toBe(true);
@@ -228,7 +243,7 @@ describe('L2 window heads', () => {
     await cache.writeFeed(user, 'first:10', 'plain');
     // What is sent: a stamped window's stamp, not the window itself.
     const sent: string[][] = [];
-    const monitor = await raw.duplicate().monitor();
+    const monitor = await monitorRedis();
     monitor.on('monitor', (_t: string, args: string[]) => sent.push(args));
     const replacing = (args: string[]) => /^eval(sha)?$/i.test(args[0] ?? '') && args.some((arg) => arg.includes('"page":"two"'));
     try {
@@ -279,7 +294,7 @@ describe('L2 window heads', () => {
     await cache.writeFeed(user, 'first:20', window('a'));
     expect(await readHead(user)).toEqual({ status: 'hit', value: head('a') });
     const sent: string[][] = [];
-    const monitor = await raw.duplicate().monitor();
+    const monitor = await monitorRedis();
     monitor.on('monitor', (_t: string, args: string[]) => sent.push(args));
     try {
       expect(await readHead(user)).toEqual({ status: 'hit', value: head('a') });
@@ -298,7 +313,7 @@ describe('L2 window heads', () => {
     const pages = cacheKeys.feedPages(user);
     expect(await raw.pttl(pages)).toBeLessThanOrEqual(FEED_L2_TTL_SECONDS * 1000);
     const sent: string[][] = [];
-    const monitor = await raw.duplicate().monitor();
+    const monitor = await monitorRedis();
     monitor.on('monitor', (_t: string, args: string[]) => sent.push(args));
     try {
       expect(await cache.readFeed(user, 'first:20', { counted: false })).toEqual({ status: 'hit', value: window('a') });
