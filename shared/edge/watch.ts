@@ -14,7 +14,7 @@ export interface Watched {
 
 export class Watch {
   private readonly running = new Set<Watched>();
-  private timer: NodeJS.Timeout | undefined;
+  private timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(readonly intervalMs: number) {}
 
