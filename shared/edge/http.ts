@@ -2,7 +2,8 @@
 // Lambda handler for API Gateway HTTP API (payload v2) events. It authenticates (the JWT
 // authorizer's `sub` claim), refuses oversized bodies, parses and validates JSON and query
 // strings with zod, and maps errors to {"error":{"code","message"}}. Every invocation logs as JSON
-// with the API request id as correlation id and flushes its metrics (shared/edge/observability.ts).
+// with the API request id as correlation id, binding it on its first line, and flushes the metrics
+// it stored (shared/edge/observability.ts).
 // It takes a token from the caller's rate-limit bucket (429 `rate_limited`) and bounds the
 // invocation's DynamoDB calls by its remaining time (503 `unavailable`), both with Retry-After.
 import middy from '@middy/core';
