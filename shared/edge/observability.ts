@@ -152,12 +152,14 @@ function keep(doc: EmfDocument): void {
   if (emitted.length > EMF_KEPT) emitted.splice(0, emitted.length - EMF_KEPT);
 }
 
-/** Powertools Metrics with two changes: an invocation that recorded nothing flushes nothing
- *  (Powertools would print a warning on every such invocation — most API calls), and EMF can be
- *  kept in memory instead of stdout, where the local stack's console would drown in it. */
+/** Powertools Metrics with three changes: an invocation that recorded nothing flushes nothing
+ *  (Powertools would print a warning on every such invocation — most API calls); an API
+ *  invocation is marked when it stores something, and flushed only then; and EMF can be kept in
+ *  memory instead of stdout, where the local stack's console would drown in it. */
 class FeedMetrics extends Metrics {
-  // What an API invocation stores marks it, so it flushes at its end; one that stores nothing
-  // skips the flush (its scoped stores' reads and clears).
+  // Each of the four ways to store something marks the API invocation (they store independently:
+  // none calls another), so it flushes at its end; one that stores nothing skips the flush (its
+  // scoped stores' reads and clears).
   override addMetric(...args: Parameters<Metrics['addMetric']>): this {
     stored();
     return super.addMetric(...args);
