@@ -7,7 +7,7 @@ import { config } from '../edge/config.js';
 import { cacheKeys, FEED_L1_TTL_MS, hashTagOf, LOCK_TTL_MS, scaledMs, setCacheTimeScale } from './cache-keys.js';
 import { L1Cache, type L1Options, type L1Stats } from './l1.js';
 import { DROP_PAGE, l2, type FeedRead, type L2Cache, type L2Stats } from './l2.js';
-import { isWindowHead, WINDOW_HEAD } from './window.js';
+import { isWindowHead, WINDOW_HEAD, type Intern } from './window.js';
 
 export type CacheTier = 'l1' | 'l2' | 'generated';
 export interface CachedFeed {
@@ -18,16 +18,6 @@ export interface CachedFeed {
 /** Waiters poll L2 this often: a generation takes tens of ms, so a waiter sees the holder's page
  *  a few ms after it lands, at a cost of one small Lua call per poll. */
 const WAIT_POLL_MS = 15;
-
-/**
- * Maps a value read from L2 to an equal string this process already holds, if it holds one
- * (the caller knows its values: shared/services/home-feed.ts finds a window it decoded before by
- * its stamp). L1 then keeps the string it had, and the copy Redis's reply just made dies young.
- * Kept in L1, every L2 hit's copy (~6 KB) was carried through the young generation into the old
- * one and collected there: 5–6 µs of garbage collection per L2 hit, as much as the rest of the
- * read's own work.
- */
-export type Intern = (value: string) => string;
 
 export interface FeedCacheOptions {
   /** Options of this cache's own L1 (maxBytes, ttlMs, clock). */
@@ -118,9 +108,9 @@ export class FeedCache {
     const local = cached === undefined || typeof cached === 'string' ? cached : cached.toString('utf8');
     // A head (a first page from L2) lacks the later pages: the whole window is in L2.
     if (local !== undefined && !isWindowHead(local)) return { value: local, tier: 'l1' };
-    const read = await this.l2.readFeed(userId, variant, { counted: false, extend: true });
+    const read = await this.l2.readFeed(userId, variant, { counted: false, extend: true, intern });
     if (read.status !== 'hit') return undefined;
-    return this.l2Hit(key, userId, read.value, intern, !this.flights.has(key));
+    return this.l2Hit(key, userId, read, !this.flights.has(key));
   }
 
   /** Counts a page past the first: served from a cached window (hit) or read from DynamoDB. */
@@ -270,10 +260,10 @@ export class FeedCache {
 
   private async load(userId: string, variant: string, key: string, generate: () => Promise<string>, flight: Flight, intern: Intern | undefined): Promise<CachedFeed> {
     try {
-      let read: FeedRead = await this.l2.readFeed(userId, variant, { lockTtlMs: this.lockTtlMs, head: WINDOW_HEAD });
+      let read: FeedRead = await this.l2.readFeed(userId, variant, { lockTtlMs: this.lockTtlMs, head: WINDOW_HEAD, intern });
       if (read.status === 'hit') {
         this.counts.l2Hits++;
-        return this.l2Hit(key, userId, read.value, intern, !flight.superseded);
+        return this.l2Hit(key, userId, read, !flight.superseded);
       }
       this.counts.l2Misses++;
       if (read.status === 'held') {
@@ -282,10 +272,10 @@ export class FeedCache {
         const deadline = Date.now() + this.lockTtlMs;
         while (read.status === 'held' && Date.now() < deadline) {
           await sleep(this.pollMs);
-          read = await this.l2.readFeed(userId, variant, { lockTtlMs: this.lockTtlMs, counted: false, head: WINDOW_HEAD });
+          read = await this.l2.readFeed(userId, variant, { lockTtlMs: this.lockTtlMs, counted: false, head: WINDOW_HEAD, intern });
         }
         if (read.status === 'hit') {
-          return this.l2Hit(key, userId, read.value, intern, !flight.superseded);
+          return this.l2Hit(key, userId, read, !flight.superseded);
         }
         if (read.status === 'held') this.counts.lockWaitTimeouts++;
       }
@@ -310,16 +300,15 @@ export class FeedCache {
     }
   }
 
-  /** An L2 hit as served: the string the caller already holds for it (see Intern), kept in L1
-   *  when `keep`. */
-  private l2Hit(key: string, userId: string, read: string, intern: Intern | undefined, keep: boolean): CachedFeed {
-    const value = intern ? intern(read) : read;
-    if (keep) this.remember(key, userId, value);
-    return { value, tier: 'l2' };
+  /** An L2 hit as served (interned by L2: see Intern), kept in L1 when `keep`. */
+  private l2Hit(key: string, userId: string, hit: { value: string; bytes?: number }, keep: boolean): CachedFeed {
+    if (keep) this.remember(key, userId, hit.value, hit.bytes);
+    return { value: hit.value, tier: 'l2' };
   }
 
-  private remember(key: string, userId: string, value: string): void {
-    if (!this.l1.set(key, value)) return;
+  /** Keeps a page in L1 (`bytes`: its UTF-8 length, when known). */
+  private remember(key: string, userId: string, value: string, bytes?: number): void {
+    if (!this.l1.set(key, value, bytes)) return;
     let keys = this.l1KeysByUser.get(userId);
     if (!keys) this.l1KeysByUser.set(userId, (keys = new Set()));
     keys.add(key);

@@ -13,7 +13,7 @@ import { REDIS_COMMAND_TIMEOUT_MS } from '../domain/limits.js';
 import { config } from '../edge/config.js';
 import { logger } from '../edge/observability.js';
 import { cacheKeys, FEED_L2_ACTIVE_TTL_SECONDS, FEED_L2_HEAD_TTL_SECONDS, FEED_L2_TTL_SECONDS, scaledMs } from './cache-keys.js';
-import { isWindowHead, WINDOW_STAMP, windowStampOf } from './window.js';
+import { isWindowHead, WINDOW_STAMP, windowStampOf, type Intern } from './window.js';
 
 /** Lifetimes as sent to Redis, in ms (compressed only by a benchmark's time scale). */
 const pageTtlMs = () => scaledMs(FEED_L2_TTL_SECONDS * 1000);
@@ -204,10 +204,10 @@ const KEEP_FEED = `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 1`;
 
-/** A page's value, and the user's pages kept `ttlMs` from now if it is there: two commands
- *  issued together, one round trip's wait. */
-async function hgetKeeping(r: ScriptedRedis, pages: string, field: string, ttlMs: number): Promise<string | null> {
-  const [value] = await Promise.all([r.hget(pages, field), r.feedKeep(pages, field, ttlMs)]);
+/** A page's value (its bytes with `bytes`), and the user's pages kept `ttlMs` from now if it is
+ *  there: two commands issued together, one round trip's wait. */
+async function hgetKeeping(r: ScriptedRedis, pages: string, field: string, ttlMs: number, bytes: boolean): Promise<string | Buffer | null> {
+  const [value] = await Promise.all([bytes ? r.hgetBuffer(pages, field) : r.hget(pages, field), r.feedKeep(pages, field, ttlMs)]);
   return value;
 }
 
@@ -253,7 +253,8 @@ export interface ValueHead {
 }
 
 export type FeedRead =
-  | { status: 'hit'; value: string }
+  /** `bytes`: the value's UTF-8 length, when the reply's bytes gave it (see `intern`). */
+  | { status: 'hit'; value: string; bytes?: number }
   | { status: 'locked'; epoch: string; token: string }
   | { status: 'held'; epoch: string }
   | { status: 'miss'; epoch: string }
@@ -524,8 +525,10 @@ export class L2Cache {
    * all in one round trip. `counted: false` keeps a waiter's polls out of the hit/miss counts. A
    * reader's hit (`extend`, by default when counted) keeps the user's pages FEED_L2_ACTIVE_TTL_SECONDS;
    * a hit of a head kept before does not (the read that cut it did, at most an hour before).
+   * `intern`: a hit's value is what it makes of the reply (see Intern), given the reply's bytes
+   * where a plain HGET read it.
    */
-  async readFeed(userId: string, variant: string, opts: { lockTtlMs?: number; counted?: boolean; extend?: boolean; head?: ValueHead } = {}): Promise<FeedRead> {
+  async readFeed(userId: string, variant: string, opts: { lockTtlMs?: number; counted?: boolean; extend?: boolean; head?: ValueHead; intern?: Intern } = {}): Promise<FeedRead> {
     // A head cut before is a plain HGET: READ_FEED cost Redis ~12 µs of CPU per read (a script
     // call with eleven arguments) where an HGET costs ~3.5, and this is the read of every L2 hit.
     // Served without its pages' TTL check: every change of the pages drops the heads (see
@@ -536,13 +539,20 @@ export class L2Cache {
     // keeps the pages (the script's extension was due on every read: a TTL only counts down from
     // the reader TTL), cost it a few. A miss goes on to the script, for the epoch and the lock.
     const extend = opts.extend ?? opts.counted !== false;
+    const intern = opts.intern;
     if (opts.head || !opts.lockTtlMs) {
-      const kept = await this.run((r) =>
-        opts.head ? r.hget(cacheKeys.feedHeads(userId), variant) : extend ? hgetKeeping(r, cacheKeys.feedPages(userId), variant, activeTtlMs()) : r.hget(cacheKeys.feedPages(userId), variant),
-      );
+      // The reply as bytes only for a caller that interns them.
+      const bytes = intern !== undefined;
+      const kept = await this.run((r): Promise<string | Buffer | null> => {
+        if (!opts.head && extend) return hgetKeeping(r, cacheKeys.feedPages(userId), variant, activeTtlMs(), bytes);
+        const key = opts.head ? cacheKeys.feedHeads(userId) : cacheKeys.feedPages(userId);
+        return bytes ? r.hgetBuffer(key, variant) : r.hget(key, variant);
+      });
       if (kept.ok && kept.value !== null) {
         if (opts.counted !== false) this.count(true);
-        return { status: 'hit', value: kept.value };
+        const reply = kept.value;
+        if (typeof reply === 'string') return { status: 'hit', value: intern ? intern(reply) : reply };
+        return { status: 'hit', value: intern ? intern(reply) : reply.toString(), bytes: reply.length };
       }
       if (!kept.ok) {
         if (opts.counted !== false) this.count(false);
@@ -568,7 +578,7 @@ export class L2Cache {
     const read: FeedRead = !out.ok
       ? { status: 'unavailable' }
       : out.value[0] !== null
-        ? { status: 'hit', value: out.value[0] }
+        ? { status: 'hit', value: intern ? intern(out.value[0]) : out.value[0] }
         : out.value[2] === 1
           ? { status: 'locked', epoch: out.value[1], token }
           : { status: token ? 'held' : 'miss', epoch: out.value[1] };

@@ -9,8 +9,8 @@
 // and regenerate them at once for users active in the last hour.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
-import { feedCache, type CacheTier, type Intern } from '../cache/feed-cache.js';
-import { isWindowHead, WINDOW_STAMP, windowStampOf } from '../cache/window.js';
+import { feedCache, type CacheTier } from '../cache/feed-cache.js';
+import { isWindowHead, WINDOW_STAMP, windowStampOf, type Intern } from '../cache/window.js';
 import { continuationVariant, feedVariant, limitOfVariant } from '../cache/cache-keys.js';
 import { activeAmong, checkCachedPage, checkSyncedPage, isDeleted, mirrorDue, newPostsOf, syncPostMirror, type CachedPage } from '../cache/pull-cache.js';
 import { continuationItems, keepContinuation, pageFromContinuation, type Continuation } from '../domain/feed-continuation.js';
@@ -104,10 +104,15 @@ async function generate(userId: string, limit: number, cleanup = true): Promise<
 const decodedPages = new Map<string, { cached: CachedWindow; json?: string; text: string }>();
 const DECODED_PAGES_MAX = 2000;
 
-export function decode(value: string): { cached: CachedWindow; json?: string; text: string } {
+/** A value's key in decodedPages: its stamp, marked for a head (a window's head and the whole
+ *  window share a stamp, not a parse); undefined for a value without one. */
+const stampKey = (value: string | Buffer): string | undefined => {
   const stamp = windowStampOf(value);
-  // A window's head and the whole window share a stamp, not a parse.
-  const key = stamp ? stamp + (isWindowHead(value) ? 'h' : '') : value;
+  return stamp && stamp + (isWindowHead(value) ? 'h' : '');
+};
+
+export function decode(value: string): { cached: CachedWindow; json?: string; text: string } {
+  const key = stampKey(value) ?? value;
   let decoded = decodedPages.get(key);
   if (!decoded) {
     if (decodedPages.size >= DECODED_PAGES_MAX) decodedPages.delete(decodedPages.keys().next().value!);
@@ -117,8 +122,14 @@ export function decode(value: string): { cached: CachedWindow; json?: string; te
 }
 
 /** A window read from L2 as the string this process decoded it from before, if it did (the
- *  stamp names one serialization, so the two are equal): see Intern. */
-const internWindow: Intern = (value) => (windowStampOf(value) ? decode(value).text : value);
+ *  stamp names one serialization, so the two are equal), found by the stamp alone: see Intern. */
+export const internWindow: Intern = (value) => {
+  const key = stampKey(value);
+  const known = key === undefined ? undefined : decodedPages.get(key);
+  if (known) return known.text;
+  const text = typeof value === 'string' ? value : value.toString('utf8');
+  return key === undefined ? text : decode(text).text;
+};
 
 /** A first page (from the cache when it can) or a deeper one (from the cached window, else from
  *  DynamoDB). `json` is the page serialized, when it was already: the caller can send it as is. */

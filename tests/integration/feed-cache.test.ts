@@ -71,12 +71,19 @@ describe('feed cache tiers', () => {
     await (await container()).put(user, FIRST, 'page-1');
     const b = await container();
     // A stand-in that can be told apart: the product's (home-feed.ts) returns an equal string.
-    const held = (value: string) => (value === 'page-1' ? 'page-1 as held' : value);
+    const given: (string | Buffer)[] = [];
+    const held = (value: string | Buffer) => {
+      given.push(value);
+      return value.toString() === 'page-1' ? 'page-1 as held' : value.toString();
+    };
     expect(await b.getOrGenerate(user, FIRST, generator('generated'), held)).toEqual({ value: 'page-1 as held', tier: 'l2' });
     expect(await b.getOrGenerate(user, FIRST, generator('generated'))).toEqual({ value: 'page-1 as held', tier: 'l1' });
     const c = await container();
     expect(await c.peek(user, FIRST, held)).toEqual({ value: 'page-1 as held', tier: 'l2' });
     expect(await c.peek(user, FIRST)).toEqual({ value: 'page-1 as held', tier: 'l1' });
+    // A plain HGET's reply reaches it as the bytes Redis sent (nothing decoded for a page the
+    // caller holds); a script's (the first read, which also takes the lock on a miss) as a string.
+    expect(given.map((v) => (Buffer.isBuffer(v) ? 'bytes' : 'string'))).toEqual(['string', 'bytes']);
   });
 
   it('writes through both tiers with put()', async () => {

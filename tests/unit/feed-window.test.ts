@@ -3,10 +3,10 @@
 // back (an L2 hit is a new string each time), while a changed window is parsed afresh. A followed
 // author's backfilled posts merge into a window as a fresh generation orders them.
 import { describe, expect, it } from 'vitest';
-import { WINDOW_HEAD } from '../../shared/cache/window.js';
+import { isWindowHead, WINDOW_HEAD, windowStampOf } from '../../shared/cache/window.js';
 import { continuationVariant, feedVariant } from '../../shared/cache/cache-keys.js';
 import { idAt } from '../../shared/domain/ids.js';
-import { decode, encodeWindow, withBackfill, withoutAuthor, withoutPost } from '../../shared/services/home-feed.js';
+import { decode, encodeWindow, internWindow, withBackfill, withoutAuthor, withoutPost } from '../../shared/services/home-feed.js';
 
 const post = (n: number) => ({ postId: `p${n}`, authorId: 'a', content: `post ${n}`, createdAt: '2026-12-01T00:00:00.000Z' });
 const window = (n: number) => ({ page: { items: [post(n)], nextCursor: null }, pulled: [], at: 1 });
@@ -34,6 +34,33 @@ describe('cached windows', () => {
     const value = encodeWindow(window(2));
     const again = (' ' + value).slice(1); // the same characters in another string, as Redis returns them
     expect(decode(again)).toBe(decode(value));
+  });
+
+  it('are told by their stamp and head from the bytes Redis sends as from the string', () => {
+    const whole = encodeWindow({ ...window(7), rest: JSON.stringify([post(6)]), beyond: true });
+    const head = `${whole.slice(0, whole.indexOf(WINDOW_HEAD.cut))}${WINDOW_HEAD.close}`;
+    for (const value of [whole, head, '{"s":"short"}', 'page-1', '']) {
+      expect(windowStampOf(Buffer.from(value))).toBe(windowStampOf(value));
+      expect(isWindowHead(Buffer.from(value))).toBe(isWindowHead(value));
+    }
+    expect(windowStampOf(whole)).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    expect(isWindowHead(head)).toBe(true);
+  });
+
+  it('read from L2 as bytes, are the string this process parsed before when it did, else decoded', () => {
+    const value = encodeWindow({ ...window(8), rest: '[]', beyond: true });
+    const head = `${value.slice(0, value.indexOf(WINDOW_HEAD.cut))}${WINDOW_HEAD.close}`;
+    decode(value);
+    expect(internWindow(Buffer.from(value))).toBe(decode(value).text);
+    // A head and its window share a stamp, not a string.
+    const fromHead = internWindow(Buffer.from(head));
+    expect(fromHead).toBe(head);
+    expect(internWindow(Buffer.from(head))).toBe(fromHead);
+    // Another serialization, and a value with no stamp, are decoded.
+    const other = encodeWindow(window(8));
+    expect(internWindow(Buffer.from(other))).toBe(other);
+    expect(internWindow(Buffer.from('page-1'))).toBe('page-1');
+    expect(internWindow('page-1')).toBe('page-1');
   });
 
   it('are parsed afresh when changed: a window re-serialized after a merge is its new content', () => {
