@@ -69,8 +69,11 @@ export class FrequencySketch {
     this.sampleSize = 10 * width;
   }
 
-  private indexes(key: string): number[] {
-    // FNV-1a, then a murmur3 finaliser for the second hash; rows use double hashing h1 + i·h2.
+  /** The key's counter in each row, into `this.at` (one array reused: a fresh one per lookup was
+   *  an allocation on every L1 read). */
+  private readonly at = new Int32Array(FrequencySketch.DEPTH);
+
+  private index(key: string): Int32Array {
     let h1 = 0x811c9dc5;
     for (let i = 0; i < key.length; i++) h1 = Math.imul(h1 ^ key.charCodeAt(i), 0x01000193);
     let h2 = h1 ^ (h1 >>> 16);
@@ -79,26 +82,26 @@ export class FrequencySketch {
     h2 = Math.imul(h2, 0xc2b2ae35);
     h2 = (h2 ^ (h2 >>> 16)) | 1;
     const width = this.mask + 1;
-    const out: number[] = [];
-    for (let row = 0; row < FrequencySketch.DEPTH; row++) out.push(row * width + ((h1 + row * h2) & this.mask));
-    return out;
+    for (let row = 0; row < FrequencySketch.DEPTH; row++) this.at[row] = row * width + ((h1 + row * h2) & this.mask);
+    return this.at;
   }
 
   /** Conservative update: only the counters at the key's current minimum grow, which keeps
    *  collisions from inflating the estimates of cold keys. */
   increment(key: string): void {
-    const at = this.indexes(key);
+    const at = this.index(key);
     let min = FrequencySketch.MAX_COUNT;
-    for (const i of at) min = Math.min(min, this.counters[i]!);
+    for (let row = 0; row < FrequencySketch.DEPTH; row++) min = Math.min(min, this.counters[at[row]!]!);
     if (min < FrequencySketch.MAX_COUNT) {
-      for (const i of at) if (this.counters[i] === min) this.counters[i]!++;
+      for (let row = 0; row < FrequencySketch.DEPTH; row++) if (this.counters[at[row]!] === min) this.counters[at[row]!]!++;
     }
     if (++this.additions >= this.sampleSize) this.age();
   }
 
   estimate(key: string): number {
+    const at = this.index(key);
     let min = FrequencySketch.MAX_COUNT;
-    for (const i of this.indexes(key)) min = Math.min(min, this.counters[i]!);
+    for (let row = 0; row < FrequencySketch.DEPTH; row++) min = Math.min(min, this.counters[at[row]!]!);
     return min;
   }
 
