@@ -53,6 +53,24 @@ describe('L2 on a busy event loop', () => {
     expect(cache.breakerState()).toBe('closed');
   });
 
+  it('times out a command whose reply is late though the others of its turn answered', async () => {
+    // Its own client: a failure opens this file's breaker (failureThreshold 1).
+    const l2 = createL2(url, { commandTimeoutMs: TIMEOUT_MS, connectWaitMs: 1_000 });
+    try {
+      expect(await l2.connect()).toBe(true);
+      // Writes wait; reads are answered.
+      await raw.call('CLIENT', 'PAUSE', String(PAUSE_MS), 'WRITE');
+      const started = performance.now();
+      const [read, written] = await Promise.all([l2.get(key), l2.set(`${key}:w`, 'x', 60)]);
+      expect(read).toBe('page');
+      expect(written).toBe(false);
+      expect(performance.now() - started).toBeLessThan(PAUSE_MS);
+      expect(l2.stats()).toMatchObject({ hits: 1, errors: 1 });
+    } finally {
+      await l2.close();
+    }
+  });
+
   it('still answers a miss when Redis itself is slower than the timeout', async () => {
     await raw.call('CLIENT', 'PAUSE', String(PAUSE_MS), 'ALL');
 
