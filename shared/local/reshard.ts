@@ -190,6 +190,8 @@ class KeyLocks {
 /** Rows copied per BatchWriteItem, and batches in flight: the copy's pace. */
 const COPY_BATCH = 25;
 const COPY_PARALLEL = 8;
+/** Old tables --finish clears at once (each with COPY_PARALLEL batches in flight). */
+const FINISH_TABLES = 4;
 
 /** Holds everything the reshard sends but the cut-over's own catch-up while a cut-over runs (the
  *  other tables' copies, verifications and catch-ups, and those still lingering): its pause is
@@ -771,10 +773,13 @@ export async function finish(target: ReshardTarget, io: ReshardIo): Promise<Resh
     return locked(clients, state, previous, async () => {
       const map = await readShardMap();
       let deleted = 0;
-      for (const t of tablesMovedFrom(baseOf(state), map)) {
+      // Tables are independent: FINISH_TABLES of them at once, so one table's scan overlaps
+      // another's deletes (one after another, the deletes of a 32 → 64 reshard's 13,500 moved rows
+      // took ~21 s locally, most of it waiting on scans of tables with little left to delete).
+      await inPool(tablesMovedFrom(baseOf(state), map), FINISH_TABLES, async (t) => {
         deleted += await deleteMovedRows(clients, map, t);
         io.progress(`table ${t}: moved rows deleted (${deleted} so far)`);
-      }
+      });
       state.phase = 'finished';
       await saveState(clients.doc, state);
       io.progress(`finished: ${deleted} moved rows deleted from the old tables; ${map.tables} tables in use`);
