@@ -52,6 +52,9 @@ export interface FeedCacheStats {
   l2Tier: L2Stats;
 }
 
+/** A flight's promise until its load has started (load reads only the flight's other fields). */
+const NO_LOAD: Promise<CachedFeed> = Promise.resolve({ value: '', tier: 'generated' });
+
 interface Flight {
   userId: string;
   promise: Promise<CachedFeed>;
@@ -78,13 +81,14 @@ export class FeedCache {
   }
 
   /** The page from the nearest tier that has it, else from `generate` (once, however many ask).
-   *  `intern`: see Intern. */
-  async getOrGenerate(userId: string, variant: string, generate: () => Promise<string>, intern?: Intern): Promise<CachedFeed> {
+   *  `intern`: see Intern. Not an async function: one returning the load's promise wrapped it in
+   *  a promise of its own (and two more turns of the microtask queue) on every L2 hit. */
+  getOrGenerate(userId: string, variant: string, generate: () => Promise<string>, intern?: Intern): Promise<CachedFeed> {
     const key = cacheKeys.feedL1(userId, variant);
     const cached = this.l1.get(key);
     if (cached !== undefined) {
       this.counts.l1Hits++;
-      return { value: typeof cached === 'string' ? cached : cached.toString('utf8'), tier: 'l1' };
+      return Promise.resolve({ value: typeof cached === 'string' ? cached : cached.toString('utf8'), tier: 'l1' });
     }
     this.counts.l1Misses++;
     const inFlight = this.flights.get(key);
@@ -92,7 +96,7 @@ export class FeedCache {
       this.counts.coalesced++;
       return inFlight.promise;
     }
-    const flight: Flight = { userId, superseded: false, promise: Promise.resolve({ value: '', tier: 'generated' }) };
+    const flight: Flight = { userId, superseded: false, promise: NO_LOAD };
     // load forgets the flight when it ends (in its own finally: a .finally() on its promise was
     // one more promise and microtask per L2 hit).
     this.flights.set(key, flight);
