@@ -66,7 +66,9 @@ export function encodeWindow(window: CachedWindow): string {
 }
 
 /** Which use case a DynamoDB request served, for request accounting: a feed read (a reader is
- *  waiting) or warming (a page generated for a reader expected soon). */
+ *  waiting) or warming (a page generated for a reader expected soon). Entered only where a read
+ *  reaches DynamoDB (a generation, a page past the window): on a cache hit, the scope (a copy of
+ *  the async context per read) was most of what the read allocated besides its response. */
 export const feedWork = new AsyncLocalStorage<'read' | 'warm'>();
 
 /** Generates a first page and the window after it; background regeneration (`cleanup: false`)
@@ -134,13 +136,16 @@ export const internWindow: Intern = (value) => {
 /** A first page (from the cache when it can) or a deeper one (from the cached window, else from
  *  DynamoDB). `json` is the page serialized, when it was already: the caller can send it as is. */
 export function homeFeed(userId: string, limit: number, cursor?: string): Promise<{ page: PostPage; source: FeedSource; json?: string }> {
-  return feedWork.run('read', () => (cursor ? deeperPage(userId, limit, cursor) : firstPage(userId, limit)));
+  return cursor ? feedWork.run('read', () => deeperPage(userId, limit, cursor)) : firstPage(userId, limit);
 }
+
+/** A reader's generation of their first page (see feedWork). */
+const generateForReader = (userId: string, limit: number) => feedWork.run('read', () => generate(userId, limit));
 
 async function firstPage(userId: string, limit: number): Promise<{ page: PostPage; source: FeedSource; json?: string }> {
   const variant = feedVariant(limit);
   for (let attempt = 0; ; attempt++) {
-    const { value, tier } = await feedCache().getOrGenerate(userId, variant, () => generate(userId, limit), internWindow);
+    const { value, tier } = await feedCache().getOrGenerate(userId, variant, () => generateForReader(userId, limit), internWindow);
     const decoded = decode(value);
     const cached = decoded.cached;
     const checked = mirrorDue() ? await checkCachedPage(cached) : checkSyncedPage(cached);
@@ -165,7 +170,7 @@ async function firstPage(userId: string, limit: number): Promise<{ page: PostPag
     }
     // A list is not cached (or more posts keep coming): drop the page and generate afresh (once).
     await feedCache().invalidate(userId);
-    if (attempt > 0) return { page: (JSON.parse(await generate(userId, limit)) as CachedWindow).page, source: 'generated' };
+    if (attempt > 0) return { page: (JSON.parse(await generateForReader(userId, limit)) as CachedWindow).page, source: 'generated' };
   }
 }
 
