@@ -291,8 +291,9 @@ interface Waiting {
 }
 /** The commands issued in one turn of the event loop, on one connection (see L2Cache.bounded). */
 interface Turn {
-  /** The connection its commands are written to, held until the turn ends. */
   stream: ScriptedRedis['stream'];
+  /** Its writes are held until the turn ends. */
+  corked: boolean;
   waiting: Waiting[];
   /** Commands of `waiting` without their reply yet. */
   unsettled: number;
@@ -340,9 +341,8 @@ export class L2Cache {
     const client = new Redis(url, {
       maxRetriesPerRequest: 0,
       enableOfflineQueue: false,
-      // Each command is written as it is issued, into the socket its turn holds (see
-      // currentTurn). ioredis's auto-pipelining (one Pipeline per tick) cost more than the
-      // writes it saves: a fan-out-shaped burst of 500 Lua updates took 6.2 ms
+      // Each command goes out as it is issued. ioredis's auto-pipelining (one Pipeline per tick)
+      // cost more than the writes it saves: a fan-out-shaped burst of 500 Lua updates took 6.2 ms
       // and 8.1–11.3 µs of CPU per command with it, 3.9–4.6 ms and 5.8–7.8 µs without; L2 feed
       // reads in one process at 32 at once, 13,146 → 26,146 per second (bench `l2 vs redis`).
       // The socket still sends what queues behind a write in progress in one writev.
@@ -414,29 +414,31 @@ export class L2Cache {
   private turn: Turn | undefined;
 
   /**
-   * The turn of the event loop a command is issued in: the turn's commands are held in the socket
-   * and sent in one write once its I/O has been handled (setImmediate runs right after the poll
-   * phase that read the requests). A container serving many requests at once wrote each request's
-   * command on its own (a system call, and a wake-up of Redis, per command). The turn's first
-   * command used to go out at once, to keep Redis working while the rest were issued: that was a
-   * second write and a second wake-up of Redis per turn, and through the gateway at c=32 (14
-   * commands a turn) an L2 hit cost the container 59.5 µs of CPU and Redis 4.2 µs that way, 57.2
-   * and 3.6 µs with the whole turn in one write (13,481 → 13,834 req/s). A lone command (Lambda's
-   * one invocation at a time) waits only for the callbacks of the poll phase it was issued in.
-   * ioredis's own auto-pipelining batches a turn too, but builds a Pipeline per batch, which cost
-   * more than the writes it saved (see enableAutoPipelining below).
+   * The turn of the event loop a command is issued in. Its first command goes out at once; the
+   * ones issued after it in the same turn are held in the socket and sent in one write once the
+   * turn's I/O has been handled (setImmediate runs right after the poll phase that read the
+   * requests). A container serving many requests at once wrote each request's command on its own
+   * (a system call, and a wake-up of Redis, per command); sending the first at once keeps Redis
+   * working while the rest are issued, and costs a lone command (Lambda's one invocation at a
+   * time) no wait. ioredis's own auto-pipelining batches a turn too, but holds every command and
+   * builds a Pipeline per batch, which cost more than the writes it saved (see
+   * enableAutoPipelining below).
    */
   private currentTurn(redis: ScriptedRedis): Turn {
     const stream = redis.stream;
     const turn = this.turn;
-    if (turn?.stream === stream) return turn;
-    const next: Turn = { stream, waiting: [], unsettled: 0, timer: undefined };
+    if (turn?.stream === stream) {
+      if (!turn.corked && !stream.destroyed) {
+        stream.cork();
+        turn.corked = true;
+      }
+      return turn;
+    }
+    const next: Turn = { stream, corked: false, waiting: [], unsettled: 0, timer: undefined };
     this.turn = next;
-    const corked = !stream.destroyed;
-    if (corked) stream.cork();
     setImmediate(() => {
       if (this.turn === next) this.turn = undefined;
-      if (corked) stream.uncork();
+      if (next.corked) stream.uncork();
     });
     next.timer = setTimeout(() => setImmediate(() => this.expire(next)), this.commandTimeoutMs);
     return next;
