@@ -420,8 +420,10 @@ export class L2Cache {
    * requests). A container serving many requests at once wrote each request's command on its own
    * (a system call, and a wake-up of Redis, per command); sending the first at once keeps Redis
    * working while the rest are issued, and costs a lone command (Lambda's one invocation at a
-   * time) no wait. ioredis's own auto-pipelining batches a turn too, but holds every command and
-   * builds a Pipeline per batch, which cost more than the writes it saved (see
+   * time) no wait. Holding the first too (one write per turn) saved the gateway's container 2.3
+   * µs of CPU per L2 hit at c=32, and cost a lone invocation's L2 hit as deployed 165–203 µs of
+   * CPU against 110–150. ioredis's own auto-pipelining batches a turn too, but holds every
+   * command and builds a Pipeline per batch, which cost more than the writes it saved (see
    * enableAutoPipelining below).
    */
   private currentTurn(redis: ScriptedRedis): Turn {
