@@ -457,8 +457,8 @@ export class L2Cache {
    * sent within the same loop iteration, share one timer, cleared once every command of the turn
    * has its reply: with a timer per command (a Timeout, its insertion in the timer list and its
    * removal), 32 reads at once in one process cost 11.7 µs of CPU per read, with a timer per turn
-   * 8.5 µs; a container behind the gateway sends ten or more commands per turn. Not one interval watching them all (shared/edge/watch.ts, as the API's invocations
-   * are): with the watch, 32 reads at once in one process served 35,000–36,000 reads/s at p95
+   * 8.5 µs; a container behind the gateway sends ten or more commands per turn. Not one interval
+   * watching them all (shared/edge/watch.ts, as the API's invocations are): with the watch, 32 reads at once in one process served 35,000–36,000 reads/s at p95
    * 3.5–3.9 ms against 46,000–50,000 at 1.6–1.7 ms with a timer each. One promise per command:
    * the async wrapper it had besides cost an L2 hit a promise and two turns of the microtask
    * queue. The verdict waits for the event loop's next poll phase (setImmediate): on a busy loop
