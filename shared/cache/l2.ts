@@ -297,7 +297,7 @@ interface Turn {
   waiting: Waiting[];
   /** Commands of `waiting` without their reply yet. */
   unsettled: number;
-  /** Fails the ones still waiting once the command timeout has passed. */
+  /** Fails the ones still waiting once the command timeout has passed; undefined while none is. */
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
@@ -434,6 +434,9 @@ export class L2Cache {
         stream.cork();
         turn.corked = true;
       }
+      // Every earlier command of the turn has its reply (a turn begun in a check phase lasts
+      // through the next poll phase): this one gets a timer of its own.
+      turn.timer ??= this.expireLater(turn);
       return turn;
     }
     const next: Turn = { stream, corked: false, waiting: [], unsettled: 0, timer: undefined };
@@ -442,8 +445,13 @@ export class L2Cache {
       if (this.turn === next) this.turn = undefined;
       if (next.corked) stream.uncork();
     });
-    next.timer = setTimeout(() => setImmediate(() => this.expire(next)), this.commandTimeoutMs);
+    next.timer = this.expireLater(next);
     return next;
+  }
+
+  /** The turn's timeout, from now. */
+  private expireLater(turn: Turn): ReturnType<typeof setTimeout> {
+    return setTimeout(() => setImmediate(() => this.expire(turn)), this.commandTimeoutMs);
   }
 
   /** The turn's command timeout passed: every command of it still waiting fails. */
@@ -475,7 +483,10 @@ export class L2Cache {
         settle: (value) => {
           if (command.settled) return;
           command.settled = true;
-          if (--turn.unsettled === 0) clearTimeout(turn.timer);
+          if (--turn.unsettled === 0) {
+            clearTimeout(turn.timer);
+            turn.timer = undefined;
+          }
           if (value === FAILED_REPLY) {
             this.counts.errors++;
             this.breaker.failure();

@@ -72,6 +72,31 @@ describe('L2 on a busy event loop', () => {
     }
   });
 
+  it('times out a command that joins its turn after the others have their replies', async () => {
+    const l2 = createL2(url, { commandTimeoutMs: TIMEOUT_MS, connectWaitMs: 1_000 });
+    try {
+      expect(await l2.connect()).toBe(true);
+      const BLOCK_S = 0.5;
+      const started = performance.now();
+      // A turn begun in a check phase lasts through the next poll phase: the read goes out, the
+      // loop is held until its reply is surely in the socket, and the poll phase that reads it
+      // issues the BLPOP, in the same turn, after the turn's only command was answered.
+      const popped = await new Promise<unknown>((resolve) =>
+        setImmediate(() => {
+          void l2.get(key).then(() => resolve(l2.command((r) => r.blpop(`${key}:empty`, BLOCK_S))));
+          const until = performance.now() + 20;
+          while (performance.now() < until) {
+            // the reply arrives meanwhile
+          }
+        }),
+      );
+      expect(popped).toBeUndefined();
+      expect(performance.now() - started).toBeLessThan(BLOCK_S * 1000);
+    } finally {
+      await l2.close();
+    }
+  });
+
   it('still answers a miss when Redis itself is slower than the timeout', async () => {
     await raw.call('CLIENT', 'PAUSE', String(PAUSE_MS), 'ALL');
 
