@@ -32,15 +32,35 @@ afterAll(async () => {
   raw.disconnect();
 });
 
+/** Keeps the event loop busy for `ms`, as a container busy answering other requests. */
+function spin(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    // busy
+  }
+}
+
 /** Keeps the event loop busy for `ms` once the command is on the wire (the write goes out on the
  *  next tick; setImmediate runs after it). */
 function blockLoopSoon(ms: number): void {
-  setImmediate(() => {
-    const until = performance.now() + ms;
-    while (performance.now() < until) {
-      // the container is busy answering other requests
-    }
-  });
+  setImmediate(() => spin(ms));
+}
+
+/** How long a BLPOP of an empty list holds its reply: a command late on its own connection only
+ *  (the shared Redis is not paused for the clients of the files running beside this one). */
+const HOLD_S = 0.5;
+const heldReply = (l2: L2Cache) => l2.command((r) => r.blpop(`${key}:empty`, HOLD_S));
+
+/** `work` with a client of its own, closed after: a failure opens the file's shared client's
+ *  breaker (failureThreshold 1). */
+async function withOwnClient(work: (l2: L2Cache) => Promise<void>): Promise<void> {
+  const l2 = createL2(url, { commandTimeoutMs: TIMEOUT_MS, connectWaitMs: 1_000 });
+  try {
+    expect(await l2.connect()).toBe(true);
+    await work(l2);
+  } finally {
+    await l2.close();
+  }
 }
 
 describe('L2 on a busy event loop', () => {
@@ -53,49 +73,31 @@ describe('L2 on a busy event loop', () => {
     expect(cache.breakerState()).toBe('closed');
   });
 
-  it('times out a command whose reply is late though the others of its turn answered', async () => {
-    // Its own client: a failure opens this file's breaker (failureThreshold 1).
-    const l2 = createL2(url, { commandTimeoutMs: TIMEOUT_MS, connectWaitMs: 1_000 });
-    try {
-      expect(await l2.connect()).toBe(true);
-      // The read is answered at once; the BLPOP of an empty list holds its reply for BLOCK_S
-      // (on this connection only: the shared Redis is not paused for other files' clients).
-      const BLOCK_S = 0.5;
+  it('times out a command whose reply is late though the others of its turn answered', () =>
+    withOwnClient(async (l2) => {
       const started = performance.now();
-      const [read, popped] = await Promise.all([l2.get(key), l2.command((r) => r.blpop(`${key}:empty`, BLOCK_S))]);
+      const [read, popped] = await Promise.all([l2.get(key), heldReply(l2)]);
       expect(read).toBe('page');
       expect(popped).toBeUndefined();
-      expect(performance.now() - started).toBeLessThan(BLOCK_S * 1000);
+      expect(performance.now() - started).toBeLessThan(HOLD_S * 1000);
       expect(l2.stats()).toMatchObject({ hits: 1, errors: 1 });
-    } finally {
-      await l2.close();
-    }
-  });
+    }));
 
-  it('times out a command that joins its turn after the others have their replies', async () => {
-    const l2 = createL2(url, { commandTimeoutMs: TIMEOUT_MS, connectWaitMs: 1_000 });
-    try {
-      expect(await l2.connect()).toBe(true);
-      const BLOCK_S = 0.5;
+  it('times out a command that joins its turn after the others have their replies', () =>
+    withOwnClient(async (l2) => {
       const started = performance.now();
       // A turn begun in a check phase lasts through the next poll phase: the read goes out, the
       // loop is held until its reply is surely in the socket, and the poll phase that reads it
-      // issues the BLPOP, in the same turn, after the turn's only command was answered.
+      // issues the held command, in the same turn, after the turn's only command was answered.
       const popped = await new Promise<unknown>((resolve) =>
         setImmediate(() => {
-          void l2.get(key).then(() => resolve(l2.command((r) => r.blpop(`${key}:empty`, BLOCK_S))));
-          const until = performance.now() + 20;
-          while (performance.now() < until) {
-            // the reply arrives meanwhile
-          }
+          void l2.get(key).then(() => resolve(heldReply(l2)));
+          spin(20);
         }),
       );
       expect(popped).toBeUndefined();
-      expect(performance.now() - started).toBeLessThan(BLOCK_S * 1000);
-    } finally {
-      await l2.close();
-    }
-  });
+      expect(performance.now() - started).toBeLessThan(HOLD_S * 1000);
+    }));
 
   it('still answers a miss when Redis itself is slower than the timeout', async () => {
     await raw.call('CLIENT', 'PAUSE', String(PAUSE_MS), 'ALL');
