@@ -7,7 +7,7 @@ import { createConnection } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cacheKeys, FEED_L2_ACTIVE_TTL_SECONDS, FEED_L2_HEAD_TTL_SECONDS, FEED_L2_TTL_SECONDS } from '../../shared/cache/cache-keys.js';
-import { WINDOW_HEAD } from '../../shared/cache/window.js';
+import { WINDOW_HEAD, type Intern } from '../../shared/cache/window.js';
 import { CircuitBreaker, createL2, type L2Cache } from '../../shared/cache/l2.js';
 import { freePort, which } from '../../shared/local/engines.js';
 import { until } from '../support/fixtures-wait.js';
@@ -349,6 +349,83 @@ describe('L2 window heads', () => {
     await raw.del(cacheKeys.feedPages(user));
     expect(await cache.beginFeedUpdate(user)).toEqual({});
     expect(await readHead(user)).toMatchObject({ status: 'miss' });
+  });
+});
+
+describe('L2 reads as bytes (a caller that interns the reply)', () => {
+  // The read of every L2 hit is an HGET queued on ioredis's connection by the tier itself (see
+  // HgetBytes in shared/cache/l2.ts): these pin what it must keep of ioredis's own hgetBuffer.
+  const variant = 'first:20';
+  const asText: Intern = (v) => (typeof v === 'string' ? `string:${v}` : `bytes:${v.toString('utf8')}`);
+  const window = (n: string) => `{"s":"${n}","page":"p-${n} · ✓","rest":"later pages of ${n}"}`;
+  const head = (n: string) => `{"s":"${n}","page":"p-${n} · ✓","head":1}`;
+  const byteRead = (l2: L2Cache, user: string) => l2.readFeed(user, variant, { head: WINDOW_HEAD, intern: asText });
+  /** A user whose head is cut (the first read, through the script) so the next reads are HGETs. */
+  async function cutHead(l2: L2Cache, n: string): Promise<string> {
+    const user = `u-é-${n}-${randomUUID()}`;
+    await l2.writeFeed(user, variant, window(n));
+    expect(await byteRead(l2, user)).toEqual({ status: 'hit', value: `string:${head(n)}` });
+    return user;
+  }
+
+  it('gives a head, a window and a miss as hgetBuffer would, keys and values in any script', async () => {
+    const user = await cutHead(cache, 'ü');
+    expect(await byteRead(cache, user)).toEqual({ status: 'hit', value: `bytes:${head('ü')}`, bytes: Buffer.byteLength(head('ü')) });
+    expect(await raw.hgetBuffer(cacheKeys.feedHeads(user), variant)).toEqual(Buffer.from(head('ü')));
+    // The whole window (a later page), with and without keeping the pages for a reader.
+    expect(await cache.readFeed(user, variant, { counted: false, intern: asText })).toEqual({ status: 'hit', value: `bytes:${window('ü')}`, bytes: Buffer.byteLength(window('ü')) });
+    expect(await cache.readFeed(user, variant, { intern: asText })).toEqual({ status: 'hit', value: `bytes:${window('ü')}`, bytes: Buffer.byteLength(window('ü')) });
+    expect(await raw.pttl(cacheKeys.feedPages(user))).toBeGreaterThan(FEED_L2_ACTIVE_TTL_SECONDS * 1000 - 60_000);
+    // A page nobody cached: the HGET's null, then the script's miss.
+    expect(await cache.readFeed(user, 'first:7', { counted: false, intern: asText })).toMatchObject({ status: 'miss' });
+  });
+
+  it('answers each caller its own reply when byte reads and other commands share a turn', async () => {
+    const users = await Promise.all(['a', 'b', 'c', 'd'].map((n) => cutHead(cache, n)));
+    await cache.set(key('turn'), 'plain', 60);
+    const reads = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => {
+        const n = i % 5;
+        return n === 4 ? cache.get(key('turn')) : byteRead(cache, users[n]!);
+      }),
+    );
+    reads.forEach((read, i) => {
+      const n = i % 5;
+      expect(read).toEqual(n === 4 ? 'plain' : { status: 'hit', value: `bytes:${head('abcd'[n]!)}`, bytes: Buffer.byteLength(head('abcd'[n]!)) });
+    });
+  });
+
+  it('fails the read, not the connection, on an error reply', async () => {
+    const l2 = createL2(url, relaxed);
+    extra.push(l2);
+    const user = await cutHead(l2, 'e');
+    const wrong = `u-${randomUUID()}`;
+    await raw.set(cacheKeys.feedHeads(wrong), 'not a hash');
+    expect(await byteRead(l2, wrong)).toEqual({ status: 'unavailable' });
+    expect(l2.stats()).toMatchObject({ errors: 1, breakerOpen: false });
+    expect(await byteRead(l2, user)).toEqual({ status: 'hit', value: `bytes:${head('e')}`, bytes: Buffer.byteLength(head('e')) });
+  });
+
+  it('fails a read in flight as soon as its connection drops, and reads on after the reconnect', async () => {
+    // A timeout longer than the test: the read can only fail by the connection's drop.
+    const l2 = createL2(url, { commandTimeoutMs: 30_000, connectWaitMs: 1_000 });
+    extra.push(l2);
+    const user = await cutHead(l2, 'r');
+    const id = await l2.command((r) => r.client('ID'));
+    // Redis answers in order: the read waits behind a BLPOP until the connection is killed.
+    const list = key(`held-${randomUUID()}`);
+    const held = l2.command((r) => r.blpop(list, 0));
+    const read = byteRead(l2, user);
+    await until(async () => String(await raw.client('LIST')).split('\n').some((line) => line.includes(`id=${id} `) && line.includes('cmd=blpop')), { what: 'the BLPOP blocking' });
+    const killed = performance.now();
+    await raw.client('KILL', 'ID', String(id));
+    expect(await read).toEqual({ status: 'unavailable' });
+    expect(await held).toBeUndefined();
+    expect(performance.now() - killed).toBeLessThan(15_000);
+    await until(async () => (await byteRead(l2, user)).status === 'hit', { what: 'a hit after the reconnect' });
+    // Nothing was sent again on the new connection: the list is still empty of what it waited for.
+    await raw.lpush(list, 'x');
+    expect(await raw.lrange(list, 0, -1)).toEqual(['x']);
   });
 });
 
