@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedis, type Engine } from '../../shared/local/engines.js';
 import type { Stack } from '../../shared/local/stack.js';
 import { db } from '../../shared/store/client.js';
 import { feedsTable } from '../../shared/store/keys.js';
@@ -30,6 +31,7 @@ const SLOW_FROM = 8;
 const SLOW_UNTIL = 17;
 
 let stack: Stack;
+let ownRedis: Engine | undefined;
 interface User {
   token: string;
   userId: string;
@@ -90,11 +92,16 @@ async function pageThrough(u: User, limit: number): Promise<string[]> {
 
 beforeAll(async () => {
   const { startStack } = await import('../../shared/local/stack.js');
+  // A redis-server of its own: the pauses below hold every client of the server, and on the
+  // shared one they held the commands of the files running beside this one.
+  ownRedis = await startRedis({});
+  expect(ownRedis, 'redis-server installed (the global setup installs it)').toBeDefined();
+  process.env.REDIS_URL = ownRedis!.endpoint;
   stack = await startStack({
     fresh: true,
     port: 0,
-    // The test engines (DynamoDB Local and redis-server) with tables of its own; handlers with
-    // the production Redis command timeout.
+    // The test DynamoDB Local with tables of its own; handlers with the production Redis command
+    // timeout.
     env: { FEED_TABLE_PREFIX: PREFIX, FEED_REDIS_TIMEOUT_MS: '50' },
     // A fan-out job is received again after this long: on a throttled machine one took longer
     // than 500 ms, was received five times while still running and went to the dead letters.
@@ -105,6 +112,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
+  await ownRedis?.stop();
 });
 
 describe('feed cache after a burst of posts', () => {

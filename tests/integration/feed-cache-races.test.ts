@@ -11,9 +11,10 @@ import { cacheKeys, feedVariant } from '../../shared/cache/cache-keys.js';
 import { FeedCache } from '../../shared/cache/feed-cache.js';
 import { type L2Cache, type L2Options } from '../../shared/cache/l2.js';
 import { until } from '../support/fixtures-wait.js';
-import { useSharedRedis } from '../support/shared-redis.js';
+import { useOwnRedis } from '../support/shared-redis.js';
 
-const redis = useSharedRedis();
+/** A server of this file's own: its pauses hold every client of the server. */
+const redis = useOwnRedis();
 const SEVEN = feedVariant(7);
 const DEFAULT = feedVariant(20);
 /** Longer than the fast clients' 50 ms command timeout, short enough to keep the tests quick. */
@@ -43,7 +44,8 @@ function signal() {
   return { fired, fire: () => fire() };
 }
 
-/** Holds every write command (scripts included) of every client for PAUSE_MS; reads still run. */
+/** Holds every write command (scripts included) of every client of this file's server for
+ *  PAUSE_MS; reads still run. */
 const pauseWrites = () => redis.raw().call('CLIENT', 'PAUSE', String(PAUSE_MS), 'WRITE');
 const cachedPage = (user: string, variant: string) => redis.raw().hget(cacheKeys.feedPages(user), variant);
 

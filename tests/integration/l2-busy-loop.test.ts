@@ -2,11 +2,12 @@
 // in time is a hit even when the loop was too busy to read it before the timer fired, while a
 // reply that never comes in time is still a miss within about the timeout.
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createL2, type L2Cache } from '../../shared/cache/l2.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type L2Cache } from '../../shared/cache/l2.js';
+import { useOwnRedis } from '../support/shared-redis.js';
 
-const url = process.env.REDIS_URL ?? '';
+/** A server of this file's own: the slow-Redis case pauses every client of the server. */
+const redis = useOwnRedis();
 const key = `test:l2-busy:${randomUUID().slice(0, 8)}`;
 /** The production bound (REDIS_COMMAND_TIMEOUT_MS). */
 const TIMEOUT_MS = 50;
@@ -15,21 +16,12 @@ const BUSY_MS = 150;
 /** How long CLIENT PAUSE holds the reply of the slow-Redis case. */
 const PAUSE_MS = 400;
 
-let raw: Redis;
 let cache: L2Cache;
 
 beforeAll(async () => {
-  expect(url, 'the global setup provides REDIS_URL').toMatch(/^redis:\/\//);
-  raw = new Redis(url);
-  await raw.set(key, 'page', 'EX', 60);
-  cache = createL2(url, { commandTimeoutMs: TIMEOUT_MS, connectWaitMs: 1_000, failureThreshold: 1 });
+  await redis.raw().set(key, 'page', 'EX', 60);
+  cache = redis.l2({ commandTimeoutMs: TIMEOUT_MS, connectWaitMs: 1_000, failureThreshold: 1 });
   expect(await cache.connect()).toBe(true);
-});
-
-afterAll(async () => {
-  await cache.close();
-  await raw.del(key);
-  raw.disconnect();
 });
 
 /** Keeps the event loop busy for `ms`, as a container busy answering other requests. */
@@ -46,15 +38,14 @@ function blockLoopSoon(ms: number): void {
   setImmediate(() => spin(ms));
 }
 
-/** How long a BLPOP of an empty list holds its reply: a command late on its own connection only
- *  (the shared Redis is not paused for the clients of the files running beside this one). */
+/** How long a BLPOP of an empty list holds its reply: a command late on its own connection only. */
 const HOLD_S = 0.5;
 const heldReply = (l2: L2Cache) => l2.command((r) => r.blpop(`${key}:empty`, HOLD_S));
 
 /** `work` with a client of its own, closed after: a failure opens the file's shared client's
  *  breaker (failureThreshold 1). */
 async function withOwnClient(work: (l2: L2Cache) => Promise<void>): Promise<void> {
-  const l2 = createL2(url, { commandTimeoutMs: TIMEOUT_MS, connectWaitMs: 1_000 });
+  const l2 = redis.l2({ commandTimeoutMs: TIMEOUT_MS, connectWaitMs: 1_000 });
   try {
     expect(await l2.connect()).toBe(true);
     await work(l2);
@@ -100,7 +91,7 @@ describe('L2 on a busy event loop', () => {
     }));
 
   it('still answers a miss when Redis itself is slower than the timeout', async () => {
-    await raw.call('CLIENT', 'PAUSE', String(PAUSE_MS), 'ALL');
+    await redis.raw().call('CLIENT', 'PAUSE', String(PAUSE_MS), 'ALL');
 
     const value = await cache.get(key);
 
