@@ -1,8 +1,6 @@
 // Waiting for the stack to be quiet between measurements, and what it has written so far: the
 // stream delivered, queues and workflows idle, DynamoDB reads stopped, writes per entity (from
 // the process's request counter), so no measurement times the leftovers of the previous one.
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import type { Stack } from '../shared/local/stack.js';
 import { readCounts, writeCounts } from '../shared/local/request-counter.js';
 import { TABLES, type Entity } from '../shared/declarations/tables.js';
@@ -76,25 +74,4 @@ export function writesByEntity(): Record<string, number> {
     out[entity] = (out[entity] ?? 0) + n;
   }
   return out;
-}
-
-/** A full collection of this process's heap (the stack's), made available without --expose-gc:
- *  the flag set at run time gives contexts made after it a `gc`. */
-let fullGc: (() => void) | undefined;
-
-/**
- * Collects this process's heap, so that what earlier runs left behind is not collected in the next
- * one. Without it the read sweep's heap grew ~60–75 MB per run and the old generation's collection
- * (363 → 143 MB) landed in the same run of every full bench, the second repetition's L1 run at
- * c=32, which then paid for the runs before it: that repetition's L2/L1 read 78–92% where the
- * others read 66–71%. → how long the collection took (ms).
- */
-export function collectGarbage(): number {
-  if (!fullGc) {
-    setFlagsFromString('--expose-gc');
-    fullGc = runInNewContext('gc') as () => void;
-  }
-  const start = performance.now();
-  fullGc();
-  return performance.now() - start;
 }

@@ -13,7 +13,7 @@ import { fmt, live, type BenchContext, type Live } from '../context.js';
 import { READ_PATHS, type ReadPath, type RunMeasure } from '../results.js';
 import { forkRng } from '../rng.js';
 import { pool } from '../seed.js';
-import { collectGarbage, quiesce } from '../settle.js';
+import { quiesce } from '../settle.js';
 import { closedLoop, median, type LoopResult } from '../stats.js';
 import { loopSummary, summarize } from '../summaries.js';
 import type { Graph } from '../workload.js';
@@ -147,7 +147,6 @@ async function sweepRep(ctx: BenchContext, lv: Live, bare: Server, c: number, st
   // L2: the hot set round-robin, so concurrent reads are of different users (two reads of one
   // user at once would share one L2 read: coalesced, not an L2 hit).
   const l2r = await withCpu(state.cpu, 'l2', () => profiled('l2', () => withL1Missing(() => measure(spec({ pick: { kind: 'sequence', indices: state.roundRobin }, connections: c })))));
-  collectGarbage();
   // Cold: drawn by read weight without replacement, so none is read twice in the run.
   const order = weightedOrder(coldPool, ctx.graph, ctx.o.seed + 7919 * ++state.coldRun);
   // A fixed number of requests, all answered: slow cold reads left in flight at the end of a
@@ -163,8 +162,6 @@ async function sweepRep(ctx: BenchContext, lv: Live, bare: Server, c: number, st
  *  bare server too) spent per request in `into[path]`, microseconds: unlike req/s, it barely moves
  *  when other work competes for the machine's cores. */
 async function withCpu(into: Record<string, number>, path: string, run: () => Promise<RunMeasure>): Promise<RunMeasure> {
-  // Each run starts on a collected heap: it pays for its own garbage only (see collectGarbage).
-  collectGarbage();
   const before = process.cpuUsage();
   const m = await run();
   const used = process.cpuUsage(before);
