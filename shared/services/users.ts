@@ -172,6 +172,12 @@ export async function cachedCallerRow(sub: string): Promise<ProfileRow> {
   return row;
 }
 
+/** Forgets every caller row kept by cachedCallerRow (tools, the bench's refill of its hot set):
+ *  each caller's next read looks them up again. */
+export function forgetCachedCallers(): void {
+  callers.clear();
+}
+
 /** The caller's profile row for actions that need one (posting, following, reading the feed);
  *  `status` is the error when there is none (403 for actions, 404 for reads). */
 export async function callerRow(sub: string, status: 403 | 404 = 403): Promise<ProfileRow> {
