@@ -8,11 +8,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type Engine } from '../../shared/local/engines.js';
 import type { Stack } from '../../shared/local/stack.js';
 import { db } from '../../shared/store/client.js';
 import { feedsTable } from '../../shared/store/keys.js';
 import { until } from '../support/own-stack.js';
+import { useOwnRedis } from '../support/shared-redis.js';
 
 const PREFIX = `burst${process.pid}-`;
 const BURST = 25;
@@ -31,7 +31,9 @@ const SLOW_FROM = 8;
 const SLOW_UNTIL = 17;
 
 let stack: Stack;
-let ownRedis: Engine | undefined;
+/** A redis-server of its own: the pauses below hold every client of the server, and on the
+ *  shared one they held the commands of the files running beside this one. */
+const ownRedis = useOwnRedis();
 interface User {
   token: string;
   userId: string;
@@ -92,11 +94,7 @@ async function pageThrough(u: User, limit: number): Promise<string[]> {
 
 beforeAll(async () => {
   const { startStack } = await import('../../shared/local/stack.js');
-  // A redis-server of its own: the pauses below hold every client of the server, and on the
-  // shared one they held the commands of the files running beside this one.
-  ownRedis = await startRedis({});
-  expect(ownRedis, 'redis-server installed (the global setup installs it)').toBeDefined();
-  process.env.REDIS_URL = ownRedis!.endpoint;
+  process.env.REDIS_URL = ownRedis.url;
   stack = await startStack({
     fresh: true,
     port: 0,
@@ -112,7 +110,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
-  await ownRedis?.stop();
 });
 
 describe('feed cache after a burst of posts', () => {
