@@ -80,6 +80,9 @@ export function withDeadline<T>(context: Timed, work: () => Promise<T>): Promise
 
 const running = new Watch(WATCH_INTERVAL_MS);
 
+/** Invocations this process is answering now (more than one only with multi-concurrency). */
+export const invocationsRunning = (): number => running.size;
+
 /** `answer`, or, if it is still pending at `at` (epoch ms), what `late` returns (or throws). */
 export function answerBy<T>(answer: Promise<T>, at: number, late: () => T): Promise<T> {
   return new Promise<T>((resolve, reject) => {

@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cacheKeys, FEED_L2_ACTIVE_TTL_SECONDS, FEED_L2_HEAD_TTL_SECONDS, FEED_L2_TTL_SECONDS } from '../../shared/cache/cache-keys.js';
 import { WINDOW_HEAD, type Intern } from '../../shared/cache/window.js';
 import { CircuitBreaker, createL2, type L2Cache } from '../../shared/cache/l2.js';
+import { answerBy } from '../../shared/edge/deadline.js';
 import { freePort, which } from '../../shared/local/engines.js';
 import { until } from '../support/fixtures-wait.js';
 
@@ -69,7 +70,8 @@ describe('L2 get, set and del', () => {
     expect(l2.stats()).toEqual({ hits: 1, misses: 1, errors: 0, shortCircuited: 0, breakerOpen: false });
   });
 
-  it('sends the first command of a turn of the event loop at once and the rest of the turn in one write', async () => {
+  /** A fresh L2 and a count of the writes its socket makes. */
+  async function countingWrites(): Promise<{ l2: L2Cache; writes: () => number; reset: () => void }> {
     const l2 = createL2(url, relaxed);
     extra.push(l2);
     expect(await l2.connect()).toBe(true);
@@ -82,15 +84,42 @@ describe('L2 get, set and del', () => {
         return original.apply(this, args);
       };
     }
+    return { l2, writes: () => writes, reset: () => (writes = 0) };
+  }
+
+  it('sends the first command of a turn of the event loop at once and the rest of the turn in one write', async () => {
+    const { l2, writes, reset } = await countingWrites();
     const values = await Promise.all(Array.from({ length: 20 }, (_, i) => l2.get(key(`turn-${i}`))));
     expect(values).toEqual(Array.from({ length: 20 }, () => undefined));
-    expect(writes).toBe(2);
+    expect(writes()).toBe(2);
     // A lone command is not held for the turn: written before the call returns to the loop.
-    writes = 0;
+    reset();
     const lone = l2.get(key('lone'));
     await new Promise((r) => process.nextTick(r));
-    expect(writes).toBe(1);
+    expect(writes()).toBe(1);
     await lone;
+  });
+
+  it('holds the first command of a turn too while other invocations are running: one write per turn', async () => {
+    const { l2, writes, reset } = await countingWrites();
+    // Two invocations this process is answering (as the API's handlers register them).
+    const ends: (() => void)[] = [];
+    const running = Array.from({ length: 2 }, () => answerBy(new Promise<void>((resolve) => ends.push(resolve)), Date.now() + 60_000, () => undefined));
+    try {
+      reset();
+      const values = Promise.all(Array.from({ length: 20 }, (_, i) => l2.get(key(`held-${i}`))));
+      await new Promise((r) => process.nextTick(r));
+      expect(writes()).toBe(0);
+      expect(await values).toEqual(Array.from({ length: 20 }, () => undefined));
+      expect(writes()).toBe(1);
+      // A lone command is held to the end of its turn too, and answered.
+      reset();
+      expect(await l2.get(key('held-lone'))).toBeUndefined();
+      expect(writes()).toBe(1);
+    } finally {
+      for (const end of ends) end();
+      await Promise.all(running);
+    }
   });
 
   it('deletes several keys at once', async () => {
