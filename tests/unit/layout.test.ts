@@ -11,7 +11,7 @@ import { ROOT } from '../../shared/local/lambda.js';
 const RULES: Record<string, { values: string[]; types?: string[] }> = {
   'shared/domain': { values: ['shared/edge/config.ts'] },
   'shared/store': { values: ['shared/domain', 'shared/declarations', 'shared/edge/config.ts', 'shared/edge/observability.ts', 'shared/edge/deadline.ts', 'shared/edge/network.ts'] },
-  'shared/cache': { values: ['shared/domain', 'shared/edge/config.ts', 'shared/edge/observability.ts'], types: ['shared/services'] },
+  'shared/cache': { values: ['shared/domain', 'shared/edge/config.ts', 'shared/edge/observability.ts', 'shared/edge/deadline.ts'], types: ['shared/services'] },
   'shared/messaging': { values: ['shared/domain', 'shared/declarations', 'shared/edge/config.ts', 'shared/edge/observability.ts'] },
   'shared/services': {
     values: ['shared/domain', 'shared/store', 'shared/cache', 'shared/messaging', 'shared/declarations', 'shared/edge/config.ts', 'shared/edge/observability.ts', 'shared/edge/network.ts', 'workflows'],
