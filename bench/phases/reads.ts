@@ -1,6 +1,7 @@
 // The read-side phases: a warm-up that also tells whether the feed cache is wired, the sweep of
 // feed reads per cache tier and concurrency against a bare server returning the same bytes, and
 // the L2 tier against raw Redis GETs of the same pages.
+import { getHeapStatistics } from 'node:v8';
 import { Redis } from 'ioredis';
 import { feedCache } from '../../shared/cache/feed-cache.js';
 import { feedVariant } from '../../shared/cache/cache-keys.js';
@@ -112,10 +113,13 @@ async function sweep(ctx: BenchContext): Promise<void> {
       filledAt = performance.now();
     }
     for (let rep = 0; rep < o.reps; rep++) {
+      // The heap this process (the stack, and the bench's own state) carries into the repetition:
+      // garbage the earlier phases left uncollected slows every run of it, an L1 hit most.
+      const heapMB = getHeapStatistics().used_heap_size / 2 ** 20;
       const m = await sweepRep(ctx, lv, bare, c, state);
       for (const p of READ_PATHS) (raw[p][c] ??= []).push(m[p]);
       ctx.tick(
-        `read sweep c=${c} rep ${rep + 1}/${o.reps}: L1 ${fmt(m.l1.rps, 0)}/s p95 ${fmt(m.l1.latency.p95, 2)} ms · bare ${fmt(m.bare.rps, 0)}/s · L2 ${fmt(m.l2.rps, 0)}/s p95 ${fmt(m.l2.latency.p95, 2)} ms · cold ${fmt(m.cold.rps, 0)}/s p95 ${fmt(m.cold.latency.p95, 1)} ms · stack CPU per request L1 ${fmt(state.cpu.l1, 0)} µs, L2 ${fmt(state.cpu.l2, 0)} µs, bare ${fmt(state.cpu.bare, 0)} µs`,
+        `read sweep c=${c} rep ${rep + 1}/${o.reps}: L1 ${fmt(m.l1.rps, 0)}/s p95 ${fmt(m.l1.latency.p95, 2)} ms · bare ${fmt(m.bare.rps, 0)}/s · L2 ${fmt(m.l2.rps, 0)}/s p95 ${fmt(m.l2.latency.p95, 2)} ms · cold ${fmt(m.cold.rps, 0)}/s p95 ${fmt(m.cold.latency.p95, 1)} ms · stack CPU per request L1 ${fmt(state.cpu.l1, 0)} µs, L2 ${fmt(state.cpu.l2, 0)} µs, bare ${fmt(state.cpu.bare, 0)} µs · heap ${fmt(heapMB, 0)} MB`,
         true,
       );
     }
