@@ -216,7 +216,10 @@ return 1`;
  * Buffer or null, `reject` for an error reply or a dropped connection). ioredis would send a
  * command left unanswered again after a reconnect, through its own Command's methods, but this
  * client never does: with maxRetriesPerRequest 0 a dropped connection fails every command in flight
- * (see the client's options). Not traced through ioredis's diagnostics channel.
+ * (see the client's options). Not traced through ioredis's diagnostics channel. Its reply settles
+ * the waiting command itself (L2Cache.bounded), with no promise of its own nor a `then` on one:
+ * 54.1 → 52.0 µs of CPU per L2 hit through the gateway at c=32, L2 at 74.6 → 77.3% of an L1 hit
+ * (eight alternated rounds).
  */
 class HgetBytes {
   readonly name = 'hget';
@@ -225,10 +228,19 @@ class HgetBytes {
   constructor(
     key: string,
     field: string,
-    readonly resolve: (reply: Buffer | null) => void,
-    readonly reject: (err: Error) => void,
+    private readonly waiting: Waiting,
   ) {
     this.args = [key, field];
+  }
+
+  /** The reply: a Buffer, or null when the field is not there. */
+  resolve(reply: Buffer | null): void {
+    this.waiting.settle(reply);
+  }
+
+  /** An error reply, or the connection dropped. */
+  reject(): void {
+    this.waiting.settle(FAILED_REPLY);
   }
 
   /** The command in RESP: an array of three bulk strings. */
@@ -241,18 +253,25 @@ class HgetBytes {
 /** An item of ioredis's queue of commands awaiting their reply. */
 type QueueItem = Parameters<Redis['commandQueue']['push']>[0];
 
-/** HGET as bytes (see HgetBytes); fails at once when the connection cannot take a command. */
+/** Sends HGET as bytes, its reply settling `waiting` with no promise of its own (see HgetBytes);
+ *  fails it at once when the connection cannot take a command. */
+function sendHgetBytes(r: ScriptedRedis, key: string, field: string, waiting: Waiting): void {
+  const stream = r.stream;
+  if (r.status !== 'ready' || !stream.writable || !r.condition) return waiting.settle(FAILED_REPLY);
+  const command = new HgetBytes(key, field, waiting);
+  stream.write(command.toWritable());
+  // `stream` undefined, as sendCommand queues a command of its own.
+  r.commandQueue.push({ command, stream: undefined as unknown as QueueItem['stream'], select: r.condition.select });
+}
+
+/** HGET as bytes, as a promise (see sendHgetBytes). */
 function hgetBytes(r: ScriptedRedis, key: string, field: string): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
-    const stream = r.stream;
-    if (r.status !== 'ready' || !stream.writable || !r.condition) {
-      reject(new Error(`Redis connection not ready (${r.status})`));
-      return;
-    }
-    const command = new HgetBytes(key, field, resolve, reject);
-    stream.write(command.toWritable());
-    // `stream` undefined, as sendCommand queues a command of its own.
-    r.commandQueue.push({ command, stream: undefined as unknown as QueueItem['stream'], select: r.condition.select });
+    const waiting: Waiting = {
+      settled: false,
+      settle: (reply) => (reply === FAILED_REPLY ? reject(new Error(`Redis HGET failed (${r.status})`)) : resolve(reply as Buffer | null)),
+    };
+    sendHgetBytes(r, key, field, waiting);
   });
 }
 
@@ -341,6 +360,9 @@ interface Waiting {
   settled: boolean;
   settle: (reply: unknown) => void;
 }
+/** A Redis operation: its reply's promise, or nothing when it settles `command` itself (a
+ *  command queued without a promise of its own: see sendHgetBytes). */
+type Op<T> = (redis: ScriptedRedis, command: Waiting) => Promise<T> | void;
 /** The commands issued in one turn of the event loop, on one connection (see L2Cache.bounded). */
 interface Turn {
   stream: ScriptedRedis['stream'];
@@ -453,7 +475,7 @@ export class L2Cache {
 
   /** Runs one Redis operation behind the breaker; never throws. `force`: sent even while the
    *  breaker is open (a write that keeps cached pages correct; see invalidateFeed). */
-  private run<T>(op: (redis: ScriptedRedis) => Promise<T>, force = false): Promise<Outcome<T>> {
+  private run<T>(op: Op<T>, force = false): Promise<Outcome<T>> {
     if (!this.url) return Promise.resolve(FAILED);
     if (!this.breaker.allow() && !force) {
       this.counts.shortCircuited++;
@@ -534,7 +556,7 @@ export class L2Cache {
    * open the breaker, and a loaded container sends its reads to DynamoDB just when it can least
    * afford them.
    */
-  private bounded<T>(redis: ScriptedRedis, op: (redis: ScriptedRedis) => Promise<T>): Promise<Outcome<T>> {
+  private bounded<T>(redis: ScriptedRedis, op: Op<T>): Promise<Outcome<T>> {
     const turn = this.currentTurn(redis);
     return new Promise<Outcome<T>>((resolve) => {
       const command: Waiting = {
@@ -559,7 +581,7 @@ export class L2Cache {
       turn.waiting.push(command);
       turn.unsettled++;
       try {
-        op(redis).then(command.settle, () => command.settle(FAILED_REPLY));
+        op(redis, command)?.then(command.settle, () => command.settle(FAILED_REPLY));
       } catch {
         command.settle(FAILED_REPLY);
       }
@@ -640,10 +662,11 @@ export class L2Cache {
     if (opts.head || !opts.lockTtlMs) {
       // The reply as bytes only for a caller that interns them.
       const bytes = intern !== undefined;
-      const kept = await this.run((r): Promise<string | Buffer | null> => {
+      const kept = await this.run((r, command): Promise<string | Buffer | null> | void => {
         if (!opts.head && extend) return hgetKeeping(r, cacheKeys.feedPages(userId), variant, activeTtlMs(), bytes);
         const key = opts.head ? cacheKeys.feedHeads(userId) : cacheKeys.feedPages(userId);
-        return bytes ? hgetBytes(r, key, variant) : r.hget(key, variant);
+        if (!bytes) return r.hget(key, variant);
+        sendHgetBytes(r, key, variant, command);
       });
       if (kept.ok && kept.value !== null) {
         if (opts.counted !== false) this.count(true);
