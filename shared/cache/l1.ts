@@ -117,6 +117,10 @@ export class FrequencySketch {
   }
 }
 
+/** peek()'s options for an entry whether or not lru-cache deems it stale (L1 keeps its own
+ *  expiry), one object for every call. */
+const STALE_TOO = { allowStale: true } as const;
+
 const byteLength = (value: L1Value): number => (typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength);
 
 export class L1Cache {
@@ -162,9 +166,11 @@ export class L1Cache {
   /**
    * Stores `value` unless the admission filter refuses it (returns false). `sizeBytes` is the
    * value's byte length when the caller already knows it; the key's length is always added.
+   * `counted`: the access was counted already (by the get that missed, in the same read), so a
+   * read counts once in the frequency sketch, as a warmed page does.
    */
-  set(key: string, value: L1Value, sizeBytes?: number): boolean {
-    this.sketch.increment(key);
+  set(key: string, value: L1Value, sizeBytes?: number, counted = false): boolean {
+    if (!counted) this.sketch.increment(key);
     const size = Buffer.byteLength(key) + (sizeBytes ?? byteLength(value));
     if (size > this.maxBytes || !this.admits(key, size)) {
       this.counts.rejections++;
@@ -177,7 +183,7 @@ export class L1Cache {
 
   /** TinyLFU admission: true unless storing `size` bytes would evict a more frequent live entry. */
   private admits(key: string, size: number): boolean {
-    const current = this.lru.peek(key, { allowStale: true });
+    const current = this.lru.peek(key, STALE_TOO);
     let free = this.maxBytes - this.lru.calculatedSize + (current?.size ?? 0);
     if (free >= size) return true;
     const candidate = this.sketch.estimate(key);
@@ -185,7 +191,7 @@ export class L1Cache {
     for (const victim of this.lru.rkeys()) {
       if (free >= size) break;
       if (victim === key) continue;
-      const entry = this.lru.peek(victim, { allowStale: true });
+      const entry = this.lru.peek(victim, STALE_TOO);
       if (!entry) continue;
       if (entry.expiresAt > now && this.sketch.estimate(victim) > candidate) {
         this.lru.get(victim); // the winner moves to the recent end; see the module comment

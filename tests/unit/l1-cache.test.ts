@@ -124,6 +124,21 @@ describe('L1 frequency bias (TinyLFU admission)', () => {
     expect(cache.stats()).toMatchObject({ entries: 2, evictions: 0, rejections: 1 });
   });
 
+  it('counts a read once: the write-back of a miss the lookup counted adds nothing', () => {
+    const cache = new L1Cache({ maxBytes: 1_003 }); // one entry of a 3-byte key and KB
+    cache.set('hot', KB);
+    cache.get('hot'); // hot: two accesses (its write and a read)
+    // One read of a new key: its lookup misses and counts it, its write-back does not count again,
+    // so it stays below the resident key and is refused (counted twice it would tie, and ties admit).
+    expect(cache.get('new')).toBeUndefined();
+    expect(cache.set('new', KB, undefined, true)).toBe(false);
+    expect(cache.stats()).toMatchObject({ entries: 1, rejections: 1 });
+    // A second read brings it level with the resident key: ties admit.
+    expect(cache.get('new')).toBeUndefined();
+    expect(cache.set('new', KB, undefined, true)).toBe(true);
+    expect(cache.get('hot')).toBeUndefined();
+  });
+
   it('ages frequencies, so yesterday\'s popularity fades', () => {
     const sketch = new FrequencySketch(4_096); // halves after 10 × 4,096 increments
     for (let i = 0; i < 12; i++) sketch.increment('popular');
