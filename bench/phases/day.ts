@@ -117,7 +117,8 @@ async function prologue(ctx: BenchContext, plan: DayPlan, scale: number, redis: 
     for (let attempt = 1; pending.length > 0; attempt++) {
       try {
         await warmFeeds(pending);
-        pending = await feedCache().uncached(pending, feedVariant(PAGE));
+        // Redis unable to tell: every one of them is tried again.
+        pending = (await feedCache().uncached(pending, feedVariant(PAGE))) ?? pending;
       } catch (err) {
         if (attempt >= PROLOGUE_TRIES) throw err;
       }

@@ -759,7 +759,7 @@ export class L2Cache {
   }
 
   /** Which of these users hold a cached page of `variant`, in one pipelined round trip; undefined
-   *  when Redis is unusable. Warming asks first, so it regenerates only the pages that are gone. */
+   *  when Redis is unusable (or any of its answers failed). Warming asks first, so it regenerates only the pages that are gone. */
   async feedsCached(userIds: string[], variant: string): Promise<boolean[] | undefined> {
     if (userIds.length === 0) return [];
     const out = await this.run((r) => {
@@ -767,8 +767,9 @@ export class L2Cache {
       for (const u of userIds) p.hexists(cacheKeys.feedPages(u), variant);
       return p.exec();
     });
-    if (!out.ok || !out.value) return undefined;
-    return out.value.map(([err, v]) => !err && v === 1);
+    // A pipeline on a connection that cannot take it resolves with an error per command.
+    if (!out.ok || !out.value || out.value.some(([err]) => err)) return undefined;
+    return out.value.map(([, v]) => v === 1);
   }
 
   /** The user's current invalidation epoch (as readFeed reports it), to pass to writeFeed for a

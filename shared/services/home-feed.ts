@@ -357,23 +357,29 @@ export async function refreshFeeds(userIds: string[], opts: { regenerate?: boole
 
 /** The scheduled warming (CacheWarming): generates the default first page of those of these
  *  users whose page is not cached; a page still cached (kept current in place) is left as it is,
- *  so warming costs DynamoDB reads only for pages that are gone. Returns how many it generated. */
+ *  so warming costs DynamoDB reads only for pages that are gone. While Redis cannot tell which
+ *  are gone, it warms none (no page could be kept: see FeedCache.warm); the next run, 15 minutes
+ *  on, finds them. Returns how many it generated. */
 export async function warmMissing(userIds: string[]): Promise<number> {
   const missing = await feedCache().uncached(userIds, feedVariant(PAGE_LIMIT_DEFAULT));
+  if (!missing) return 0;
   warmCounts.skipped += userIds.length - missing.length;
   const warmed = await warmFeeds(missing);
   warmCounts.scheduled += warmed;
   return warmed;
 }
 
-/** Generates these users' default first page into both tiers; returns how many. A page whose
+/** Generates these users' default first page into both tiers; returns how many it generated
+ *  (none while Redis cannot keep a page: see FeedCache.warm). A page whose
  *  generation raced a post's merge is not stored (see FeedCache.warm): the reader generates it.
  *  Every caller warms users active in the last hour, i.e. readers: their page lives as long as a
  *  read page (FEED_L2_ACTIVE_TTL_SECONDS), so a page warmed for a reader who comes back after
  *  more than 15 minutes is still there, and no page is warmed again for as long as it is kept. */
 export function warmFeeds(userIds: string[]): Promise<number> {
   return feedWork.run('warm', async () => {
-    await Promise.all(userIds.map((u) => feedCache().warm(u, feedVariant(PAGE_LIMIT_DEFAULT), () => generate(u, PAGE_LIMIT_DEFAULT, false), { reader: true })));
-    return userIds.length;
+    let generated = 0;
+    const generateFor = (u: string) => () => (generated++, generate(u, PAGE_LIMIT_DEFAULT, false));
+    await Promise.all(userIds.map((u) => feedCache().warm(u, feedVariant(PAGE_LIMIT_DEFAULT), generateFor(u), { reader: true })));
+    return generated;
   });
 }

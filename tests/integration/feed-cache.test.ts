@@ -269,6 +269,30 @@ describe('feed cache without Redis', () => {
     expect(await cache.getOrGenerate(user, FIRST, gen)).toEqual({ value: 'page', tier: 'l1' });
   });
 
+  it('warms nothing while Redis cannot keep a page: no generation, and no list of pages to warm', async () => {
+    const port = await freePort(); // nothing listens here
+    const cache = await container({ redisUrl: `redis://127.0.0.1:${port}` });
+    const gen = generator('page', 1);
+    expect(await cache.warm(newUser(), FIRST, gen, { reader: true })).toBe(false);
+    expect(gen.calls).toBe(0);
+    expect(await cache.uncached([newUser(), newUser()], FIRST)).toBeUndefined();
+    expect(cache.stats()).toMatchObject({ warmed: 0, warmsSkipped: 1 });
+    // The Redis tier off: the same (no reader in another container could read the page).
+    const off = new FeedCache({ l2: createL2(undefined) });
+    expect(await off.warm(newUser(), FIRST, gen)).toBe(false);
+    expect(gen.calls).toBe(0);
+  });
+
+  it('warms a page once Redis answers, and lists only the pages that are gone', async () => {
+    const cache = await container();
+    const [kept, gone] = [newUser(), newUser()];
+    const gen = generator('page', 1);
+    expect(await cache.warm(kept, FIRST, gen, { reader: true })).toBe(true);
+    expect(gen.calls).toBe(1);
+    expect(await cache.uncached([kept, gone], FIRST)).toEqual([gone]);
+    expect(cache.stats()).toMatchObject({ warmed: 1, warmsSkipped: 0 });
+  });
+
   it('works with the Redis tier off', async () => {
     const cache = new FeedCache({ l2: createL2(undefined) });
     const user = newUser();
